@@ -1,0 +1,146 @@
+"""Frozen values passed between the stages of a run.
+
+Every stage takes these and returns these; none of them knows SQL, sockets or the
+terminal. Datetimes are always timezone-aware (UTC unless said otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed the owner subscribed to (from `[[feeds]]`)."""
+
+    url: str
+    name: str
+    weight: float = 1.0
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, with its link made canonical."""
+
+    url: str  # canonical article URL (tracking parameters stripped)
+    feed_url: str
+    source: str  # outlet name: the feed's configured name or its own title
+    title: str
+    summary: str = ""  # the feed's summary, as plain text
+    content: str = ""  # the feed's full content (content:encoded), as plain text
+    author: str = ""
+    published: datetime | None = None  # published or updated date, if the feed gave one
+    first_seen: datetime | None = None  # when this tool first saw the entry
+
+    @property
+    def date(self) -> datetime | None:
+        """The date the window is judged by: the feed's date, else first seen."""
+        return self.published or self.first_seen
+
+
+@dataclass(frozen=True)
+class Article:
+    """An entry with its page read: the text a summary is made from."""
+
+    url: str
+    source: str
+    feed_url: str
+    title: str
+    text: str
+    method: Literal["page", "feed"]  # where `text` came from
+    author: str = ""
+    date: datetime | None = None
+    sitename: str = ""
+    description: str = ""
+    image: str = ""
+    paywalled: bool = False
+    weight: float = 1.0
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the summarizer made of one story."""
+
+    text: str
+    method: str  # "extractive", or the model that wrote it
+    sentences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Story:
+    """One entry of the digest: a canonical article and its summary."""
+
+    article: Article
+    summary: Summary
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything a template needs; `digest.json` is this, as data."""
+
+    id: str  # identity of the issue: newsletter + period, e.g. "autos-weekly-2026-W46"
+    title: str
+    editor: str
+    editor_title: str
+    editor_line: str
+    language: str
+    timezone: str
+    period_start: datetime
+    period_end: datetime
+    generated_at: datetime
+    stories: tuple[Story, ...]
+
+
+FeedStatus = Literal["ok", "not-modified", "failed"]
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """How one feed fared this run; `reason` says why when it failed or warned."""
+
+    url: str
+    name: str
+    status: FeedStatus
+    entries: int = 0
+    in_window: int = 0
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """An article page that could not be read (the feed text was used instead)."""
+
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The run, as `report.json` tells it."""
+
+    digest_id: str
+    started_at: datetime
+    finished_at: datetime
+    feeds: tuple[FeedReport, ...]
+    entries: int
+    articles: int
+    stories: int
+    pages_failed: tuple[PageFailure, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    outputs: dict[str, str] = field(default_factory=dict)
+    delivery: str = "not sent"
+
+    @property
+    def feeds_failed(self) -> int:
+        return sum(1 for f in self.feeds if f.status == "failed")
