@@ -1,0 +1,312 @@
+"""The `digest` command: parses flags, calls the stages, turns errors into messages.
+
+Exit codes: 0 a digest was produced (even with failed feeds); 1 no digest, or it could
+not be sent; 2 a usage or configuration error (nothing was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from digest import __version__
+from digest.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, starter_config
+from digest.store import StoreError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
+
+
+class UsageError(Exception):
+    """Bad flags or files: exit 2 with the message."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except (ConfigError, UsageError, StoreError) as exc:
+        print(f"digest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digest",
+        description="Turn automotive news feeds into an editor's weekly newsletter.",
+    )
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_run(commands)
+    _add_init(commands)
+    _add_extract(commands)
+    _add_summarize(commands)
+    return parser
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="build this week's digest (and send it with --send)",
+        description="Fetch the feeds, build the digest into the output folder, "
+        "and with --send email it. Without --send nothing is emailed.",
+    )
+    _config_flag(run)
+    run.add_argument("--since", type=duration, default=timedelta(days=7), metavar="AGE",
+                     help="how far back the window reaches, e.g. 7d, 36h, 2w (default 7d)")
+    run.add_argument("--until", type=moment, metavar="DATE",
+                     help="end of the window, e.g. 2026-11-16 or 2026-11-16T06:00Z "
+                     "(default: now)")
+    run.add_argument("--out", type=Path, metavar="DIR", help="output folder (default [output] dir)")
+    run.add_argument("--state", type=Path, metavar="PATH",
+                     help="state file (default [state] path)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--send", action="store_true", help="email the digest to [delivery] to")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="build everything, send nothing (the default)")
+    run.add_argument("--resend", action="store_true",
+                     help="with --send: send even if this issue was sent before")
+    run.add_argument("--demo", action="store_true",
+                     help="use the built-in demo corpus on a loopback server (no network, no key)")
+    run.add_argument("--max-stories", type=positive, metavar="N",
+                     help="number of stories (default [newsletter] max_stories)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
+
+
+def _add_init(commands: Any) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a commented starter digest.toml",
+        description="Write a starter config with real automotive feeds, ready to edit.",
+    )
+    _config_flag(init)
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_init)
+
+
+def _add_extract(commands: Any) -> None:
+    extract = commands.add_parser(
+        "extract",
+        help="extract an article's text and metadata from saved HTML pages",
+        description="Read saved pages (.html or .html.gz) and print their article text; "
+        "with --json one JSON object per file, one per line.",
+    )
+    extract.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    extract.add_argument("--url", help="the page's URL (helps resolve links and metadata)")
+    extract.add_argument("--json", action="store_true", help="print JSON lines")
+    extract.set_defaults(handler=_extract)
+
+
+def _add_summarize(commands: Any) -> None:
+    summarize = commands.add_parser(
+        "summarize",
+        help="summarize articles from files (.txt or .html)",
+        description="Summarize each file with the built-in extractive summarizer; "
+        "with --json one JSON object per file, one per line.",
+    )
+    summarize.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    summarize.add_argument("--sentences", type=positive, default=3, metavar="N",
+                           help="at most N sentences (default 3)")
+    summarize.add_argument("--json", action="store_true", help="print JSON lines")
+    summarize.set_defaults(handler=_summarize)
+
+
+def _config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE",
+        default=Path(os.environ.get("DIGEST_CONFIG", DEFAULT_CONFIG_NAME)),
+        help="config file (default: $DIGEST_CONFIG or ./digest.toml)",
+    )
+
+
+def duration(text: str) -> timedelta:
+    match = DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 7d, 36h or 2w")
+    amount, unit = float(match[1]), match[2]
+    span = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
+            "w": timedelta(weeks=amount)}[unit]
+    if span <= timedelta(0):
+        raise argparse.ArgumentTypeError("the window must be longer than zero")
+    return span
+
+
+def moment(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date like 2026-11-16 or 2026-11-16T06:00Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+# run
+
+
+def _run(args: argparse.Namespace) -> int:
+    from digest.pipeline import RunOptions
+
+    if args.resend and not args.send:
+        raise UsageError("--resend goes with --send")
+    options = RunOptions(
+        since=args.since, until=args.until, send=args.send, resend=args.resend,
+        max_stories=args.max_stories,
+    )
+    if args.demo:
+        return _run_demo(args, options)
+    config = _overridden(load_config(args.config), args)
+    return _execute(config, options, quiet=args.quiet)
+
+
+def _run_demo(args: argparse.Namespace, options: Any) -> int:
+    from dataclasses import replace
+
+    from digest.demo import DemoServer, demo_config, demo_until
+
+    if args.send:
+        raise UsageError("the demo has no mail server: run it without --send")
+    with DemoServer() as server:
+        config = _overridden(demo_config(server.base, server.host_port), args)
+        options = replace(options, until=options.until or demo_until())
+        return _execute(config, options, quiet=args.quiet)
+
+
+def _overridden(config: Config, args: argparse.Namespace) -> Config:
+    updates: dict[str, Any] = {}
+    if args.out:
+        updates["output"] = config.output.model_copy(update={"dir": args.out.resolve()})
+    if args.state:
+        updates["state"] = config.state.model_copy(update={"path": args.state.resolve()})
+    return config.model_copy(update=updates) if updates else config
+
+
+def _execute(config: Config, options: Any, quiet: bool) -> int:
+    from digest.pipeline import RunError, run
+
+    with _progress(enabled=not quiet and _interactive()) as progress:
+        try:
+            result = run(config, options, progress)
+        except RunError as exc:
+            print(f"digest: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    report = result.report
+    html = _shown(Path(report.outputs["html"]))
+    print(
+        f"{len(report.feeds)} feeds, {report.feeds_failed} failed; "
+        f"{report.stories} stories; {report.delivery}; {html}"
+    )
+    return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield update
+
+
+# init
+
+
+def _init(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(starter_config(), encoding="utf-8")
+    print(f"wrote {path}: edit the feeds and [newsletter], then `digest run --dry-run`")
+    return EXIT_OK
+
+
+# stage commands: local files in, one JSON line per file out
+
+
+def read_input(path: Path) -> bytes:
+    """A file's bytes, gunzipped when it ends in .gz."""
+    try:
+        data = path.read_bytes()
+        return gzip.decompress(data) if path.suffix == ".gz" else data
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc})") from None
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from digest.extract import extract_json
+
+    for path in args.files:
+        result = extract_json(read_input(path), args.url)
+        _emit(path, result, args.json, str(result.get("text", "")))
+    return EXIT_OK
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    from digest.extract import extract_page
+    from digest.summarize.extractive import summarize_text
+
+    for path in args.files:
+        data = read_input(path)
+        title, text = "", data.decode("utf-8", errors="replace")
+        if _is_html(path):
+            page = extract_page(data)
+            title, text = (page.title, page.text) if page else ("", "")
+        summary = summarize_text(text, title, args.sentences)
+        result = {"summary": summary.text, "method": summary.method,
+                  "sentences": list(summary.sentences)}
+        _emit(path, result, args.json, summary.text)
+    return EXIT_OK
+
+
+def _is_html(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith((".html", ".htm", ".xhtml"))
+
+
+def _emit(path: Path, result: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps({"file": str(path)} | result, ensure_ascii=False))
+    else:
+        print(text)
+    sys.stdout.flush()

@@ -1,0 +1,226 @@
+"""The `digest.toml` schema: defaults live here, the user's file only overrides.
+
+Anything a user writes is validated strictly: an unknown key or a wrong type is a
+`ConfigError` that names the key and the file, so a typo never silently does nothing.
+Secrets never come from the file: the SMTP password is read from an environment
+variable whose *name* the file may choose.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_NAME = "digest.toml"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Newsletter(_Section):
+    title: str = "The Autos Digest"
+    editor: str = "The Editor"
+    editor_title: str = "editor"
+    editor_line: str = (
+        "{editor}, {editor_title} of {title}, selects the week's most important "
+        "stories from the automotive press."
+    )
+    timezone: str = "UTC"
+    language: str = "en"
+    max_stories: Annotated[int, Field(ge=1, le=50)] = 7
+
+    @field_validator("editor_line")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(editor="", editor_title="", title="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"cannot fill in {value!r} ({exc}); the placeholders are "
+                "{editor}, {editor_title} and {title}"
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/London')")
+        return value
+
+
+class FeedConfig(_Section):
+    url: str
+    name: str = ""
+    weight: Annotated[float, Field(ge=0, le=10)] = 1.0
+    tags: list[str] = []
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"feed URL must start with http:// or https:// (got {value!r})")
+        return value
+
+
+class Summarizer(_Section):
+    sentences: Annotated[int, Field(ge=1, le=5)] = 3
+    max_words: Annotated[int, Field(ge=20, le=300)] = 75
+
+
+class Delivery(_Section):
+    sender: str = Field("", alias="from")
+    to: list[str] = []
+    subject: str = "{title}: {dates}"
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=0, le=65535)] = 0  # 0: 465 for ssl, else 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return 465 if self.security == "ssl" else 587
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.smtp_host and self.sender and self.to)
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) or None
+
+
+class State(_Section):
+    path: Path = Path(".digest/state.sqlite")
+
+
+class Output(_Section):
+    dir: Path = Path("out")
+    templates_dir: Path | None = None
+
+
+class Network(_Section):
+    allow_hosts: list[str] = []
+    connect_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0, le=300)] = 20.0
+    max_bytes: Annotated[int, Field(ge=10_000)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 16
+    per_host: Annotated[int, Field(ge=1, le=32)] = 4
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_port(cls, value: list[str]) -> list[str]:
+        for item in value:
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"{item!r} is not host:port (e.g. '127.0.0.1:8123')")
+        return value
+
+
+class Config(_Section):
+    newsletter: Newsletter = Newsletter()
+    feeds: list[FeedConfig] = []
+    summarizer: Summarizer = Summarizer()
+    delivery: Delivery = Delivery()
+    state: State = State()
+    output: Output = Output()
+    network: Network = Network()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; relative paths in it are relative to its folder."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file. Create one with `digest init`, or pass --config FILE."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    """Validate a parsed TOML document; `path` is only for messages and relative paths."""
+    _refuse_secrets(raw, path)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _refuse_secrets(raw: dict[str, Any], path: Path) -> None:
+    delivery = raw.get("delivery")
+    if isinstance(delivery, dict) and "password" in delivery:
+        raise ConfigError(
+            f"{path}: key 'delivery.password' is not allowed: passwords are never read from "
+            "the config file. Remove it and set the environment variable named by "
+            "'delivery.password_env' (default DIGEST_SMTP_PASSWORD) instead."
+        )
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: {len(exc.errors())} error(s) in the configuration"]
+    for error in exc.errors():
+        key = _dotted(error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (check its spelling and section)")
+        elif error["type"] == "missing":
+            lines.append(f"  {key}: required key is missing")
+        elif error["type"] == "value_error":
+            lines.append(f"  {key}: {error['ctx']['error']}")
+        else:
+            got = error.get("input")
+            shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+            lines.append(f"  {key}: {error['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p)
+
+    output = config.output.model_copy(
+        update={
+            "dir": absolute(config.output.dir),
+            "templates_dir": absolute(config.output.templates_dir)
+            if config.output.templates_dir
+            else None,
+        }
+    )
+    state = config.state.model_copy(update={"path": absolute(config.state.path)})
+    return config.model_copy(update={"output": output, "state": state})
+
+
+def starter_config() -> str:
+    """The commented starter `digest.toml` that `digest init` writes."""
+    return (Path(__file__).parent / "starter.toml").read_text(encoding="utf-8")

@@ -1,0 +1,135 @@
+"""Deliver stage: the files in out/, the .eml, and sending it over SMTP.
+
+Files are written atomically (a temporary file renamed into place), so a crash never
+leaves a half-written digest. Sending is recorded in the state's ledger by the
+pipeline, around `send()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import smtplib
+import ssl
+import tempfile
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from pathlib import Path
+from typing import Any
+
+from digest.config import Delivery
+from digest.models import Digest, RunReport
+
+
+class DeliveryError(Exception):
+    """The message could not be handed to the SMTP server; the reason is the message."""
+
+
+def write_file(path: Path, content: str | bytes) -> None:
+    """Write `content` to `path` atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, tuples and datetimes as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def digest_json(digest: Digest) -> str:
+    return json.dumps(to_jsonable(digest), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_json(report: RunReport) -> str:
+    data = to_jsonable(report) | {"feeds_failed": report.feeds_failed}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def build_message(
+    digest: Digest, subject: str, text: str, html: str, delivery: Delivery
+) -> EmailMessage:
+    """A multipart/alternative message: the plain text first, then the HTML."""
+    sender = delivery.sender or f"{digest.title} <digest@localhost>"
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(delivery.to) if delivery.to else "undisclosed-recipients:;"
+    message["Date"] = format_datetime(digest.generated_at)
+    message["Message-ID"] = message_id(digest, html, sender)
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def message_id(digest: Digest, html: str, sender: str) -> str:
+    """Stable for the same content, so a re-run writes the same .eml."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    fingerprint = hashlib.sha256(html.encode("utf-8")).hexdigest()[:12]
+    return f"<{digest.id}.{fingerprint}@{domain}>"
+
+
+def recipients(message: EmailMessage) -> list[str]:
+    return [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
+
+
+def send(message: EmailMessage, delivery: Delivery) -> None:
+    """Hand the message to the configured SMTP server, over STARTTLS or SSL."""
+    password = delivery.password()
+    if delivery.username and password is None:
+        raise DeliveryError(
+            f"SMTP user {delivery.username!r} is set but there is no password: "
+            f"set the environment variable {delivery.password_env}"
+        )
+    try:
+        with _connect(delivery) as smtp:
+            if delivery.username and password is not None:
+                smtp.login(delivery.username, password)
+            smtp.send_message(message, to_addrs=recipients(message))
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(_smtp_reason(exc, delivery)) from None
+
+
+def _connect(delivery: Delivery) -> smtplib.SMTP:
+    host, port, timeout = delivery.smtp_host, delivery.port, delivery.timeout
+    context = ssl.create_default_context()
+    if delivery.security == "ssl":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    smtp = smtplib.SMTP(host, port, timeout=timeout)
+    if delivery.security == "starttls":
+        try:
+            smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+    return smtp
+
+
+def _smtp_reason(exc: BaseException, delivery: Delivery) -> str:
+    where = f"{delivery.smtp_host}:{delivery.port} ({delivery.security})"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{where}: login refused for {delivery.username!r}; check the user and password"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"{where}: the server does not offer STARTTLS; try security = \"ssl\""
+    detail = str(exc) or type(exc).__name__
+    return f"{where}: {type(exc).__name__}: {detail}"[:400]

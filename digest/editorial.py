@@ -1,0 +1,67 @@
+"""Editorial stage: the issue's identity and framing, composed into one `Digest`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from digest.config import Newsletter
+from digest.feeds import Window
+from digest.models import Digest, Story
+
+WEEK = timedelta(days=7)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "digest"
+
+
+def issue_id(newsletter: Newsletter, window: Window) -> str:
+    """The identity of an issue: newsletter + the ISO week the window is centred on.
+
+    Runs from Monday to Thursday of one week share the identity of that week's issue,
+    so a re-run or a retry is recognised as the same issue; a window of another length
+    is another issue.
+    """
+    zone = ZoneInfo(newsletter.timezone)
+    middle = (window.start + (window.end - window.start) / 2).astimezone(zone)
+    year, week, _ = middle.isocalendar()
+    ident = f"{slug(newsletter.title)}-{year}-W{week:02d}"
+    span = window.end - window.start
+    if span != WEEK:
+        ident += f"-{_span_label(span)}"
+    return ident
+
+
+def _span_label(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+def editor_line(newsletter: Newsletter) -> str:
+    """The framing line under the title, with the newsletter's names filled in."""
+    names = {
+        "editor": newsletter.editor,
+        "editor_title": newsletter.editor_title,
+        "title": newsletter.title,
+    }
+    return newsletter.editor_line.format_map(names)
+
+
+def compose(
+    newsletter: Newsletter, window: Window, stories: list[Story], generated_at: datetime
+) -> Digest:
+    return Digest(
+        id=issue_id(newsletter, window),
+        title=newsletter.title,
+        editor=newsletter.editor,
+        editor_title=newsletter.editor_title,
+        editor_line=editor_line(newsletter),
+        language=newsletter.language,
+        timezone=newsletter.timezone,
+        period_start=window.start,
+        period_end=window.end,
+        generated_at=generated_at,
+        stories=tuple(stories),
+    )

@@ -1,0 +1,238 @@
+"""Feeds stage: fetch every feed, parse what it says, keep the week's entries.
+
+A feed that fails never sinks the run: it gets a `FeedReport` with the reason, and
+entries seen from it on earlier runs still count. A malformed feed yields whatever
+feedparser recovers, plus a warning (feedparser's `bozo`). A 304 costs no parsing: the
+entries stored with the validators stand in for the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import feedparser
+
+from digest.http import Fetcher, FetchError, Response
+from digest.models import Entry, Feed, FeedReport
+from digest.store import Store
+from digest.text import html_to_text, squash
+
+TRACKING_KEYS = frozenset(
+    "fbclid gclid dclid gbraid wbraid msclkid yclid twclid igshid mc_cid mc_eid _hsenc _hsmi "
+    "mkt_tok ncid cmpid ocid sr_share ref_src guccounter guce_referrer guce_referrer_sig "
+    "soc_src soc_trk at_medium at_campaign at_custom1 at_custom2 cid_source".split()
+)
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period an issue covers: entries dated in [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, when: datetime | None) -> bool:
+        return when is not None and self.start <= when < self.end
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one feed body yielded."""
+
+    title: str
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...]
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FeedsResult:
+    entries: tuple[Entry, ...]  # in the window, one per canonical URL, not sent before
+    reports: tuple[FeedReport, ...]
+
+
+def canonical_url(url: str) -> str:
+    """The URL with tracking parameters, fragments and default ports removed.
+
+    Two feeds linking the same article with different `utm_*` tags give one entry.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    default = {"http": 80, "https": 443}.get(scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_KEYS
+    ]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def parse_feed(
+    body: bytes, headers: dict[str, str], feed: Feed, now: datetime, seen: dict[str, datetime]
+) -> Parsed:
+    """Parse a feed body; `seen` maps canonical URLs to when they were first seen."""
+    parsed = feedparser.parse(body, response_headers=headers)
+    title = squash(parsed.feed.get("title", "")) or urlsplit(feed.url).hostname or feed.url
+    source = feed.name or title
+    entries, skipped = [], 0
+    for item in parsed.entries:
+        entry = _entry(item, feed, source, now, seen)
+        if entry is None:
+            skipped += 1
+        else:
+            entries.append(entry)
+    warnings = _warnings(parsed, len(entries), skipped)
+    if not entries and (parsed.bozo or not parsed.version):
+        return Parsed(title, (), warnings, _why_empty(parsed, headers))
+    return Parsed(title, tuple(entries), warnings)
+
+
+def _entry(
+    item: Any, feed: Feed, source: str, now: datetime, seen: dict[str, datetime]
+) -> Entry | None:
+    link = _link(item)
+    if not link:
+        return None
+    url = canonical_url(link)
+    summary = html_to_text(item.get("summary", ""))
+    content = max((html_to_text(c.get("value", "")) for c in item.get("content", [])), key=len, default="")
+    return Entry(
+        url=url,
+        feed_url=feed.url,
+        source=source,
+        title=squash(html_to_text(item.get("title", ""))) or "(untitled)",
+        summary=summary,
+        content=content if len(content) > len(summary) else "",
+        author=squash(item.get("author", "")),
+        published=_date(item, now),
+        first_seen=seen.get(url, now),
+    )
+
+
+def _link(item: Any) -> str:
+    candidates = [item.get("link", "")]
+    candidates += [l.get("href", "") for l in item.get("links", []) if l.get("rel") == "alternate"]
+    if item.get("guidislink"):
+        candidates.append(item.get("id", ""))
+    for link in candidates:
+        if link and urlsplit(link.strip()).scheme in ("http", "https"):
+            return str(link.strip())
+    return ""
+
+
+def _date(item: Any, now: datetime) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value: time.struct_time | None = item.get(key)
+        if value:
+            when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+            return when if when <= now + FUTURE_SLACK else None
+    return None
+
+
+def _warnings(parsed: Any, kept: int, skipped: int) -> tuple[str, ...]:
+    out = []
+    if parsed.bozo and kept:
+        out.append(f"malformed feed, recovered {kept} entries ({_bozo(parsed)})")
+    if skipped:
+        out.append(f"{skipped} entries without an http(s) link were skipped")
+    return tuple(out)
+
+
+def _why_empty(parsed: Any, headers: dict[str, str]) -> str:
+    kind = headers.get("content-type", "").split(";")[0].strip()
+    if kind in ("text/html", "application/xhtml+xml") or not parsed.version:
+        shown = kind or "no content type"
+        return f"not a feed: no RSS/Atom found in the answer ({shown})"
+    return f"malformed feed, no entries recovered ({_bozo(parsed)})"
+
+
+def _bozo(parsed: Any) -> str:
+    exc = parsed.get("bozo_exception")
+    return squash(str(exc))[:200] if exc else "unknown problem"
+
+
+async def collect(
+    feeds: list[Feed],
+    fetcher: Fetcher,
+    store: Store,
+    window: Window,
+    now: datetime,
+    already_sent: set[str],
+) -> FeedsResult:
+    """Fetch all feeds concurrently and return the window's entries with a report per feed."""
+    results = await asyncio.gather(*(_collect_one(f, fetcher, store, window, now) for f in feeds))
+    reports = tuple(report for report, _ in results)
+    entries = _dedup(entry for _, found in results for entry in found)
+    fresh = tuple(e for e in entries if e.url not in already_sent)
+    return FeedsResult(fresh, reports)
+
+
+async def _collect_one(
+    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime
+) -> tuple[FeedReport, list[Entry]]:
+    etag, modified = store.validators(feed.url)
+    try:
+        response = await fetcher.get(feed.url, etag=etag, last_modified=modified)
+    except FetchError as exc:
+        return _fallback(feed, store, window, str(exc))
+    if response.not_modified:
+        store.touch_feed(feed.url, now)
+        entries = store.feed_entries(feed.url)
+        in_window = [e for e in entries if e.date in window]
+        name = feed.name or (entries[0].source if entries else feed.url)
+        return FeedReport(feed.url, name, "not-modified", len(entries), len(in_window)), in_window
+    return _parsed(feed, response, store, window, now)
+
+
+def _parsed(
+    feed: Feed, response: Response, store: Store, window: Window, now: datetime
+) -> tuple[FeedReport, list[Entry]]:
+    headers = dict(response.headers) | {"content-location": response.url}
+    parsed = parse_feed(response.body, headers, feed, now, store.first_seen(feed.url))
+    if parsed.error:
+        return _fallback(feed, store, window, parsed.error, parsed.warnings)
+    validators = (response.headers.get("etag"), response.headers.get("last-modified"))
+    store.save_feed(feed.url, validators, parsed.entries, now)
+    in_window = [e for e in parsed.entries if e.date in window]
+    name = feed.name or parsed.title
+    report = FeedReport(
+        feed.url, name, "ok", len(parsed.entries), len(in_window), warnings=parsed.warnings
+    )
+    return report, in_window
+
+
+def _fallback(
+    feed: Feed, store: Store, window: Window, reason: str, warnings: tuple[str, ...] = ()
+) -> tuple[FeedReport, list[Entry]]:
+    """A failed feed: report it, and keep what earlier runs saw of it this week."""
+    earlier = [e for e in store.feed_entries(feed.url) if e.date in window]
+    if earlier:
+        warnings += (f"using {len(earlier)} entries seen on earlier runs",)
+    name = feed.name or feed.url
+    report = FeedReport(feed.url, name, "failed", 0, len(earlier), reason, warnings)
+    return report, earlier
+
+
+def _dedup(entries: Any) -> list[Entry]:
+    """One entry per canonical URL; the first feed (in config order) keeps it."""
+    out: dict[str, Entry] = {}
+    for entry in entries:
+        kept = out.get(entry.url)
+        if kept is None:
+            out[entry.url] = entry
+        elif len(entry.content) > len(kept.content):
+            out[entry.url] = replace(kept, content=entry.content)
+    return list(out.values())

@@ -1,0 +1,210 @@
+"""The one HTTP client: the only module that opens sockets.
+
+Every request goes through `Fetcher.get`, which applies the house rules: a User-Agent
+that names the tool, connect/read timeouts and a whole-request deadline, a size cap
+on the (decompressed) body read as a stream, redirects followed by hand so each hop is
+checked, global and per-host concurrency, conditional GET, and the address guard:
+private, loopback and link-local addresses are refused after DNS resolution unless
+their host:port is allowlisted in `[network] allow_hosts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from digest import __version__
+from digest.config import Network
+
+USER_AGENT = f"digest/{__version__} (weekly automotive newsletter; +https://pypi.org/project/digest/)"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchError(Exception):
+    """A request that produced no usable response; the message is the reason."""
+
+
+class BlockedAddress(FetchError):
+    """The URL resolves to an address the guard refuses."""
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # the final URL, after redirects
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_public(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses (not private, loopback,
+    link-local, carrier-grade NAT, multicast, reserved or unspecified)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return is_public(embedded)
+    return ip.is_global and not ip.is_multicast
+
+
+def address_allowed(host: str, port: int, ip: IPAddress, allow_hosts: frozenset[str]) -> bool:
+    """The guard's decision for one resolved address (no connection is made)."""
+    if is_public(ip):
+        return True
+    return f"{host}:{port}".lower() in allow_hosts or f"{ip}:{port}" in allow_hosts
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """All addresses `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(f"cannot resolve {host}: {exc.strerror}") from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+async def check_url(url: str, allow_hosts: frozenset[str]) -> None:
+    """Raise unless `url` is http(s) and every address it resolves to is allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"not an http(s) URL: {url[:200]}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for ip in await resolve(parts.hostname, port):
+        if not address_allowed(parts.hostname, port, ip, allow_hosts):
+            raise BlockedAddress(
+                f"refused {parts.hostname}:{port} ({ip} is a private, loopback or link-local "
+                "address; list it in [network] allow_hosts to fetch it)"
+            )
+
+
+@dataclass
+class Fetcher:
+    """An async client with the house rules. `async with Fetcher(net) as f: await f.get(url)`."""
+
+    network: Network
+    counts: Counter[str] = field(default_factory=Counter)
+    _client: httpx.AsyncClient | None = None
+    _global: asyncio.Semaphore | None = None
+    _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    @property
+    def allow_hosts(self) -> frozenset[str]:
+        return frozenset(h.lower() for h in self.network.allow_hosts)
+
+    async def __aenter__(self) -> Fetcher:
+        net = self.network
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(
+                connect=net.connect_timeout, read=net.read_timeout, write=10, pool=None
+            ),
+            limits=httpx.Limits(
+                max_connections=net.concurrency, max_keepalive_connections=net.concurrency
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._global = asyncio.Semaphore(net.concurrency)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Response:
+        """GET `url` following redirects by hand; raise FetchError with the reason."""
+        headers = _conditional_headers(etag, last_modified)
+        deadline = self.network.connect_timeout + 2 * self.network.read_timeout
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._follow(url, headers)
+        except TimeoutError:
+            raise FetchError(f"no complete answer within {deadline:.0f} s") from None
+
+    async def _follow(self, url: str, headers: dict[str, str]) -> Response:
+        for _ in range(self.network.max_redirects + 1):
+            await check_url(url, self.allow_hosts)
+            response = await self._one(url, headers)
+            if response.status not in REDIRECTS:
+                return response
+            location = response.headers.get("location")
+            if not location:
+                raise FetchError(f"HTTP {response.status} redirect without a Location header")
+            url = urljoin(url, location)
+            self.counts["redirects"] += 1
+        raise FetchError(f"more than {self.network.max_redirects} redirects")
+
+    async def _one(self, url: str, headers: dict[str, str]) -> Response:
+        assert self._client is not None and self._global is not None, "use `async with`"
+        host = urlsplit(url).netloc.lower()
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.network.per_host))
+        async with self._global, per_host:
+            self.counts["requests"] += 1
+            try:
+                return await self._stream(url, headers)
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"timed out ({type(exc).__name__})") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+    async def _stream(self, url: str, headers: dict[str, str]) -> Response:
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers=headers) as reply:
+            meta = {k.lower(): v for k, v in reply.headers.items()}
+            if reply.status_code == 304:
+                self.counts["not_modified"] += 1
+                return Response(str(reply.url), 304, meta, b"")
+            if reply.status_code in REDIRECTS:
+                return Response(str(reply.url), reply.status_code, meta, b"")
+            if reply.status_code >= 400:
+                raise FetchError(f"HTTP {reply.status_code} {reply.reason_phrase}".strip())
+            body = await self._read_capped(reply)
+            return Response(str(reply.url), reply.status_code, meta, body)
+
+    async def _read_capped(self, reply: httpx.Response) -> bytes:
+        cap = self.network.max_bytes
+        declared = reply.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"too large: {int(declared):,} bytes declared (cap {cap:,})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in reply.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"too large: more than {cap:,} bytes (cap)")
+            chunks.append(chunk)
+        self.counts["bytes"] += size
+        return b"".join(chunks)
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers

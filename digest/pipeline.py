@@ -1,0 +1,263 @@
+"""One weekly run, top to bottom: feeds, pages, articles, ranking, summaries, the
+issue, its files, and (when asked) sending it.
+
+Only this module knows the order of the stages. Bad input never raises out of a
+stage; it is named in the report. What does raise is what stops a run outright: an
+issue already sent (`AlreadySent`), or a send that failed (`SendFailed`, after the
+files are written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digest import deliver, editorial, rank, render
+from digest.config import Config
+from digest.extract import to_article
+from digest.feeds import FeedsResult, Window, collect
+from digest.http import Fetcher
+from digest.models import Article, Digest, Feed, RunReport, Story
+from digest.pages import PagesResult, read_pages
+from digest.store import Store
+from digest.summarize.extractive import summarize_text
+
+SUMMARY_VERSION = 1  # bump when the extractive summarizer changes its output
+KEEP_ENTRIES = timedelta(days=60)
+
+Progress = Callable[[str, int, int], None]  # stage, done, total
+
+
+class RunError(Exception):
+    """A run that produced no digest, or whose digest could not be sent."""
+
+
+class AlreadySent(RunError):
+    """This issue was sent (or a send was interrupted) before; needs --resend."""
+
+
+class SendFailed(RunError):
+    """The digest is on disk but the SMTP server did not take it."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    since: timedelta = timedelta(days=7)
+    until: datetime | None = None  # end of the window; default: now
+    send: bool = False
+    resend: bool = False
+    max_stories: int | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    report: RunReport
+    digest: Digest | None
+    out_dir: Path
+
+
+def run(config: Config, options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """Build this week's issue into the output folder and, with `send`, email it."""
+    tick = progress or (lambda stage, done, total: None)
+    started = options.now()
+    window = Window((options.until or started) - options.since, options.until or started)
+    digest_id = editorial.issue_id(config.newsletter, window)
+    timings: dict[str, float] = {}
+    with Store(config.state.path) as store:
+        if options.send:
+            _check_ledger(store, digest_id, options.resend)
+        found, pages, counts = _gather(config, store, window, started, digest_id, timings, tick)
+        with _timed(timings, "rank"):
+            articles = _articles(config, found, pages)
+            limit = options.max_stories or config.newsletter.max_stories
+            picks = rank.pick(articles, window, limit)
+        with _timed(timings, "summarize"):
+            stories = [_story(config, store, a, s, started) for a, s in picks]
+        digest = editorial.compose(config.newsletter, window, stories, started)
+        report = _report(digest_id, started, options, found, pages, articles, timings, counts)
+        return _finish(config, store, digest if stories else None, report, options)
+
+
+def _gather(
+    config: Config,
+    store: Store,
+    window: Window,
+    now: datetime,
+    digest_id: str,
+    timings: dict[str, float],
+    tick: Progress,
+) -> tuple[FeedsResult, PagesResult, dict[str, int]]:
+    feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
+    sent = store.sent_urls(except_digest=digest_id)
+
+    async def go() -> tuple[FeedsResult, PagesResult, dict[str, int]]:
+        async with Fetcher(config.network) as fetcher:
+            with _timed(timings, "feeds"):
+                tick("feeds", 0, len(feeds))
+                found = await collect(feeds, fetcher, store, window, now, sent)
+                tick("feeds", len(feeds), len(feeds))
+            with _timed(timings, "pages"):
+                total = len(found.entries)
+                done = iter(range(1, total + 1))
+                tick("pages", 0, total)
+                pages = await read_pages(
+                    list(found.entries), fetcher, store, now, lambda: tick("pages", next(done), total)
+                )
+            return found, pages, dict(fetcher.counts)
+
+    result = asyncio.run(go())
+    store.prune_entries(now - KEEP_ENTRIES)
+    return result
+
+
+def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
+    weights = {f.url: f.weight for f in config.feeds}
+    return [
+        to_article(entry, pages.pages.get(entry.url), weights.get(entry.feed_url, 1.0))
+        for entry in found.entries
+    ]
+
+
+def _story(config: Config, store: Store, article: Article, score: float, now: datetime) -> Story:
+    """Summarize one picked article, through the summary cache."""
+    settings = config.summarizer
+    key = hashlib.sha256(
+        f"extractive|{SUMMARY_VERSION}|{settings.sentences}|{settings.max_words}|"
+        f"{article.title}\n{article.text}".encode()
+    ).hexdigest()
+    summary = store.summary(key)
+    if summary is None:
+        summary = summarize_text(
+            article.text, article.title, settings.sentences, settings.max_words
+        )
+        store.save_summary(key, summary, now)
+    return Story(article, summary, score)
+
+
+def _report(
+    digest_id: str,
+    started: datetime,
+    options: RunOptions,
+    found: FeedsResult,
+    pages: PagesResult,
+    articles: list[Article],
+    timings: dict[str, float],
+    counts: dict[str, int],
+) -> RunReport:
+    warnings = [f"{r.name}: {w}" for r in found.reports for w in r.warnings]
+    if not articles:
+        warnings.append("no entries in the window: nothing to put in the digest")
+    return RunReport(
+        digest_id=digest_id,
+        started_at=started,
+        finished_at=options.now(),
+        feeds=found.reports,
+        entries=len(found.entries),
+        articles=len(articles),
+        stories=0,
+        pages_failed=pages.failures,
+        timings=timings,
+        requests=counts | {"pages_cached": pages.cached},
+        warnings=tuple(warnings),
+    )
+
+
+def _finish(
+    config: Config, store: Store, digest: Digest | None, report: RunReport, options: RunOptions
+) -> RunResult:
+    out = config.output.dir
+    if digest is None:
+        deliver.write_file(out / "report.json", deliver.report_json(report))
+        raise RunError(_no_digest_reason(report, out))
+    rendered = render.render(digest, config.output.templates_dir)
+    subject = _subject(config, digest)
+    message = deliver.build_message(digest, subject, rendered.text, rendered.html, config.delivery)
+    files = {
+        "digest.html": rendered.html,
+        "digest.txt": rendered.text,
+        "digest.md": rendered.markdown,
+        "digest.eml": message.as_bytes(),
+        "digest.json": deliver.digest_json(digest),
+    }
+    for name, content in files.items():
+        deliver.write_file(out / name, content)
+    outputs = {name.split(".")[1]: str(out / name) for name in files} | {
+        "report": str(out / "report.json")
+    }
+    report = replace(report, stories=len(digest.stories), outputs=outputs, delivery="not sent")
+    if options.send:
+        report = _send(config, store, digest, message, report, options.now)
+    deliver.write_file(out / "report.json", deliver.report_json(report))
+    if report.delivery.startswith("failed"):
+        raise SendFailed(f"{report.delivery}; the digest is in {out}")
+    return RunResult(report, digest, out)
+
+
+def _send(
+    config: Config,
+    store: Store,
+    digest: Digest,
+    message: deliver.EmailMessage,
+    report: RunReport,
+    now: Callable[[], datetime],
+) -> RunReport:
+    delivery = config.delivery
+    if not delivery.configured:
+        return replace(report, delivery="failed: [delivery] needs from, to and smtp_host")
+    urls = [s.article.url for s in digest.stories]
+    to = deliver.recipients(message)
+    msg_id = str(message["Message-ID"])
+    store.mark(digest.id, "sending", msg_id, to, urls, now())
+    try:
+        deliver.send(message, delivery)
+    except deliver.DeliveryError as exc:
+        store.unmark(digest.id)
+        return replace(report, delivery=f"failed: {exc}")
+    store.mark(digest.id, "sent", msg_id, to, urls, now())
+    return replace(report, delivery=f"sent to {len(to)} recipient(s)")
+
+
+def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:
+    status = store.ledger_status(digest_id)
+    if status is None or resend:
+        return
+    if status == "sent":
+        raise AlreadySent(
+            f"issue {digest_id} was already sent; pass --resend to send it again, "
+            "or --dry-run to rebuild it without sending"
+        )
+    raise AlreadySent(
+        f"issue {digest_id} was being sent when a previous run stopped, so it may have "
+        "reached some readers; check the mailbox, then pass --resend to send it anyway"
+    )
+
+
+def _subject(config: Config, digest: Digest) -> str:
+    dates = render.daterange(digest.period_start, digest.period_end, digest.timezone)
+    return config.delivery.subject.format_map(
+        {"title": digest.title, "dates": dates, "issue": digest.id}
+    )
+
+
+def _no_digest_reason(report: RunReport, out: Path) -> str:
+    feeds = len(report.feeds)
+    return (
+        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed); "
+        f"see {out / 'report.json'}"
+    )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - start, 3)

@@ -1,0 +1,153 @@
+"""The HTTP client's house rules, against a real server on loopback.
+
+Guard decisions for non-loopback addresses are checked without connecting; end to end,
+a canary server on another loopback address (not allowlisted) must see no request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Iterator
+
+import pytest
+
+from digest.config import Network
+from digest.http import USER_AGENT, BlockedAddress, Fetcher, FetchError, address_allowed, check_url
+from tests.servers import HTTPServer, Reply
+
+
+def fetch(net: Network, url: str, **kw: str) -> object:
+    async def go() -> object:
+        async with Fetcher(net) as fetcher:
+            return await fetcher.get(url, **kw)
+
+    return asyncio.run(go())
+
+
+def network(server: HTTPServer, **kw: object) -> Network:
+    return Network.model_validate(
+        {"allow_hosts": [server.host_port], "connect_timeout": 2, "read_timeout": 2} | kw
+    )
+
+
+@pytest.fixture
+def canary() -> Iterator[HTTPServer]:
+    with HTTPServer("127.0.0.9") as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["169.254.169.254", "10.0.0.1", "192.168.1.1", "172.16.5.4", "127.0.0.1", "100.64.0.1",
+     "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:169.254.169.254", "224.0.0.1"],
+)
+def test_guard_refuses_local_addresses_unless_allowlisted(address: str) -> None:
+    ip = ipaddress.ip_address(address)
+    assert not address_allowed("metadata.internal", 80, ip, frozenset())
+    assert address_allowed("metadata.internal", 80, ip, frozenset({"metadata.internal:80"}))
+    assert not address_allowed("metadata.internal", 81, ip, frozenset({"metadata.internal:80"}))
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::6810:84e5"])
+def test_guard_lets_public_addresses_through(address: str) -> None:
+    assert address_allowed("example.org", 443, ipaddress.ip_address(address), frozenset())
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://[::1]:80/"]
+)
+def test_check_url_decides_on_ip_literals_without_connecting(url: str) -> None:
+    with pytest.raises(BlockedAddress, match="allow_hosts"):
+        asyncio.run(check_url(url, frozenset()))
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:x"])
+def test_only_http_urls_are_fetched(url: str) -> None:
+    with pytest.raises(FetchError, match="not an http"):
+        asyncio.run(check_url(url, frozenset()))
+
+
+def test_get_sends_our_user_agent_and_decompresses_gzip(http_server: HTTPServer) -> None:
+    url = http_server.route("/a", Reply(body=b"hello " * 100, gzip=True))
+    response = fetch(network(http_server), url)
+    assert response.body == b"hello " * 100  # type: ignore[attr-defined]
+    seen = http_server.requests[0].headers
+    assert seen["user-agent"] == USER_AGENT and "gzip" in seen["accept-encoding"]
+
+
+def test_conditional_get_sends_validators_and_returns_304(http_server: HTTPServer) -> None:
+    def reply(seen: object) -> Reply:
+        if getattr(seen, "headers")["if-none-match"] == '"v1"':
+            return Reply(304)
+        return Reply(body=b"x")
+
+    url = http_server.route("/f", reply)
+    response = fetch(network(http_server), url, etag='"v1"', last_modified="Mon, 09 Nov 2026")
+    assert response.not_modified  # type: ignore[attr-defined]
+    assert http_server.requests[0].headers["if-modified-since"] == "Mon, 09 Nov 2026"
+
+
+def test_redirects_are_followed_and_bounded(http_server: HTTPServer) -> None:
+    http_server.route("/old", Reply(301, headers={"Location": "/new"}))
+    http_server.route("/new", Reply(body=b"moved"))
+    response = fetch(network(http_server), http_server.url("/old"))
+    assert response.body == b"moved" and response.url.endswith("/new")  # type: ignore[attr-defined]
+    http_server.route("/loop", Reply(302, headers={"Location": "/loop"}))
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        fetch(network(http_server, max_redirects=3), http_server.url("/loop"))
+    assert http_server.hits("/loop") == 4
+
+
+def test_redirect_to_a_loopback_address_not_allowlisted_is_refused(
+    http_server: HTTPServer, canary: HTTPServer
+) -> None:
+    canary.route("/secret", Reply(body=b"secret"))
+    url = http_server.route("/r", Reply(302, headers={"Location": canary.url("/secret")}))
+    with pytest.raises(BlockedAddress):
+        fetch(network(http_server), url)
+    assert canary.requests == []
+
+
+def test_body_over_the_cap_is_refused_declared_or_streamed(http_server: HTTPServer) -> None:
+    http_server.route("/big", Reply(body=b"x" * 50_000))
+    with pytest.raises(FetchError, match="too large"):
+        fetch(network(http_server, max_bytes=20_000), http_server.url("/big"))
+    # a gzip body small on the wire but large once decompressed
+    http_server.route("/bomb", Reply(body=b"0" * 2_000_000, gzip=True))
+    with pytest.raises(FetchError, match="too large"):
+        fetch(network(http_server, max_bytes=100_000), http_server.url("/bomb"))
+
+
+def test_http_errors_become_reasons(http_server: HTTPServer) -> None:
+    http_server.route("/gone", Reply(410, b"gone"))
+    with pytest.raises(FetchError, match="HTTP 410"):
+        fetch(network(http_server), http_server.url("/gone"))
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(network(http_server), http_server.url("/missing"))
+
+
+def test_per_host_concurrency_is_respected(http_server: HTTPServer) -> None:
+    import threading
+    import time
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(seen: object) -> Reply:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+        return Reply(body=b"ok")
+
+    http_server.route("/slow", slow)
+    net = network(http_server, per_host=2, concurrency=8)
+
+    async def go() -> None:
+        async with Fetcher(net) as fetcher:
+            await asyncio.gather(*(fetcher.get(http_server.url("/slow")) for _ in range(6)))
+
+    asyncio.run(go())
+    assert peak[0] == 2
