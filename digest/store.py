@@ -164,9 +164,9 @@ class Store:
 
     def feed_entries(self, feed_url: str) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT data FROM entries WHERE feed_url = ? ORDER BY rowid", (feed_url,)
+            "SELECT data, first_seen FROM entries WHERE feed_url = ? ORDER BY rowid", (feed_url,)
         )
-        return [_entry_from(json.loads(data)) for (data,) in rows]
+        return [_entry_from(json.loads(data) | {"first_seen": seen}) for data, seen in rows]
 
     def prune_entries(self, before: datetime) -> int:
         """Forget entries first seen before `before` (they can no longer be in a window)."""

@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   build a real digest from the built-in demo corpus (no network, no API key)
+#   make test   ruff, mypy and the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+CHROMIUM ?= chromium
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync \
+	--hide-scrollbars --force-device-scale-factor=1
+
+.PHONY: demo test lint golden screenshot clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/digest run --demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+# Regenerate the golden files of the demo digest after an intended change.
+golden: $(VENV)/.installed
+	$(PY) -m tests.golden
+
+# The README's picture of the demo digest (needs Debian's chromium).
+screenshot: demo
+	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=800,1800 \
+		--screenshot=docs/demo.png file://$(CURDIR)/out/digest.html
+
+clean:
+	rm -rf $(VENV) out .digest

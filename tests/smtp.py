@@ -1,0 +1,63 @@
+"""A real SMTP server on loopback (aiosmtpd), plain, STARTTLS or implicit TLS."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@dataclass
+class Inbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def password_checker(user: str, password: str) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.login.decode() == user
+        ok = ok and data.password.decode() == password
+        return AuthResult(success=ok)
+
+    return check
+
+
+def start(
+    inbox: Inbox,
+    tls: ssl.SSLContext | None = None,
+    implicit: bool = False,
+    auth: tuple[str, str] | None = None,
+) -> Controller:
+    """Start a server; with `tls`, STARTTLS (or implicit TLS when `implicit`)."""
+    kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": free_port()}
+    if tls is not None and implicit:
+        kwargs["ssl_context"] = tls
+        kwargs["server_hostname"] = "127.0.0.1"
+    elif tls is not None:
+        kwargs["tls_context"] = tls
+        kwargs["require_starttls"] = True
+    if auth is not None:
+        kwargs["authenticator"] = password_checker(*auth)
+        kwargs["auth_require_tls"] = True
+    controller = Controller(inbox, **kwargs)
+    controller.start()
+    return controller

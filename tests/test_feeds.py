@@ -1,0 +1,121 @@
+"""Feeds: canonical URLs, parsing what can be recovered, the window, 304s."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.feeds import FeedsResult, Window, canonical_url, collect, parse_feed
+from digest.http import Fetcher
+from digest.models import Feed
+from digest.store import Store
+from tests.conftest import make_config
+from tests.servers import HTTPServer, Reply, rss
+
+NOW = datetime(2026, 11, 16, 6, tzinfo=UTC)
+WINDOW = Window(NOW - timedelta(days=7), NOW)
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://Example.org/a?utm_source=rss&utm_medium=feed", "https://example.org/a"),
+        ("https://example.org:443/a?id=3&fbclid=xyz#comments", "https://example.org/a?id=3"),
+        ("http://example.org", "http://example.org/"),
+        ("https://example.org:8443/a?b=1&a=2", "https://example.org:8443/a?b=1&a=2"),
+    ],
+)
+def test_canonical_url(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical
+
+
+def test_parse_recovers_entries_from_a_malformed_feed() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken & Co</title>'
+        b"<item><title>First</title><link>https://example.org/1</link>"
+        b"<pubDate>Fri, 13 Nov 2026 10:00:00 GMT</pubDate></item>"
+        b"<item><title>Second <b>bold</title><link>https://example.org/2</link>"
+    )
+    parsed = parse_feed(body, {"content-type": "application/rss+xml"}, Feed("u", ""), NOW, {})
+    assert not parsed.error
+    assert [e.url for e in parsed.entries][:1] == ["https://example.org/1"]
+    assert any("malformed" in w for w in parsed.warnings)
+
+
+def test_html_instead_of_a_feed_is_a_clear_failure() -> None:
+    body = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
+    parsed = parse_feed(body, {"content-type": "text/html"}, Feed("u", ""), NOW, {})
+    assert parsed.entries == () and "not a feed" in parsed.error
+
+
+def test_entries_take_dates_summary_and_fall_back_to_first_seen() -> None:
+    body = rss(
+        [
+            {"title": "Dated &amp; <i>styled</i>", "link": "https://e.org/1",
+             "pubDate": "Thu, 12 Nov 2026 09:30:00 +0100",
+             "description": "&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.&lt;/p&gt;"},
+            {"title": "Undated", "link": "https://e.org/2"},
+            {"title": "From the future", "link": "https://e.org/3",
+             "pubDate": "Thu, 12 Nov 2099 09:30:00 GMT"},
+        ]
+    )
+    seen = {"https://e.org/2": NOW - timedelta(days=2)}
+    parsed = parse_feed(body, {}, Feed("u", "Named"), NOW, seen)
+    first, second, third = parsed.entries
+    assert first.title == "Dated & styled" and first.source == "Named"
+    assert first.published == datetime(2026, 11, 12, 8, 30, tzinfo=UTC)
+    assert first.summary == "One.\n\nTwo."
+    assert second.published is None and second.date == NOW - timedelta(days=2)
+    assert third.published is None and third.date == NOW
+
+
+def run_collect(tmp_path: Path, server: HTTPServer, feeds: list[Feed], sent: set[str]) -> FeedsResult:
+    config = make_config(tmp_path, [server.host_port])
+
+    async def go() -> FeedsResult:
+        async with Fetcher(config.network) as fetcher:
+            with Store(tmp_path / "state.sqlite") as store:
+                return await collect(feeds, fetcher, store, WINDOW, NOW, sent)
+
+    return asyncio.run(go())
+
+
+def test_collect_window_dedup_failures_and_304(tmp_path: Path, http_server: HTTPServer) -> None:
+    items_a = [
+        {"title": "In week", "link": "https://e.org/x?utm_source=a",
+         "pubDate": "Wed, 11 Nov 2026 10:00:00 GMT"},
+        {"title": "Too old", "link": "https://e.org/old",
+         "pubDate": "Mon, 02 Nov 2026 10:00:00 GMT"},
+    ]
+    items_b = [{"title": "Same link", "link": "https://e.org/x",
+                "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT"},
+               {"title": "Sent already", "link": "https://e.org/sent",
+                "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT"}]
+
+    def feed_a(seen: object) -> Reply:
+        if getattr(seen, "headers").get("if-none-match") == '"a1"':
+            return Reply(304)
+        return Reply(body=rss(items_a), headers={"ETag": '"a1"'})
+
+    feeds = [
+        Feed(http_server.route("/a.xml", feed_a), "Outlet A"),
+        Feed(http_server.route("/b.xml", Reply(body=rss(items_b))), "Outlet B"),
+        Feed(http_server.url("/missing.xml"), "Outlet C"),
+        Feed(http_server.route("/html", Reply(body=b"<html><body>hi</body></html>",
+                                             headers={"Content-Type": "text/html"})), ""),
+    ]
+    first = run_collect(tmp_path, http_server, feeds, {"https://e.org/sent"})
+    assert [e.url for e in first.entries] == ["https://e.org/x"]
+    assert first.entries[0].source == "Outlet A"
+    statuses = [(r.status, r.reason[:10]) for r in first.reports]
+    assert statuses[:2] == [("ok", ""), ("ok", "")]
+    assert first.reports[2].status == "failed" and "404" in first.reports[2].reason
+    assert first.reports[3].status == "failed" and "not a feed" in first.reports[3].reason
+
+    second = run_collect(tmp_path, http_server, feeds, set())
+    assert second.reports[0].status == "not-modified"
+    assert "https://e.org/x" in [e.url for e in second.entries]
+    assert len(second.entries) == 2  # the sent one is back when not excluded

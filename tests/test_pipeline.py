@@ -1,0 +1,195 @@
+"""A whole run against real loopback peers: HTTP feeds and pages, SQLite, SMTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import trustme
+
+from digest.config import Config
+from digest.pipeline import AlreadySent, RunError, RunOptions, SendFailed, run
+from tests import smtp
+from tests.conftest import make_config
+from tests.servers import HTTPServer, Reply, page, rss
+
+NOW = datetime(2026, 11, 16, 6, tzinfo=UTC)
+OPTIONS = RunOptions(until=NOW, now=lambda: NOW)
+PARAGRAPHS = [
+    "Northbridge Motors said on Tuesday it would build a 40 GWh battery plant in Ohio, "
+    "its largest investment in the U.S. to date.",
+    "The plant will cost $3.5 billion and employ about 2,100 people when it opens in 2028, "
+    "the company said in a statement.",
+    "Chief executive Dana Ruiz said the site was chosen for its rail links and grid capacity.",
+    "Analysts at Halden Securities said the move would cut cell costs by roughly 12 percent.",
+    "Construction is due to begin in the spring, subject to state permits.",
+]
+
+
+def world(server: HTTPServer) -> list[dict[str, object]]:
+    """Three feeds: a good one, one whose pages fail, and one that is not a feed."""
+    for n in range(3):
+        server.route(f"/a/{n}.html", Reply(body=page(f"Story {n}", PARAGRAPHS[n:] + PARAGRAPHS[:n]),
+                                           headers={"Content-Type": "text/html"}))
+    server.route("/b/pdf", Reply(body=b"%PDF-1.7 binary", headers={"Content-Type": "application/pdf"}))
+    a_items = [{"title": f"Story {n}", "link": server.url(f"/a/{n}.html?utm_source=rss"),
+                "pubDate": f"{10 + n} Nov 2026 09:00:00 GMT"} for n in range(3)]
+    b_items = [
+        {"title": "Only in the feed", "link": server.url("/b/missing"),
+         "pubDate": "12 Nov 2026 09:00:00 GMT",
+         "description": "Harbor Auto said it would recall 12,000 vans. The fix takes an hour."},
+        {"title": "A PDF", "link": server.url("/b/pdf"), "pubDate": "13 Nov 2026 09:00:00 GMT",
+         "description": "A document, not a page."},
+    ]
+    return [
+        {"url": server.route("/a.xml", Reply(body=rss(a_items), headers={"ETag": '"a"'})),
+         "name": "Alpha Autos", "weight": 1.2},
+        {"url": server.route("/b.xml", Reply(body=rss(b_items))), "name": "Beta Wheels"},
+        {"url": server.route("/c.xml", Reply(body=b"<html>oops</html>",
+                                             headers={"Content-Type": "text/html"})),
+         "name": "Gamma"},
+    ]
+
+
+@pytest.fixture
+def config(tmp_path: Path, http_server: HTTPServer) -> Config:
+    return make_config(tmp_path, [http_server.host_port], feeds=world(http_server))
+
+
+def test_a_run_writes_every_file_and_names_every_failure(config: Config) -> None:
+    result = run(config, OPTIONS)
+    out = config.output.dir
+    assert {p.name for p in out.iterdir()} >= {
+        "digest.html", "digest.txt", "digest.md", "digest.eml", "digest.json", "report.json"}
+    report = json.loads((out / "report.json").read_text())
+    assert [f["status"] for f in report["feeds"]] == ["ok", "ok", "failed"]
+    assert "not a feed" in report["feeds"][2]["reason"]
+    failed_pages = {p["url"].rsplit("/", 1)[1]: p["reason"] for p in report["pages_failed"]}
+    assert "404" in failed_pages["missing"] and "application/pdf" in failed_pages["pdf"]
+    assert report["stories"] == 5 and report["feeds_failed"] == 1
+    stories = json.loads((out / "digest.json").read_text())["stories"]
+    by_title = {s["article"]["title"]: s for s in stories}
+    assert by_title["Only in the feed"]["article"]["method"] == "feed"
+    assert by_title["Story 0"]["article"]["method"] == "page"
+    assert "utm_source" not in by_title["Story 0"]["article"]["url"]
+    assert result.digest is not None and len(result.digest.stories) == 5
+
+
+def test_eml_is_multipart_alternative_text_then_html(config: Config) -> None:
+    run(config, OPTIONS)
+    raw = (config.output.dir / "digest.eml").read_bytes()
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in message.iter_parts()]  # type: ignore[attr-defined]
+    assert parts == ["text/plain", "text/html"]
+    for header in ("Message-ID", "Date", "From", "To", "Subject"):
+        assert message[header], header
+    assert "Test Motoring Weekly" in message["Subject"]
+
+
+def test_rerun_is_served_from_caches_and_changes_nothing(
+    config: Config, http_server: HTTPServer
+) -> None:
+    run(config, OPTIONS)
+    first = (config.output.dir / "digest.html").read_text()
+    page_hits = http_server.hits("/a/0.html")
+    run(config, OPTIONS)
+    assert (config.output.dir / "digest.html").read_text() == first
+    assert http_server.hits("/a/0.html") == page_hits  # the page came from the cache
+    report = json.loads((config.output.dir / "report.json").read_text())
+    assert report["feeds"][0]["status"] == "not-modified"
+    assert report["requests"]["pages_cached"] >= 3
+
+
+def test_max_stories_and_window(config: Config) -> None:
+    result = run(config, RunOptions(until=NOW, now=lambda: NOW, max_stories=2))
+    assert result.digest is not None and len(result.digest.stories) == 2
+    narrow = RunOptions(until=NOW, now=lambda: NOW, since=timedelta(days=4))
+    result = run(config, narrow)
+    assert result.digest is not None
+    assert {s.article.title for s in result.digest.stories} == {"Story 2", "Only in the feed", "A PDF"}
+
+
+def test_no_entries_is_a_run_error_with_a_report(config: Config) -> None:
+    empty = RunOptions(until=NOW - timedelta(days=60), now=lambda: NOW)
+    with pytest.raises(RunError, match="no stories in the window"):
+        run(config, empty)
+    assert (config.output.dir / "report.json").exists()
+    assert not (config.output.dir / "digest.html").exists()
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
+    box = smtp.Inbox()
+    controller = smtp.start(box)
+    yield box, controller.port
+    controller.stop()
+
+
+def with_delivery(config: Config, port: int, **kw: object) -> Config:
+    delivery = config.delivery.model_validate(
+        {"from": "Digest <digest@example.org>", "to": ["reader@example.org"],
+         "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none"} | kw)
+    return config.model_copy(update={"delivery": delivery})
+
+
+def test_send_once_then_refuse_then_resend(config: Config, inbox: tuple[smtp.Inbox, int]) -> None:
+    box, port = inbox
+    config = with_delivery(config, port)
+    send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+    result = run(config, send)
+    assert result.report.delivery == "sent to 1 recipient(s)"
+    assert len(box.messages) == 1
+    assert box.envelopes[0] == ("digest@example.org", ["reader@example.org"])
+    with pytest.raises(AlreadySent, match="--resend"):
+        run(config, send)
+    assert len(box.messages) == 1
+    run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, resend=True))
+    assert len(box.messages) == 2
+
+
+def test_next_week_leaves_out_what_was_sent(config: Config, inbox: tuple[smtp.Inbox, int]) -> None:
+    box, port = inbox
+    config = with_delivery(config, port)
+    run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, max_stories=2))
+    sent = {s.article.url for s in run(config, OPTIONS).digest.stories[:2]}  # type: ignore[union-attr]
+    later = NOW + timedelta(days=3)
+    result = run(config, RunOptions(until=later, now=lambda: later, since=timedelta(days=10)))
+    assert result.digest is not None
+    assert not sent & {s.article.url for s in result.digest.stories}
+
+
+def test_starttls_with_login(
+    config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ca = trustme.CA()
+    server_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "open sesame")
+    box = smtp.Inbox()
+    controller = smtp.start(box, tls=server_context, auth=("digest", "open sesame"))
+    try:
+        config = with_delivery(config, controller.port, security="starttls", username="digest",
+                               password_env="TEST_SMTP_PASSWORD")
+        result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
+    finally:
+        controller.stop()
+    assert result.report.delivery.startswith("sent") and len(box.messages) == 1
+
+
+def test_smtp_failure_keeps_the_digest_and_does_not_mark_it_sent(config: Config) -> None:
+    config = with_delivery(config, smtp.free_port())  # nothing listens there
+    send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+    with pytest.raises(SendFailed, match="digest is in"):
+        run(config, send)
+    assert (config.output.dir / "digest.eml").exists()
+    report = json.loads((config.output.dir / "report.json").read_text())
+    assert report["delivery"].startswith("failed")
+    with pytest.raises(SendFailed):  # not AlreadySent: nothing was sent
+        run(config, send)
