@@ -116,6 +116,7 @@ class Output(_Section):
 
 class Network(_Section):
     allow_hosts: list[str] = []
+    allow_public: bool = True  # false: fetch nothing but allow_hosts (tests, benchmarks)
     connect_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     read_timeout: Annotated[float, Field(gt=0, le=300)] = 20.0
     max_bytes: Annotated[int, Field(ge=10_000)] = 10_000_000

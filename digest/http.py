@@ -83,12 +83,17 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-async def check_url(url: str, allow_hosts: frozenset[str]) -> None:
-    """Raise unless `url` is http(s) and every address it resolves to is allowed."""
+async def check_url(url: str, allow_hosts: frozenset[str], allow_public: bool = True) -> None:
+    """Raise unless `url` is http(s) and every address it resolves to is allowed.
+
+    With `allow_public` false nothing outside `allow_hosts` is even resolved.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url[:200]}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not allow_public and f"{parts.hostname}:{port}".lower() not in allow_hosts:
+        raise BlockedAddress(f"refused {parts.hostname}:{port}: not in [network] allow_hosts")
     for ip in await resolve(parts.hostname, port):
         if not address_allowed(parts.hostname, port, ip, allow_hosts):
             raise BlockedAddress(
@@ -147,7 +152,7 @@ class Fetcher:
 
     async def _follow(self, url: str, headers: dict[str, str]) -> Response:
         for _ in range(self.network.max_redirects + 1):
-            await check_url(url, self.allow_hosts)
+            await check_url(url, self.allow_hosts, self.network.allow_public)
             response = await self._one(url, headers)
             if response.status not in REDIRECTS:
                 return response

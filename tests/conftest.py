@@ -35,7 +35,12 @@ def make_config(tmp_path: Path, allow: list[str], **sections: Any) -> Config:
         "newsletter": {"title": "Test Motoring Weekly", "editor": "Sam Reed"},
         "state": {"path": str(tmp_path / "state.sqlite")},
         "output": {"dir": str(tmp_path / "out")},
-        "network": {"allow_hosts": allow, "connect_timeout": 2, "read_timeout": 3},
+        "network": {
+            "allow_hosts": allow,
+            "allow_public": False,  # belt and braces: tests never leave loopback
+            "connect_timeout": 2,
+            "read_timeout": 3,
+        },
     }
     for name, value in sections.items():
         if isinstance(value, dict) and isinstance(raw.get(name), dict):

@@ -27,7 +27,8 @@ def fetch(net: Network, url: str, **kw: str) -> object:
 
 def network(server: HTTPServer, **kw: object) -> Network:
     return Network.model_validate(
-        {"allow_hosts": [server.host_port], "connect_timeout": 2, "read_timeout": 2} | kw
+        {"allow_hosts": [server.host_port], "allow_public": False, "connect_timeout": 2,
+         "read_timeout": 2} | kw
     )
 
 
@@ -66,6 +67,12 @@ def test_check_url_decides_on_ip_literals_without_connecting(url: str) -> None:
 def test_only_http_urls_are_fetched(url: str) -> None:
     with pytest.raises(FetchError, match="not an http"):
         asyncio.run(check_url(url, frozenset()))
+
+
+def test_allow_public_false_refuses_everything_not_listed_before_resolving() -> None:
+    with pytest.raises(BlockedAddress, match="not in"):
+        asyncio.run(check_url("https://example.org/feed", frozenset(), allow_public=False))
+    asyncio.run(check_url("http://127.0.0.1:9/x", frozenset({"127.0.0.1:9"}), allow_public=False))
 
 
 def test_get_sends_our_user_agent_and_decompresses_gzip(http_server: HTTPServer) -> None:
