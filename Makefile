@@ -15,7 +15,7 @@ CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --no-first-run \
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 demo: $(VENV)/.installed

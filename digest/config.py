@@ -77,7 +77,7 @@ class FeedConfig(_Section):
 
 class Summarizer(_Section):
     sentences: Annotated[int, Field(ge=1, le=5)] = 3
-    max_words: Annotated[int, Field(ge=20, le=300)] = 75
+    max_words: Annotated[int, Field(ge=20, le=300)] = 60
 
 
 class Delivery(_Section):
