@@ -31,8 +31,9 @@ class FeedServer:
     def __init__(self, corpus: Path = SHARED, host: str = "127.0.0.1", latency: float = 0.0):
         real = corpus / "feeds" / "real"
         self.originals: dict[str, str] = json.loads((real / "urls.json").read_text())
-        self.raw = {name: gzip.decompress((real / f"{name}.gz").read_bytes())
-                    for name in self.originals}
+        self.raw = {
+            name: gzip.decompress((real / f"{name}.gz").read_bytes()) for name in self.originals
+        }
         self.pages = sorted((corpus / "extraction" / "html").glob("*.html.gz"))
         self.latency = latency
         self.hits: Counter[str] = Counter()
@@ -59,8 +60,9 @@ class FeedServer:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._server.shutdown()
         self._server.server_close()
 
@@ -122,7 +124,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.feedserver import SHARED, FeedServer  # noqa: E402
+from bench.feedserver import SHARED, FeedServer
 
 
 def write_config(path: Path, server: FeedServer) -> None:
@@ -51,8 +51,17 @@ def main() -> int:
     with FeedServer() as server:
         write_config(args.work / "digest.toml", server)
         started = time.perf_counter()
-        command = [sys.executable, "-m", "digest", "run", "--config",
-                   str(args.work / "digest.toml"), "--since", args.since, "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "digest",
+            "run",
+            "--config",
+            str(args.work / "digest.toml"),
+            "--since",
+            args.since,
+            "--quiet",
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
     print(done.stdout.strip() or done.stderr.strip())
@@ -63,8 +72,10 @@ def main() -> int:
 def summarize(report: dict[str, object], elapsed: float, code: int) -> int:
     feeds: list[dict[str, str]] = report["feeds"]  # type: ignore[assignment]
     statuses = Counter(f["status"] for f in feeds)
-    print(f"exit {code} in {elapsed:.1f} s; feeds: {dict(statuses)}; "
-          f"entries {report['entries']}, stories {report['stories']}")
+    print(
+        f"exit {code} in {elapsed:.1f} s; feeds: {dict(statuses)}; "
+        f"entries {report['entries']}, stories {report['stories']}"
+    )
     silent = [f for f in feeds if f["status"] == "failed" and not f["reason"]]
     for feed in feeds:
         if feed["status"] == "failed":

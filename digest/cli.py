@@ -65,24 +65,40 @@ def _add_run(commands: Any) -> None:
         "and with --send email it. Without --send nothing is emailed.",
     )
     _config_flag(run)
-    run.add_argument("--since", type=duration, default=timedelta(days=7), metavar="AGE",
-                     help="how far back the window reaches, e.g. 7d, 36h, 2w (default 7d)")
-    run.add_argument("--until", type=moment, metavar="DATE",
-                     help="end of the window, e.g. 2026-11-16 or 2026-11-16T06:00Z "
-                     "(default: now)")
+    run.add_argument(
+        "--since",
+        type=duration,
+        default=timedelta(days=7),
+        metavar="AGE",
+        help="how far back the window reaches, e.g. 7d, 36h, 2w (default 7d)",
+    )
+    run.add_argument(
+        "--until",
+        type=moment,
+        metavar="DATE",
+        help="end of the window, e.g. 2026-11-16 or 2026-11-16T06:00Z (default: now)",
+    )
     run.add_argument("--out", type=Path, metavar="DIR", help="output folder (default [output] dir)")
-    run.add_argument("--state", type=Path, metavar="PATH",
-                     help="state file (default [state] path)")
+    run.add_argument("--state", type=Path, metavar="PATH", help="state file (default [state] path)")
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--send", action="store_true", help="email the digest to [delivery] to")
-    mode.add_argument("--dry-run", action="store_true",
-                      help="build everything, send nothing (the default)")
-    run.add_argument("--resend", action="store_true",
-                     help="with --send: send even if this issue was sent before")
-    run.add_argument("--demo", action="store_true",
-                     help="use the built-in demo corpus on a loopback server (no network, no key)")
-    run.add_argument("--max-stories", type=positive, metavar="N",
-                     help="number of stories (default [newsletter] max_stories)")
+    mode.add_argument(
+        "--dry-run", action="store_true", help="build everything, send nothing (the default)"
+    )
+    run.add_argument(
+        "--resend", action="store_true", help="with --send: send even if this issue was sent before"
+    )
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the built-in demo corpus on a loopback server (no network, no key)",
+    )
+    run.add_argument(
+        "--max-stories",
+        type=positive,
+        metavar="N",
+        help="number of stories (default [newsletter] max_stories)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
 
@@ -119,15 +135,18 @@ def _add_summarize(commands: Any) -> None:
         "with --json one JSON object per file, one per line.",
     )
     summarize.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    summarize.add_argument("--sentences", type=positive, default=3, metavar="N",
-                           help="at most N sentences (default 3)")
+    summarize.add_argument(
+        "--sentences", type=positive, default=3, metavar="N", help="at most N sentences (default 3)"
+    )
     summarize.add_argument("--json", action="store_true", help="print JSON lines")
     summarize.set_defaults(handler=_summarize)
 
 
 def _config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, metavar="FILE",
+        "--config",
+        type=Path,
+        metavar="FILE",
         default=Path(os.environ.get("DIGEST_CONFIG", DEFAULT_CONFIG_NAME)),
         help="config file (default: $DIGEST_CONFIG or ./digest.toml)",
     )
@@ -138,8 +157,11 @@ def duration(text: str) -> timedelta:
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 7d, 36h or 2w")
     amount, unit = float(match[1]), match[2]
-    span = {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-            "w": timedelta(weeks=amount)}[unit]
+    span = {
+        "h": timedelta(hours=amount),
+        "d": timedelta(days=amount),
+        "w": timedelta(weeks=amount),
+    }[unit]
     if span <= timedelta(0):
         raise argparse.ArgumentTypeError("the window must be longer than zero")
     return span
@@ -170,7 +192,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.resend and not args.send:
         raise UsageError("--resend goes with --send")
     options = RunOptions(
-        since=args.since, until=args.until, send=args.send, resend=args.resend,
+        since=args.since,
+        until=args.until,
+        send=args.send,
+        resend=args.resend,
         max_stories=args.max_stories,
     )
     if args.demo:
@@ -293,8 +318,11 @@ def _summarize(args: argparse.Namespace) -> int:
             page = extract_page(data)
             title, text = (page.title, page.text) if page else ("", "")
         summary = summarize_text(text, title, args.sentences)
-        result = {"summary": summary.text, "method": summary.method,
-                  "sentences": list(summary.sentences)}
+        result = {
+            "summary": summary.text,
+            "method": summary.method,
+            "sentences": list(summary.sentences),
+        }
         _emit(path, result, args.json, summary.text)
     return EXIT_OK
 

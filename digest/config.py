@@ -57,7 +57,9 @@ class Newsletter(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/London')")
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'Europe/London')"
+            ) from None
         return value
 
 
@@ -138,7 +140,7 @@ class Config(_Section):
     newsletter: Newsletter = Newsletter()
     feeds: list[FeedConfig] = []
     summarizer: Summarizer = Summarizer()
-    delivery: Delivery = Delivery()
+    delivery: Delivery = Field(default_factory=lambda: Delivery.model_validate({}))
     state: State = State()
     output: Output = Output()
     network: Network = Network()

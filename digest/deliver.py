@@ -130,6 +130,6 @@ def _smtp_reason(exc: BaseException, delivery: Delivery) -> str:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"{where}: login refused for {delivery.username!r}; check the user and password"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"{where}: the server does not offer STARTTLS; try security = \"ssl\""
+        return f'{where}: the server does not offer STARTTLS; try security = "ssl"'
     detail = str(exc) or type(exc).__name__
     return f"{where}: {type(exc).__name__}: {detail}"[:400]

@@ -24,9 +24,37 @@ from digest.store import Store
 from digest.text import html_to_text, squash
 
 TRACKING_KEYS = frozenset(
-    "fbclid gclid dclid gbraid wbraid msclkid yclid twclid igshid mc_cid mc_eid _hsenc _hsmi "
-    "mkt_tok ncid cmpid ocid sr_share ref_src guccounter guce_referrer guce_referrer_sig "
-    "soc_src soc_trk at_medium at_campaign at_custom1 at_custom2 cid_source".split()
+    [
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ncid",
+        "cmpid",
+        "ocid",
+        "sr_share",
+        "ref_src",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "soc_src",
+        "soc_trk",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "cid_source",
+    ]
 )
 FUTURE_SLACK = timedelta(days=1)
 
@@ -108,7 +136,9 @@ def _entry(
         return None
     url = canonical_url(link)
     summary = html_to_text(item.get("summary", ""))
-    content = max((html_to_text(c.get("value", "")) for c in item.get("content", [])), key=len, default="")
+    content = max(
+        (html_to_text(c.get("value", "")) for c in item.get("content", [])), key=len, default=""
+    )
     return Entry(
         url=url,
         feed_url=feed.url,
@@ -124,7 +154,9 @@ def _entry(
 
 def _link(item: Any) -> str:
     candidates = [item.get("link", "")]
-    candidates += [l.get("href", "") for l in item.get("links", []) if l.get("rel") == "alternate"]
+    candidates += [
+        link.get("href", "") for link in item.get("links", []) if link.get("rel") == "alternate"
+    ]
     if item.get("guidislink"):
         candidates.append(item.get("id", ""))
     for link in candidates:

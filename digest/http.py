@@ -23,7 +23,9 @@ import httpx
 from digest import __version__
 from digest.config import Network
 
-USER_AGENT = f"digest/{__version__} (weekly automotive newsletter; +https://pypi.org/project/digest/)"
+USER_AGENT = (
+    f"digest/{__version__} (weekly automotive newsletter; +https://pypi.org/project/digest/)"
+)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

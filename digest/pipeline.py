@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 from digest import deliver, editorial, rank, render
@@ -108,7 +109,11 @@ def _gather(
                 done = iter(range(1, total + 1))
                 tick("pages", 0, total)
                 pages = await read_pages(
-                    list(found.entries), fetcher, store, now, lambda: tick("pages", next(done), total)
+                    list(found.entries),
+                    fetcher,
+                    store,
+                    now,
+                    lambda: tick("pages", next(done), total),
                 )
             return found, pages, dict(fetcher.counts)
 
@@ -179,7 +184,7 @@ def _finish(
     rendered = render.render(digest, config.output.templates_dir)
     subject = _subject(config, digest)
     message = deliver.build_message(digest, subject, rendered.text, rendered.html, config.delivery)
-    files = {
+    files: dict[str, str | bytes] = {
         "digest.html": rendered.html,
         "digest.txt": rendered.text,
         "digest.md": rendered.markdown,
@@ -204,7 +209,7 @@ def _send(
     config: Config,
     store: Store,
     digest: Digest,
-    message: deliver.EmailMessage,
+    message: EmailMessage,
     report: RunReport,
     now: Callable[[], datetime],
 ) -> RunReport:

@@ -8,8 +8,33 @@ from lxml import etree
 from lxml import html as lxml_html
 
 _BLOCKS = frozenset(
-    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre tr table section article "
-    "header footer figure figcaption hr dd dt".split()
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "hr",
+        "dd",
+        "dt",
+    ]
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n\s*\n+")

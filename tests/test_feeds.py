@@ -54,12 +54,18 @@ def test_html_instead_of_a_feed_is_a_clear_failure() -> None:
 def test_entries_take_dates_summary_and_fall_back_to_first_seen() -> None:
     body = rss(
         [
-            {"title": "Dated &amp; <i>styled</i>", "link": "https://e.org/1",
-             "pubDate": "Thu, 12 Nov 2026 09:30:00 +0100",
-             "description": "&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.&lt;/p&gt;"},
+            {
+                "title": "Dated &amp; <i>styled</i>",
+                "link": "https://e.org/1",
+                "pubDate": "Thu, 12 Nov 2026 09:30:00 +0100",
+                "description": "&lt;p&gt;One.&lt;/p&gt;&lt;p&gt;Two.&lt;/p&gt;",
+            },
             {"title": "Undated", "link": "https://e.org/2"},
-            {"title": "From the future", "link": "https://e.org/3",
-             "pubDate": "Thu, 12 Nov 2099 09:30:00 GMT"},
+            {
+                "title": "From the future",
+                "link": "https://e.org/3",
+                "pubDate": "Thu, 12 Nov 2099 09:30:00 GMT",
+            },
         ]
     )
     seen = {"https://e.org/2": NOW - timedelta(days=2)}
@@ -72,7 +78,9 @@ def test_entries_take_dates_summary_and_fall_back_to_first_seen() -> None:
     assert third.published is None and third.date == NOW
 
 
-def run_collect(tmp_path: Path, server: HTTPServer, feeds: list[Feed], sent: set[str]) -> FeedsResult:
+def run_collect(
+    tmp_path: Path, server: HTTPServer, feeds: list[Feed], sent: set[str]
+) -> FeedsResult:
     config = make_config(tmp_path, [server.host_port])
 
     async def go() -> FeedsResult:
@@ -85,18 +93,32 @@ def run_collect(tmp_path: Path, server: HTTPServer, feeds: list[Feed], sent: set
 
 def test_collect_window_dedup_failures_and_304(tmp_path: Path, http_server: HTTPServer) -> None:
     items_a = [
-        {"title": "In week", "link": "https://e.org/x?utm_source=a",
-         "pubDate": "Wed, 11 Nov 2026 10:00:00 GMT"},
-        {"title": "Too old", "link": "https://e.org/old",
-         "pubDate": "Mon, 02 Nov 2026 10:00:00 GMT"},
+        {
+            "title": "In week",
+            "link": "https://e.org/x?utm_source=a",
+            "pubDate": "Wed, 11 Nov 2026 10:00:00 GMT",
+        },
+        {
+            "title": "Too old",
+            "link": "https://e.org/old",
+            "pubDate": "Mon, 02 Nov 2026 10:00:00 GMT",
+        },
     ]
-    items_b = [{"title": "Same link", "link": "https://e.org/x",
-                "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT"},
-               {"title": "Sent already", "link": "https://e.org/sent",
-                "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT"}]
+    items_b = [
+        {
+            "title": "Same link",
+            "link": "https://e.org/x",
+            "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT",
+        },
+        {
+            "title": "Sent already",
+            "link": "https://e.org/sent",
+            "pubDate": "Wed, 11 Nov 2026 11:00:00 GMT",
+        },
+    ]
 
     def feed_a(seen: object) -> Reply:
-        if getattr(seen, "headers").get("if-none-match") == '"a1"':
+        if seen.headers.get("if-none-match") == '"a1"':
             return Reply(304)
         return Reply(body=rss(items_a), headers={"ETag": '"a1"'})
 
@@ -104,8 +126,13 @@ def test_collect_window_dedup_failures_and_304(tmp_path: Path, http_server: HTTP
         Feed(http_server.route("/a.xml", feed_a), "Outlet A"),
         Feed(http_server.route("/b.xml", Reply(body=rss(items_b))), "Outlet B"),
         Feed(http_server.url("/missing.xml"), "Outlet C"),
-        Feed(http_server.route("/html", Reply(body=b"<html><body>hi</body></html>",
-                                             headers={"Content-Type": "text/html"})), ""),
+        Feed(
+            http_server.route(
+                "/html",
+                Reply(body=b"<html><body>hi</body></html>", headers={"Content-Type": "text/html"}),
+            ),
+            "",
+        ),
     ]
     first = run_collect(tmp_path, http_server, feeds, {"https://e.org/sent"})
     assert [e.url for e in first.entries] == ["https://e.org/x"]

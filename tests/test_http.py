@@ -27,8 +27,13 @@ def fetch(net: Network, url: str, **kw: str) -> object:
 
 def network(server: HTTPServer, **kw: object) -> Network:
     return Network.model_validate(
-        {"allow_hosts": [server.host_port], "allow_public": False, "connect_timeout": 2,
-         "read_timeout": 2} | kw
+        {
+            "allow_hosts": [server.host_port],
+            "allow_public": False,
+            "connect_timeout": 2,
+            "read_timeout": 2,
+        }
+        | kw
     )
 
 
@@ -40,8 +45,20 @@ def canary() -> Iterator[HTTPServer]:
 
 @pytest.mark.parametrize(
     "address",
-    ["169.254.169.254", "10.0.0.1", "192.168.1.1", "172.16.5.4", "127.0.0.1", "100.64.0.1",
-     "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:169.254.169.254", "224.0.0.1"],
+    [
+        "169.254.169.254",
+        "10.0.0.1",
+        "192.168.1.1",
+        "172.16.5.4",
+        "127.0.0.1",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:169.254.169.254",
+        "224.0.0.1",
+    ],
 )
 def test_guard_refuses_local_addresses_unless_allowlisted(address: str) -> None:
     ip = ipaddress.ip_address(address)
@@ -85,7 +102,7 @@ def test_get_sends_our_user_agent_and_decompresses_gzip(http_server: HTTPServer)
 
 def test_conditional_get_sends_validators_and_returns_304(http_server: HTTPServer) -> None:
     def reply(seen: object) -> Reply:
-        if getattr(seen, "headers")["if-none-match"] == '"v1"':
+        if seen.headers["if-none-match"] == '"v1"':
             return Reply(304)
         return Reply(body=b"x")
 

@@ -33,25 +33,51 @@ PARAGRAPHS = [
 def world(server: HTTPServer) -> list[dict[str, object]]:
     """Three feeds: a good one, one whose pages fail, and one that is not a feed."""
     for n in range(3):
-        server.route(f"/a/{n}.html", Reply(body=page(f"Story {n}", PARAGRAPHS[n:] + PARAGRAPHS[:n]),
-                                           headers={"Content-Type": "text/html"}))
-    server.route("/b/pdf", Reply(body=b"%PDF-1.7 binary", headers={"Content-Type": "application/pdf"}))
-    a_items = [{"title": f"Story {n}", "link": server.url(f"/a/{n}.html?utm_source=rss"),
-                "pubDate": f"{10 + n} Nov 2026 09:00:00 GMT"} for n in range(3)]
+        server.route(
+            f"/a/{n}.html",
+            Reply(
+                body=page(f"Story {n}", PARAGRAPHS[n:] + PARAGRAPHS[:n]),
+                headers={"Content-Type": "text/html"},
+            ),
+        )
+    server.route(
+        "/b/pdf", Reply(body=b"%PDF-1.7 binary", headers={"Content-Type": "application/pdf"})
+    )
+    a_items = [
+        {
+            "title": f"Story {n}",
+            "link": server.url(f"/a/{n}.html?utm_source=rss"),
+            "pubDate": f"{10 + n} Nov 2026 09:00:00 GMT",
+        }
+        for n in range(3)
+    ]
     b_items = [
-        {"title": "Only in the feed", "link": server.url("/b/missing"),
-         "pubDate": "12 Nov 2026 09:00:00 GMT",
-         "description": "Harbor Auto said it would recall 12,000 vans. The fix takes an hour."},
-        {"title": "A PDF", "link": server.url("/b/pdf"), "pubDate": "13 Nov 2026 09:00:00 GMT",
-         "description": "A document, not a page."},
+        {
+            "title": "Only in the feed",
+            "link": server.url("/b/missing"),
+            "pubDate": "12 Nov 2026 09:00:00 GMT",
+            "description": "Harbor Auto said it would recall 12,000 vans. The fix takes an hour.",
+        },
+        {
+            "title": "A PDF",
+            "link": server.url("/b/pdf"),
+            "pubDate": "13 Nov 2026 09:00:00 GMT",
+            "description": "A document, not a page.",
+        },
     ]
     return [
-        {"url": server.route("/a.xml", Reply(body=rss(a_items), headers={"ETag": '"a"'})),
-         "name": "Alpha Autos", "weight": 1.2},
+        {
+            "url": server.route("/a.xml", Reply(body=rss(a_items), headers={"ETag": '"a"'})),
+            "name": "Alpha Autos",
+            "weight": 1.2,
+        },
         {"url": server.route("/b.xml", Reply(body=rss(b_items))), "name": "Beta Wheels"},
-        {"url": server.route("/c.xml", Reply(body=b"<html>oops</html>",
-                                             headers={"Content-Type": "text/html"})),
-         "name": "Gamma"},
+        {
+            "url": server.route(
+                "/c.xml", Reply(body=b"<html>oops</html>", headers={"Content-Type": "text/html"})
+            ),
+            "name": "Gamma",
+        },
     ]
 
 
@@ -64,7 +90,13 @@ def test_a_run_writes_every_file_and_names_every_failure(config: Config) -> None
     result = run(config, OPTIONS)
     out = config.output.dir
     assert {p.name for p in out.iterdir()} >= {
-        "digest.html", "digest.txt", "digest.md", "digest.eml", "digest.json", "report.json"}
+        "digest.html",
+        "digest.txt",
+        "digest.md",
+        "digest.eml",
+        "digest.json",
+        "report.json",
+    }
     report = json.loads((out / "report.json").read_text())
     assert [f["status"] for f in report["feeds"]] == ["ok", "ok", "failed"]
     assert "not a feed" in report["feeds"][2]["reason"]
@@ -111,7 +143,11 @@ def test_max_stories_and_window(config: Config) -> None:
     narrow = RunOptions(until=NOW, now=lambda: NOW, since=timedelta(days=4))
     result = run(config, narrow)
     assert result.digest is not None
-    assert {s.article.title for s in result.digest.stories} == {"Story 2", "Only in the feed", "A PDF"}
+    assert {s.article.title for s in result.digest.stories} == {
+        "Story 2",
+        "Only in the feed",
+        "A PDF",
+    }
 
 
 def test_no_entries_is_a_run_error_with_a_report(config: Config) -> None:
@@ -132,8 +168,15 @@ def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
 
 def with_delivery(config: Config, port: int, **kw: object) -> Config:
     delivery = config.delivery.model_validate(
-        {"from": "Digest <digest@example.org>", "to": ["reader@example.org"],
-         "smtp_host": "127.0.0.1", "smtp_port": port, "security": "none"} | kw)
+        {
+            "from": "Digest <digest@example.org>",
+            "to": ["reader@example.org"],
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "security": "none",
+        }
+        | kw
+    )
     return config.model_copy(update={"delivery": delivery})
 
 
@@ -153,7 +196,7 @@ def test_send_once_then_refuse_then_resend(config: Config, inbox: tuple[smtp.Inb
 
 
 def test_next_week_leaves_out_what_was_sent(config: Config, inbox: tuple[smtp.Inbox, int]) -> None:
-    box, port = inbox
+    _box, port = inbox
     config = with_delivery(config, port)
     run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, max_stories=2))
     sent = {s.article.url for s in run(config, OPTIONS).digest.stories[:2]}  # type: ignore[union-attr]
@@ -175,8 +218,13 @@ def test_starttls_with_login(
     box = smtp.Inbox()
     controller = smtp.start(box, tls=server_context, auth=("digest", "open sesame"))
     try:
-        config = with_delivery(config, controller.port, security="starttls", username="digest",
-                               password_env="TEST_SMTP_PASSWORD")
+        config = with_delivery(
+            config,
+            controller.port,
+            security="starttls",
+            username="digest",
+            password_env="TEST_SMTP_PASSWORD",
+        )
         result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
     finally:
         controller.stop()

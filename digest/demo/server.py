@@ -91,7 +91,7 @@ def _handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             """Quiet: the run report says what happened."""
 
     return Handler

@@ -1,0 +1,133 @@
+"""The `digest` command as a user meets it: exit codes, messages, JSON lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+from tests.servers import page
+
+ARTICLE = (
+    "Harbor Auto said on Monday it would recall 12,000 electric vans in the U.S. after "
+    "finding a fault in a rear-axle bolt. The fix takes about an hour, the company said. "
+    "Owners will be contacted by mail from Dec. 1. No injuries have been reported."
+)
+
+
+def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["--help"],
+        ["run", "--help"],
+        ["init", "--help"],
+        ["extract", "--help"],
+        ["summarize", "--help"],
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+        assert "usage: digest" in capsys.readouterr().out
+
+
+def test_init_writes_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "digest.toml"
+    assert main(["init", "--config", str(target)]) == 0
+    assert "[[feeds]]" in target.read_text()
+    assert main(["init", "--config", str(target)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["init", "--config", str(target), "--force"]) == 0
+
+
+def test_config_error_is_one_message_exit_2_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "digest.toml"
+    config.write_text('[newsletter]\ntitel = "x"\n[output]\ndir = "out"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "newsletter.titel" in err and str(config) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digest.toml"]
+
+
+def test_bad_flags_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--since", "fortnight"])
+    assert exited.value.code == 2 and "7d" in capsys.readouterr().err
+    assert main(["run", "--resend"]) == 2
+
+
+def test_demo_run_prints_the_result_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            "--demo",
+            "--out",
+            str(tmp_path / "out"),
+            "--state",
+            str(tmp_path / "s.sqlite"),
+            "--quiet",
+        ]
+    )
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert code == 0
+    assert line.startswith("8 feeds, 1 failed; 7 stories; not sent; ")
+    assert line.endswith("digest.html") and (tmp_path / "out" / "digest.html").exists()
+
+
+def test_extract_json_lines_in_order_with_gz(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "a.html"
+    first.write_bytes(page("Harbor recalls vans", [ARTICLE, ARTICLE.upper()]))
+    second = tmp_path / "b.html.gz"
+    second.write_bytes(gzip.compress(page("Second", [ARTICLE])))
+    assert main(["extract", str(first), str(second), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in rows] == [str(first), str(second)]
+    assert set(rows[0]) == {
+        "file",
+        "title",
+        "text",
+        "author",
+        "date",
+        "sitename",
+        "url",
+        "paywalled",
+    }
+    assert "12,000 electric vans" in rows[0]["text"]
+
+
+def test_summarize_json_for_text_and_html(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "a.txt"
+    text.write_text(ARTICLE)
+    html = tmp_path / "b.html"
+    html.write_bytes(page("Harbor recalls vans", [ARTICLE]))
+    assert main(["summarize", str(text), str(html), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["method"] for r in rows] == ["extractive", "extractive"]
+    assert set(rows[0]) == {"file", "summary", "method", "sentences"}
+    assert rows[0]["summary"].startswith("Harbor Auto said on Monday")
+    assert 1 <= len(rows[1]["sentences"]) <= 3
+
+
+def test_missing_input_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(tmp_path / "nope.html")]) == 2
+    assert "nope.html" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_console_script_agree(tmp_path: Path) -> None:
+    env = os.environ | {"DIGEST_CONFIG": str(tmp_path / "none.toml")}
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "run"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2 and "digest init" in done.stderr
