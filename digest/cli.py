@@ -20,6 +20,7 @@ from typing import Any
 
 from digest import __version__
 from digest.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, starter_config
+from digest.render import RenderError
 from digest.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except (ConfigError, UsageError, StoreError) as exc:
+    except (ConfigError, UsageError, StoreError, RenderError) as exc:
         print(f"digest: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

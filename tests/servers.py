@@ -73,7 +73,11 @@ class HTTPServer:
         route = self.routes.get(seen.path)
         if route is None:
             return Reply(404, b"not found", {"Content-Type": "text/plain"})
-        return route(seen) if callable(route) else route
+        reply = route(seen) if callable(route) else route
+        etag = reply.headers.get("ETag")
+        if etag and seen.headers.get("if-none-match") == etag:
+            return Reply(304, headers={"ETag": etag})
+        return reply
 
 
 def _handler(server: HTTPServer) -> type[BaseHTTPRequestHandler]:

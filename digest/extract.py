@@ -1,0 +1,418 @@
+"""Extraction stage: a fetched page in, what the page says out, then an Article.
+
+`extract_page` turns page bytes into a `Page` (text and metadata, via trafilatura, plus a
+paywall flag read from the raw markup); `to_article` merges a `Page` with the feed's `Entry`.
+Nothing here raises on bad input: a page that cannot be read gives `None` and the article
+falls back to the feed's own text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import trafilatura
+from charset_normalizer import from_bytes
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.settings import Document, set_date_params
+
+from digest.models import Article, Entry
+
+log = logging.getLogger(__name__)
+
+# Limits measured with trafilatura 2.3.1: its default (balanced) mode compares its result
+# with readability/jusText fallbacks, which grows quadratically with the element count
+# (0.7 s at 4k elements, 6 s at 20k, 84 s at 80k); fast mode skips them and stays near
+# linear (~1.3 s at 40k, ~5 s at 100k). MAX_TREE_SIZE does not help: it only bounds the
+# *output* tree, and passing max_tree_size= to bare_extraction raises ValueError in 2.x.
+MAX_BYTES: Final = 20_000_000  # trafilatura's own MAX_FILE_SIZE for downloads
+MAX_ELEMENTS: Final = 50_000  # beyond this even fast mode takes seconds: give up (feed text)
+FULL_MODE_MAX_ELEMENTS: Final = 5_000  # above this, fast mode only
+PRECISION_KEEP: Final = 0.5  # trust the precision pass unless it drops half the text
+DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%z"
+
+JSON_KEYS: Final = ("title", "text", "author", "date", "sitename", "url", "paywalled")
+
+
+@dataclass(frozen=True)
+class Page:
+    """What an article page says (empty strings where it says nothing)."""
+
+    title: str
+    text: str
+    author: str
+    date: datetime | None  # timezone-aware, UTC
+    sitename: str
+    description: str
+    image: str
+    url: str
+    paywalled: bool
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+_BOMS: Final = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET: Final = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_CONTROL: Final = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_WESTERN: Final = frozenset({"cp1252", "latin_1", "iso8859_15", "ascii"})
+_SAMPLE: Final = 200_000
+
+
+def decode_html(data: bytes) -> str | None:
+    """Decode page bytes; None when they are empty or not text (PDF, image, junk).
+
+    UTF-8 wins when most non-ASCII sequences are valid UTF-8 (a few stray bytes become
+    U+FFFD). Otherwise the page is in a single-byte charset: the declared one if it is
+    single-byte, else a guess, with windows-1252 preferred (what browsers do for latin-1).
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    head = data[:4096]
+    if not data.strip() or head.lstrip().startswith(b"%PDF") or _looks_binary(head):
+        return None
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    if bad == 0 or non_ascii - bad >= bad:
+        return text
+    return data.decode(_single_byte_encoding(data), errors="replace")
+
+
+def _looks_binary(head: bytes) -> bool:
+    return b"\x00" in head or len(_CONTROL.findall(head)) > len(head) // 20
+
+
+def _single_byte_encoding(data: bytes) -> str:
+    declared = _declared_encoding(data[:4096])
+    if declared and _is_single_byte(declared):
+        return "cp1252" if declared in _WESTERN else declared
+    guesses = [m.encoding for m in from_bytes(data[:_SAMPLE]) if _is_single_byte(m.encoding)]
+    if not guesses or _WESTERN.intersection(guesses):
+        return "cp1252"
+    return guesses[0]
+
+
+def _declared_encoding(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head)
+    if match is None:
+        return None
+    try:
+        return codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def _is_single_byte(encoding: str) -> bool:
+    try:
+        decoded = bytes(range(0x80, 0x100)).decode(encoding, errors="replace")
+    except LookupError:
+        return False
+    return len(decoded) == 0x80
+
+
+# --- paywall --------------------------------------------------------------------------------
+
+_MARKER: Final = re.compile(  # in a class or id
+    r"paywall|pay-wall|subscribers?[-_]?only|premium[-_]?content|piano|reg-?wall|metered-?content",
+    re.I,
+)
+_NAMED: Final = etree.XPath("//*[@class or @id]")
+_SKIPPED_TAGS: Final = frozenset(
+    {"script", "style", "template", "noscript", "header", "nav", "footer"}
+)
+_CHROME_ROLES: Final = frozenset({"banner", "navigation", "contentinfo"})
+_CHROME_TOKEN: Final = re.compile(
+    r"(?:site[-_]?)?(?:header|nav|navbar|navigation|menu|footer|masthead)(?:[-_].*)?", re.I
+)
+_LD_SCRIPTS: Final = etree.XPath(
+    "//script[contains(translate(@type, 'JSLDNO', 'jsldno'), 'ld+json')]"
+)
+_MICRODATA: Final = etree.XPath("//*[@itemprop='isAccessibleForFree']")
+_LD_FALSE: Final = re.compile(r""""isAccessibleForFree"\s*:\s*["']?(?:false|no)\b""", re.I)
+_FALSY: Final = frozenset({"false", "no", "0"})
+_PHRASES: Final = re.compile(
+    r"subscribe (?:now )?to (?:continue|keep) reading"
+    r"|(?:this|the) (?:article|story|content) is (?:only )?(?:available )?(?:for|to) "
+    r"(?:paying |paid )?subscribers"
+    r"|already an? (?:subscriber|member)\?? ?(?:please )?(?:log|sign) ?in"
+    r"|subscribe to read\b(?! our)"
+    r"|(?:subscribe|subscription|subscribers?|log ?in|sign ?in|register|members?)\b[^.]{0,40}?"
+    r"\bto read the (?:full|entire|whole|rest of the) (?:article|story)"
+)  # matched against lower-cased text
+
+
+def is_paywalled(tree: HtmlElement) -> bool:
+    """Whether the page's markup says its article is (at least partly) for subscribers.
+
+    Any one signal is enough: schema.org `isAccessibleForFree` false (JSON-LD at any depth,
+    e.g. inside `@graph` or `hasPart`, or microdata); an element with paywall-ish class/id
+    that holds visible text; a "subscribe to continue reading"-style phrase in the page's
+    visible text. Site chrome (header, nav, footer, menus: where login links live) is
+    ignored, and so are empty widget shells (a paywall script's mount point is on free
+    articles too).
+    """
+    return _marked_free_false(tree) or _paywall_markup(tree) or _paywall_phrase(tree)
+
+
+def _marked_free_false(tree: HtmlElement) -> bool:
+    for element in _MICRODATA(tree):
+        value = element.get("content", element.text_content())
+        if value.strip().lower() in _FALSY:
+            return True
+    return any(_ld_says_not_free(script.text or "") for script in _LD_SCRIPTS(tree))
+
+
+def _ld_says_not_free(raw: str) -> bool:
+    try:
+        data = json.loads(raw.strip().rstrip(";"), strict=False)
+    except ValueError:  # broken JSON-LD is common: fall back to the raw text
+        return _LD_FALSE.search(raw) is not None
+    return any(_is_falsy(value) for value in _values_of(data, "isaccessibleforfree"))
+
+
+def _values_of(data: object, key: str) -> Iterator[object]:
+    """Every value stored under `key` (case-insensitive) anywhere in a JSON document."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if isinstance(name, str) and name.lower() == key:
+                    yield value
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _is_falsy(value: object) -> bool:
+    if isinstance(value, bool):
+        return not value
+    return isinstance(value, str | int) and str(value).strip().lower() in _FALSY
+
+
+def _paywall_markup(tree: HtmlElement) -> bool:
+    return any(
+        element.tag not in ("html", "body")
+        and not _skipped(element)
+        and not any(_skipped(parent) for parent in element.iterancestors())
+        and "".join(_texts(element)).strip()
+        for element in _NAMED(tree)
+        if _MARKER.search(_names(element))
+    )
+
+
+def _paywall_phrase(tree: HtmlElement) -> bool:
+    text = " ".join(" ".join(_texts(_body(tree))).split()).lower()
+    return _PHRASES.search(text) is not None
+
+
+def _body(tree: HtmlElement) -> HtmlElement:
+    body = tree.find("body")
+    return tree if body is None else body
+
+
+def _names(element: HtmlElement) -> str:
+    return f"{element.get('class') or ''} {element.get('id') or ''}"
+
+
+def _skipped(element: HtmlElement) -> bool:
+    """Not read: comments, scripts, styles, and site chrome (header, nav, footer, menus)."""
+    if not isinstance(element.tag, str) or element.tag in _SKIPPED_TAGS:
+        return True
+    if element.tag in ("html", "body"):  # their classes are page-wide flags, not chrome
+        return False
+    if (element.get("role") or "").lower() in _CHROME_ROLES:
+        return True
+    return any(_CHROME_TOKEN.fullmatch(token) for token in _names(element).split())
+
+
+def _texts(root: HtmlElement) -> Iterator[str]:
+    """The visible text under `root` in document order, leaving out skipped subtrees."""
+    stack: list[HtmlElement | str] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+            continue
+        if item is not root and _skipped(item):
+            continue
+        yield item.text or ""
+        for child in reversed(item):
+            stack.extend((child.tail or "", child))
+
+
+# --- extraction -----------------------------------------------------------------------------
+
+
+def extract_page(html: bytes | str, url: str | None = None) -> Page | None:
+    """What the page says; None when nothing usable (empty, binary, not HTML). Never raises."""
+    try:
+        return _extract_page(html, url)
+    except Exception as error:  # the stage must not fail a run over one page
+        log.debug("extraction failed for %s: %r", url, error)
+        return None
+
+
+def _extract_page(html: bytes | str, url: str | None) -> Page | None:
+    tree = _parse(html, url)
+    if tree is None:
+        return None
+    paywalled = is_paywalled(tree)  # the raw markup; trafilatura works on its own copy
+    fast = _size(tree) > FULL_MODE_MAX_ELEMENTS
+    document = _run(tree, url, fast=fast, precision=False, metadata=True)
+    if document is None:  # no text: keep what the metadata says (title, paywall)
+        return _page(_metadata(tree, url), "", url, paywalled)
+    text = document.text or ""
+    if not fast and text:
+        text = _prefer_precise(tree, url, text)
+    return _page(document, text, url, paywalled)
+
+
+def _parse(html: bytes | str, url: str | None) -> HtmlElement | None:
+    if len(html) > MAX_BYTES:
+        log.debug("page too large (%d): %s", len(html), url)
+        return None
+    text = html if isinstance(html, str) else decode_html(html)
+    if not text or not text.strip() or text.lstrip().startswith("%PDF"):
+        return None
+    tree = trafilatura.load_html(text)  # also rejects text that is not HTML
+    if not isinstance(tree, HtmlElement) or _size(tree) > MAX_ELEMENTS:
+        log.debug("not HTML or too many elements: %s", url)
+        return None
+    return tree
+
+
+def _size(tree: HtmlElement) -> int:
+    return sum(1 for _ in tree.iter())
+
+
+def _run(
+    tree: HtmlElement, url: str | None, *, fast: bool, precision: bool, metadata: bool
+) -> Document | None:
+    """One trafilatura pass over the parsed tree (it copies the tree; no re-parse)."""
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=fast,
+        favor_precision=precision,
+        include_comments=False,
+        with_metadata=metadata,
+        date_extraction_params={**set_date_params(), "outputformat": DATE_FORMAT},
+    )
+    return document if isinstance(document, Document) else None
+
+
+def _prefer_precise(tree: HtmlElement, url: str | None, balanced: str) -> str:
+    """Use the favor_precision text unless it lost the body (kept under half of it)."""
+    precise = _run(tree, url, fast=False, precision=True, metadata=False)
+    text = (precise.text or "") if precise else ""
+    return text if len(text) >= PRECISION_KEEP * len(balanced) else balanced
+
+
+def _metadata(tree: HtmlElement, url: str | None) -> Document:
+    date_params = {**set_date_params(), "outputformat": DATE_FORMAT}
+    return trafilatura.extract_metadata(tree, url, date_params)
+
+
+def _page(document: Document, text: str, url: str | None, paywalled: bool) -> Page | None:
+    title = _clean(document.title)
+    if not text.strip() and not title:
+        return None
+    return Page(
+        title=title,
+        text=text.strip(),
+        author=_clean(document.author),
+        date=parse_date(document.date),
+        sitename=_clean(document.sitename),
+        description=_clean(document.description),
+        image=_clean(document.image),
+        url=_clean(document.url) or url or "",
+        paywalled=paywalled,
+    )
+
+
+def _clean(value: str | None) -> str:
+    return " ".join(value.split()) if value else ""
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """trafilatura's date string as an aware UTC datetime (a bare date is midnight UTC)."""
+    if not value:
+        return None
+    for fmt in (DATE_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return None
+
+
+# --- article --------------------------------------------------------------------------------
+
+
+def to_article(entry: Entry, page: Page | None, weight: float = 1.0) -> Article:
+    """The entry with its page read; the feed's text stands in when the page gave less."""
+    feed_text = max(entry.content.strip(), entry.summary.strip(), key=_words)
+    page_text = page.text if page else ""
+    use_page = bool(page_text) and _words(page_text) >= _words(feed_text)
+    return Article(
+        url=entry.url,
+        source=entry.source,
+        feed_url=entry.feed_url,
+        title=entry.title.strip() or (page.title if page else ""),
+        text=page_text if use_page else feed_text,
+        method="page" if use_page else "feed",
+        author=(page.author if page else "") or entry.author,
+        date=_article_date(entry, page),
+        sitename=(page.sitename if page else "") or entry.source,
+        description=(page.description if page else "") or entry.summary,
+        image=page.image if page else "",
+        paywalled=page.paywalled if page else False,
+        weight=weight,
+    )
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _article_date(entry: Entry, page: Page | None) -> datetime | None:
+    """The page's date, unless the feed gives the same day with a time of day."""
+    if page is None or page.date is None:
+        return entry.date
+    feed = entry.published
+    if feed is not None and feed.astimezone(UTC).date() == page.date.date():
+        return feed
+    return page.date
+
+
+def extract_json(html: bytes | str, url: str | None = None) -> dict[str, object]:
+    """`digest extract FILE.html --json`: exactly JSON_KEYS; "" for missing, null date."""
+    page = extract_page(html, url)
+    if page is None:
+        empty: dict[str, object] = dict.fromkeys(JSON_KEYS, "")
+        return {**empty, "date": None, "url": url or "", "paywalled": False}
+    return {
+        "title": page.title,
+        "text": page.text,
+        "author": page.author,
+        "date": page.date.isoformat() if page.date else None,
+        "sitename": page.sitename,
+        "url": page.url or url or "",
+        "paywalled": page.paywalled,
+    }
