@@ -143,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = evaluate(args.corpus)
     print(json.dumps(results, indent=2) if args.json else table(results))
     passed = results["ours"]["f1"] >= results["plain"]["f1"]
-    print("quality gate:", "pass" if passed else "FAIL (ours < plain trafilatura)")
+    verdict = "pass" if passed else "FAIL (ours < plain trafilatura)"
+    print("quality gate:", verdict, file=sys.stderr if args.json else sys.stdout)
     return 0 if passed else 1
 
 

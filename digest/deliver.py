@@ -34,7 +34,7 @@ def write_file(path: Path, content: str | bytes) -> None:
     data = content.encode("utf-8") if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # what a plain open() would have given
+        Path(tmp).chmod(0o666 & ~_umask())  # what a plain open() would have given
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         Path(tmp).replace(path)

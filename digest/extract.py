@@ -67,7 +67,7 @@ _BOMS: Final = (
 )
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _CONTROL: Final = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
-_WESTERN: Final = frozenset({"cp1252", "latin_1", "iso8859_15", "ascii"})
+_WESTERN: Final = frozenset({"cp1252", "iso8859-1", "iso8859-15", "ascii"})  # codecs names
 _SAMPLE: Final = 200_000
 
 
@@ -97,31 +97,31 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _single_byte_encoding(data: bytes) -> str:
-    declared = _declared_encoding(data[:4096])
+    declared = _codec_name(_declared_charset(data[:4096]))
     if declared and _is_single_byte(declared):
         return "cp1252" if declared in _WESTERN else declared
-    guesses = [m.encoding for m in from_bytes(data[:_SAMPLE]) if _is_single_byte(m.encoding)]
-    if not guesses or _WESTERN.intersection(guesses):
+    guesses = [_codec_name(match.encoding) for match in from_bytes(data[:_SAMPLE])]
+    single = [name for name in guesses if name and _is_single_byte(name)]
+    if not single or _WESTERN.intersection(single):
         return "cp1252"
-    return guesses[0]
+    return single[0]
 
 
-def _declared_encoding(head: bytes) -> str | None:
+def _declared_charset(head: bytes) -> str:
     match = _META_CHARSET.search(head)
-    if match is None:
-        return None
-    try:
-        return codecs.lookup(match.group(1).decode("ascii")).name
-    except (LookupError, UnicodeDecodeError):
-        return None
+    return match.group(1).decode("ascii", errors="replace") if match else ""
 
 
-def _is_single_byte(encoding: str) -> bool:
+def _codec_name(label: str) -> str | None:
     try:
-        decoded = bytes(range(0x80, 0x100)).decode(encoding, errors="replace")
+        return codecs.lookup(label).name if label else None
     except LookupError:
-        return False
-    return len(decoded) == 0x80
+        return None
+
+
+def _is_single_byte(name: str) -> bool:
+    high = bytes(range(0x80, 0x100)).decode(name, errors="replace")
+    return not name.startswith("utf") and len(high) == 0x80
 
 
 # --- paywall --------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def _run(
         favor_precision=precision,
         include_comments=False,
         with_metadata=metadata,
-        date_extraction_params={**set_date_params(), "outputformat": DATE_FORMAT},
+        date_extraction_params=_date_params(),
     )
     return document if isinstance(document, Document) else None
 
@@ -324,8 +324,13 @@ def _prefer_precise(tree: HtmlElement, url: str | None, balanced: str) -> str:
 
 
 def _metadata(tree: HtmlElement, url: str | None) -> Document:
-    date_params = {**set_date_params(), "outputformat": DATE_FORMAT}
-    return trafilatura.extract_metadata(tree, url, date_params)
+    return trafilatura.extract_metadata(tree, url, _date_params())
+
+
+def _date_params() -> dict[str, object]:
+    """htmldate's settings as trafilatura sets them, but keeping the time of day, and
+    reading the page's own date markup before a date in the URL (which has no time)."""
+    return {**set_date_params(), "outputformat": DATE_FORMAT, "deferred_url_extractor": True}
 
 
 def _page(document: Document, text: str, url: str | None, paywalled: bool) -> Page | None:
