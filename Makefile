@@ -35,7 +35,7 @@ golden: $(VENV)/.installed
 
 # The README's picture of the demo digest (needs Debian's chromium).
 screenshot: demo
-	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=800,1800 \
+	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=800,1500 \
 		--screenshot=docs/demo.png file://$(CURDIR)/out/digest.html
 
 clean:
