@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import ssl
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -210,7 +212,7 @@ def test_starttls_with_login(
     config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ca = trustme.CA()
-    server_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
@@ -241,3 +243,67 @@ def test_smtp_failure_keeps_the_digest_and_does_not_mark_it_sent(config: Config)
     assert report["delivery"].startswith("failed")
     with pytest.raises(SendFailed):  # not AlreadySent: nothing was sent
         run(config, send)
+
+
+def test_implicit_tls(config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    box = smtp.Inbox()
+    controller = smtp.start(box, tls=server_context, implicit=True)
+    try:
+        config = with_delivery(config, controller.port, security="ssl")
+        result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
+    finally:
+        controller.stop()
+    assert result.report.delivery.startswith("sent") and len(box.messages) == 1
+
+
+def test_bad_inputs_are_named_and_the_digest_still_comes(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    def slow(seen: object) -> Reply:
+        time.sleep(1.5)
+        return Reply(body=rss([]))
+
+    good = [
+        {
+            "title": f"Story {n}",
+            "link": http_server.url(f"/p/{n}"),
+            "pubDate": "12 Nov 2026 09:00:00 GMT",
+            "description": "Harbor Auto said it would recall vans.",
+        }
+        for n in ("huge", "empty", "binary", "fine")
+    ]
+    http_server.route(
+        "/p/huge", Reply(body=b"<p>x</p>" * 40_000, headers={"Content-Type": "text/html"})
+    )
+    http_server.route("/p/empty", Reply(body=b"", headers={"Content-Type": "text/html"}))
+    http_server.route(
+        "/p/binary", Reply(body=bytes(range(256)) * 50, headers={"Content-Type": "text/html"})
+    )
+    http_server.route(
+        "/p/fine", Reply(body=page("Fine", PARAGRAPHS), headers={"Content-Type": "text/html"})
+    )
+    feeds = [
+        {"url": http_server.route("/ok.xml", Reply(body=rss(good))), "name": "Good"},
+        {"url": http_server.route("/slow.xml", slow), "name": "Slow"},
+        {"url": http_server.route("/junk.xml", Reply(body=b"\x00\xff" * 100)), "name": "Junk"},
+    ]
+    config = make_config(
+        tmp_path,
+        [http_server.host_port],
+        feeds=feeds,
+        network={"read_timeout": 0.5, "max_bytes": 200_000},
+    )
+    result = run(config, OPTIONS)
+    reports = {f.name: f for f in result.report.feeds}
+    assert reports["Slow"].status == "failed" and "timed out" in reports["Slow"].reason
+    assert reports["Junk"].status == "failed" and reports["Junk"].reason
+    failures = {p.url.rsplit("/", 1)[1]: p.reason for p in result.report.pages_failed}
+    assert "too large" in failures["huge"]
+    assert failures["empty"] and failures["binary"]
+    assert "fine" not in failures
+    assert result.digest is not None and len(result.digest.stories) == 4

@@ -422,3 +422,11 @@ def test_markdown_filter_escapes_raw_html() -> None:
     env = make_environment()
     out = env.from_string("{{ text | markdown }}").render(text="a & <b>")
     assert out == "<p>a &amp; &lt;b&gt;</p>"
+
+
+def test_editor_line_is_markdown_in_html_and_source_in_text() -> None:
+    digest = make_digest(editor_line="Picks by *Jane*, with <b>raw</b> HTML escaped.")
+    rendered = render(digest)
+    assert "<em>Jane</em>" in rendered.html
+    assert "<b>raw</b>" not in rendered.html
+    assert "*Jane*" in rendered.text
