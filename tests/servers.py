@@ -6,9 +6,9 @@ import gzip
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from digest.demo.loopback import Answer, LoopbackServer
 
 
 @dataclass
@@ -28,37 +28,18 @@ class Seen:
 Route = Reply | Callable[[Seen], Reply]
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that hangs up early (a size cap, a timeout) is expected here."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-class HTTPServer:
+class HTTPServer(LoopbackServer):
     """`with HTTPServer() as s: s.route("/feed.xml", Reply(body=...)); s.url("/feed.xml")`.
 
-    Unrouted paths answer 404. Every request is recorded in `requests`.
+    Unrouted paths answer 404; a reply with an ETag answers 304 to a client that has
+    it. Every request is recorded in `requests`.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = _QuietServer((host, 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def host_port(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host_port}{path}"
 
     def route(self, path: str, reply: Route) -> str:
         self.routes[path] = reply
@@ -67,51 +48,24 @@ class HTTPServer:
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
 
-    def __enter__(self) -> HTTPServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def answer(self, seen: Seen) -> Reply:
+    def answer(self, path: str, headers: dict[str, str]) -> Answer:
+        seen = Seen(urlsplit(path).path, headers)
         with self._lock:
             self.requests.append(seen)
         route = self.routes.get(seen.path)
         if route is None:
-            return Reply(404, b"not found", {"Content-Type": "text/plain"})
+            return super().answer(path, headers)
         reply = route(seen) if callable(route) else route
         etag = reply.headers.get("ETag")
-        if etag and seen.headers.get("if-none-match") == etag:
-            return Reply(304, headers={"ETag": etag})
-        return reply
-
-
-def _handler(server: HTTPServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            seen = Seen(urlsplit(self.path).path, {k.lower(): v for k, v in self.headers.items()})
-            reply = server.answer(seen)
-            body = reply.body
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            if reply.gzip:
-                body = gzip.compress(body)
-                self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
+        if etag and headers.get("if-none-match") == etag:
+            return Answer(304, b"", {"ETag": etag})
+        if reply.gzip:
+            return Answer(
+                reply.status,
+                gzip.compress(reply.body),
+                reply.headers | {"Content-Encoding": "gzip"},
+            )
+        return Answer(reply.status, reply.body, reply.headers)
 
 
 def rss(items: list[dict[str, str]], title: str = "Test Motoring") -> bytes:
