@@ -23,6 +23,7 @@ from digest.demo.server import with_etag
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 URL = re.compile(rb"https?://[^\s\"'<>)\]]+")
+XMLNS = re.compile(rb"xmlns(?::[\w.-]+)?\s*=\s*[\"']$")
 
 
 class FeedServer(LoopbackServer):
@@ -47,6 +48,8 @@ class FeedServer(LoopbackServer):
         base = self.base.encode()
 
         def local(match: re.Match[bytes]) -> bytes:
+            if XMLNS.search(body, max(0, match.start() - 60), match.start()):
+                return match.group(0)  # a namespace name, not a link
             scheme, rest = match.group(0).split(b"://", 1)
             return base + b"/x/" + scheme + b"/" + rest
 
