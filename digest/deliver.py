@@ -25,7 +25,25 @@ from digest.models import Digest, RunReport
 
 
 class DeliveryError(Exception):
-    """The message could not be handed to the SMTP server; the reason is the message."""
+    """The message could not be handed to the SMTP server; the reason is the message.
+
+    `maybe_sent` is true when the failure came while the server was taking the message,
+    so it may have been delivered: the ledger must then keep the send as uncertain.
+    """
+
+    def __init__(self, reason: str, maybe_sent: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_sent = maybe_sent
+
+
+# Failures that are certain to come before the server accepted the message.
+NOT_SENT = (
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPNotSupportedError,
+)
 
 
 def write_file(path: Path, content: str | bytes) -> None:
@@ -100,21 +118,28 @@ def recipients(message: EmailMessage) -> list[str]:
     return [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
 
 
-def send(message: EmailMessage, delivery: Delivery) -> None:
-    """Hand the message to the configured SMTP server, over STARTTLS or SSL."""
+def send(message: EmailMessage, delivery: Delivery) -> list[str]:
+    """Hand the message to the configured SMTP server, over STARTTLS or SSL.
+
+    Returns the recipients the server refused (the others were accepted).
+    """
     password = delivery.password()
     if delivery.username and password is None:
         raise DeliveryError(
             f"SMTP user {delivery.username!r} is set but there is no password: "
             f"set the environment variable {delivery.password_env}"
         )
+    handing_over = False
     try:
         with _connect(delivery) as smtp:
             if delivery.username and password is not None:
                 smtp.login(delivery.username, password)
-            smtp.send_message(message, to_addrs=recipients(message))
+            handing_over = True
+            refused = smtp.send_message(message, to_addrs=recipients(message))
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(_smtp_reason(exc, delivery)) from None
+        maybe = handing_over and not isinstance(exc, NOT_SENT)
+        raise DeliveryError(_smtp_reason(exc, delivery), maybe_sent=maybe) from None
+    return sorted(refused)
 
 
 def _connect(delivery: Delivery) -> smtplib.SMTP:

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from digest.config import Newsletter
-from digest.feeds import Window
-from digest.models import Digest, Story
+from digest.models import Digest, Story, Window
 
 WEEK = timedelta(days=7)
 

@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
 from digest.http import Fetcher, FetchError, Response
-from digest.models import Entry, Feed, FeedReport
+from digest.models import Entry, Feed, FeedReport, Window
 from digest.store import Store
 from digest.text import html_to_text, squash
 
@@ -60,17 +60,6 @@ FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
-class Window:
-    """The period an issue covers: entries dated in [start, end)."""
-
-    start: datetime
-    end: datetime
-
-    def __contains__(self, when: datetime | None) -> bool:
-        return when is not None and self.start <= when < self.end
-
-
-@dataclass(frozen=True)
 class Parsed:
     """What one feed body yielded."""
 
@@ -89,23 +78,25 @@ class FeedsResult:
 def canonical_url(url: str) -> str:
     """The URL with tracking parameters, fragments and default ports removed.
 
-    Two feeds linking the same article with different `utm_*` tags give one entry.
+    Two feeds linking the same article with different `utm_*` tags give one entry. The
+    rest of the query is kept byte for byte (re-encoding could change its meaning).
+    Raises ValueError for a URL that cannot be parsed.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
     default = {"http": 80, "https": 443}.get(scheme)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    port = parts.port
     netloc = host if port in (None, default) else f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_KEYS
-    ]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+    query = "&".join(p for p in parts.query.split("&") if p and not _tracking(p))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _tracking(pair: str) -> bool:
+    key = pair.split("=", 1)[0].lower()
+    return key.startswith("utm_") or key in TRACKING_KEYS
 
 
 def parse_feed(
@@ -117,13 +108,16 @@ def parse_feed(
     source = feed.name or title
     entries, skipped = [], 0
     for item in parsed.entries:
-        entry = _entry(item, feed, source, now, seen)
+        try:
+            entry = _entry(item, feed, source, now, seen)
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            entry = None  # one unreadable entry does not cost the feed
         if entry is None:
             skipped += 1
         else:
             entries.append(entry)
     warnings = _warnings(parsed, len(entries), skipped)
-    if not entries and (parsed.bozo or not parsed.version):
+    if not entries and (parsed.bozo or not parsed.get("version")):
         return Parsed(title, (), warnings, _why_empty(parsed, headers))
     return Parsed(title, tuple(entries), warnings)
 
@@ -167,9 +161,12 @@ def _link(item: Any) -> str:
 
 def _date(item: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value: time.struct_time | None = item.get(key)
+        value: time.struct_time | None = dict.get(item, key)  # no feedparser key aliasing
         if value:
-            when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (ValueError, OverflowError, OSError):
+                continue  # a date no calendar has (year 0, year 99999)
             return when if when <= now + FUTURE_SLACK else None
     return None
 
@@ -179,13 +176,13 @@ def _warnings(parsed: Any, kept: int, skipped: int) -> tuple[str, ...]:
     if parsed.bozo and kept:
         out.append(f"malformed feed, recovered {kept} entries ({_bozo(parsed)})")
     if skipped:
-        out.append(f"{skipped} entries without an http(s) link were skipped")
+        out.append(f"{skipped} entries without a usable http(s) link were skipped")
     return tuple(out)
 
 
 def _why_empty(parsed: Any, headers: dict[str, str]) -> str:
     kind = headers.get("content-type", "").split(";")[0].strip()
-    if kind in ("text/html", "application/xhtml+xml") or not parsed.version:
+    if kind in ("text/html", "application/xhtml+xml") or not parsed.get("version"):
         shown = kind or "no content type"
         return f"not a feed: no RSS/Atom found in the answer ({shown})"
     return f"malformed feed, no entries recovered ({_bozo(parsed)})"
@@ -213,6 +210,15 @@ async def collect(
 
 
 async def _collect_one(
+    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime
+) -> tuple[FeedReport, list[Entry]]:
+    try:
+        return await _fetch_and_parse(feed, fetcher, store, window, now)
+    except Exception as exc:  # a last resort: one feed never sinks the run
+        return _fallback(feed, store, window, f"unexpected {type(exc).__name__}: {exc}"[:300])
+
+
+async def _fetch_and_parse(
     feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime
 ) -> tuple[FeedReport, list[Entry]]:
     etag, modified = store.validators(feed.url)

@@ -145,12 +145,10 @@ class Fetcher:
     ) -> Response:
         """GET `url` following redirects by hand; raise FetchError with the reason."""
         headers = _conditional_headers(etag, last_modified)
-        deadline = self.network.connect_timeout + 2 * self.network.read_timeout
         try:
-            async with asyncio.timeout(deadline):
-                return await self._follow(url, headers)
-        except TimeoutError:
-            raise FetchError(f"no complete answer within {deadline:.0f} s") from None
+            return await self._follow(url, headers)
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+            raise FetchError(f"bad URL {url[:200]!r}: {exc}") from None
 
     async def _follow(self, url: str, headers: dict[str, str]) -> Response:
         for _ in range(self.network.max_redirects + 1):
@@ -166,13 +164,19 @@ class Fetcher:
         raise FetchError(f"more than {self.network.max_redirects} redirects")
 
     async def _one(self, url: str, headers: dict[str, str]) -> Response:
+        """One request, once a slot is free; the deadline starts with the request."""
         assert self._client is not None and self._global is not None, "use `async with`"
         host = urlsplit(url).netloc.lower()
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.network.per_host))
-        async with self._global, per_host:
+        deadline = self.network.connect_timeout + 2 * self.network.read_timeout
+        # The host's slot first: a queue for one busy host must not hold global slots.
+        async with per_host, self._global:
             self.counts["requests"] += 1
             try:
-                return await self._stream(url, headers)
+                async with asyncio.timeout(deadline):
+                    return await self._stream(url, headers)
+            except TimeoutError:
+                raise FetchError(f"no complete answer within {deadline:.0f} s") from None
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out ({type(exc).__name__})") from None
             except httpx.HTTPError as exc:

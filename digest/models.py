@@ -12,6 +12,18 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class Window:
+    """The period an issue covers. Both ends count: an entry first seen at the moment
+    of the run (an undated one) belongs to this run's window."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, when: object) -> bool:
+        return isinstance(when, datetime) and self.start <= when <= self.end
+
+
+@dataclass(frozen=True)
 class Feed:
     """A feed the owner subscribed to (from `[[feeds]]`)."""
 

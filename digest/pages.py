@@ -60,11 +60,18 @@ async def _read_one(
     url: str, fetcher: Fetcher, tick: Callable[[], None]
 ) -> tuple[Page | None, str]:
     try:
+        return await _fetch_and_extract(url, fetcher)
+    except Exception as exc:  # a last resort: one page never sinks the run
+        return None, f"unexpected {type(exc).__name__}: {exc}"[:300]
+    finally:
+        tick()
+
+
+async def _fetch_and_extract(url: str, fetcher: Fetcher) -> tuple[Page | None, str]:
+    try:
         response = await fetcher.get(url)
     except FetchError as exc:
         return None, str(exc)
-    finally:
-        tick()
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})"
     page = await asyncio.to_thread(extract_page, response.body, response.url)

@@ -22,9 +22,9 @@ from pathlib import Path
 from digest import deliver, editorial, rank, render
 from digest.config import Config
 from digest.extract import to_article
-from digest.feeds import FeedsResult, Window, collect
+from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
-from digest.models import Article, Digest, Feed, RunReport, Story
+from digest.models import Article, Digest, Feed, RunReport, Story, Window
 from digest.pages import PagesResult, read_pages
 from digest.store import Store
 from digest.summarize.extractive import summarize_text
@@ -221,12 +221,17 @@ def _send(
     msg_id = str(message["Message-ID"])
     store.mark(digest.id, "sending", msg_id, to, urls, now())
     try:
-        deliver.send(message, delivery)
+        refused = deliver.send(message, delivery)
     except deliver.DeliveryError as exc:
-        store.unmark(digest.id)
+        if not exc.maybe_sent:
+            store.unmark(digest.id)  # certainly not sent: a later run may try again
         return replace(report, delivery=f"failed: {exc}")
-    store.mark(digest.id, "sent", msg_id, to, urls, now())
-    return replace(report, delivery=f"sent to {len(to)} recipient(s)")
+    accepted = [r for r in to if r not in refused]
+    store.mark(digest.id, "sent", msg_id, accepted, urls, now())
+    status = f"sent to {len(accepted)} recipient(s)"
+    if refused:
+        status += f"; refused by the server: {', '.join(refused)}"
+    return replace(report, delivery=status)
 
 
 def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from digest.feeds import Window
-from digest.models import Article
+from digest.models import Article, Window
 
 PAYWALL_FACTOR = 0.7
 THIN_WORDS = 60  # fewer words than this is a teaser, not a story

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.feeds import FeedsResult, Window, canonical_url, collect, parse_feed
+from digest.feeds import FeedsResult, canonical_url, collect, parse_feed
 from digest.http import Fetcher
-from digest.models import Feed
+from digest.models import Feed, Window
 from digest.store import Store
 from tests.conftest import make_config
 from tests.servers import HTTPServer, Reply, rss
@@ -26,6 +26,8 @@ WINDOW = Window(NOW - timedelta(days=7), NOW)
         ("https://example.org:443/a?id=3&fbclid=xyz#comments", "https://example.org/a?id=3"),
         ("http://example.org", "http://example.org/"),
         ("https://example.org:8443/a?b=1&a=2", "https://example.org:8443/a?b=1&a=2"),
+        ("http://[::1]:8080/a?q=a%20b&utm_x=1", "http://[::1]:8080/a?q=a%20b"),
+        ("https://example.org/a?utm_source=x", "https://example.org/a"),
     ],
 )
 def test_canonical_url(url: str, canonical: str) -> None:
@@ -146,3 +148,39 @@ def test_collect_window_dedup_failures_and_304(tmp_path: Path, http_server: HTTP
     assert second.reports[0].status == "not-modified"
     assert "https://e.org/x" in [e.url for e in second.entries]
     assert len(second.entries) == 2  # the sent one is back when not excluded
+
+
+def test_hostile_entries_cost_only_themselves() -> None:
+    body = rss(
+        [
+            {
+                "title": "Year zero",
+                "link": "https://e.org/0",
+                "pubDate": "0001-01-01T00:00:00+01:00",
+            },
+            {"title": "Broken link", "link": "http://[::1/x"},
+            {
+                "title": "Year far",
+                "link": "https://e.org/far",
+                "pubDate": "Mon, 01 Jan 99999 00:00:00 GMT",
+            },
+            {
+                "title": "Fine",
+                "link": "https://e.org/fine",
+                "pubDate": "Wed, 11 Nov 2026 10:00:00 GMT",
+            },
+        ]
+    )
+    parsed = parse_feed(body, {}, Feed("u", ""), NOW, {})
+    assert [e.title for e in parsed.entries] == ["Year zero", "Year far", "Fine"]
+    assert parsed.entries[0].date == NOW  # no usable date: first seen
+    assert any("skipped" in w for w in parsed.warnings)
+
+
+def test_an_empty_answer_is_a_failure_with_a_reason() -> None:
+    parsed = parse_feed(b"", {"content-type": "application/rss+xml"}, Feed("u", ""), NOW, {})
+    assert parsed.entries == () and parsed.error
+
+
+def test_undated_entry_first_seen_now_is_in_this_window() -> None:
+    assert NOW in WINDOW and WINDOW.start in WINDOW

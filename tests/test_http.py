@@ -175,3 +175,28 @@ def test_per_host_concurrency_is_respected(http_server: HTTPServer) -> None:
 
     asyncio.run(go())
     assert peak[0] == 2
+
+
+def test_waiting_for_a_slot_does_not_count_against_the_deadline(http_server: HTTPServer) -> None:
+    import time
+
+    def slowish(seen: object) -> Reply:
+        time.sleep(0.3)
+        return Reply(body=b"ok")
+
+    http_server.route("/q", slowish)
+    net = network(http_server, per_host=2, concurrency=8, connect_timeout=0.2, read_timeout=0.5)
+
+    async def go() -> list[object]:
+        async with Fetcher(net) as fetcher:
+            return await asyncio.gather(*(fetcher.get(http_server.url("/q")) for _ in range(12)))
+
+    assert len(asyncio.run(go())) == 12  # 6 rounds of 0.3 s: far past one 1.2 s deadline
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999/x", "http://[::1/x", "http://127.0.0.1:port/"]
+)
+def test_malformed_urls_are_fetch_errors_not_crashes(url: str) -> None:
+    with pytest.raises(FetchError, match="bad URL"):
+        fetch(Network(allow_public=False), url)

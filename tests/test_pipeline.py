@@ -307,3 +307,33 @@ def test_bad_inputs_are_named_and_the_digest_still_comes(
     assert failures["empty"] and failures["binary"]
     assert "fine" not in failures
     assert result.digest is not None and len(result.digest.stories) == 4
+
+
+def test_a_send_that_may_have_arrived_is_not_repeated(config: Config) -> None:
+    box = smtp.Inbox(stall=2.0)  # the server takes the message, then answers too late
+    controller = smtp.start(box)
+    try:
+        config = with_delivery(config, controller.port, timeout=0.5)
+        send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+        with pytest.raises(SendFailed):
+            run(config, send)
+        with pytest.raises(AlreadySent, match="was being sent"):
+            run(config, send)
+    finally:
+        controller.stop()
+
+
+def test_refused_recipients_are_reported(config: Config) -> None:
+    box = smtp.Inbox(refuse=frozenset({"gone@example.org"}))
+    controller = smtp.start(box)
+    try:
+        config = with_delivery(
+            config, controller.port, to=["reader@example.org", "gone@example.org"]
+        )
+        result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
+    finally:
+        controller.stop()
+    assert (
+        result.report.delivery == "sent to 1 recipient(s); refused by the server: gone@example.org"
+    )
+    assert box.envelopes[0][1] == ["reader@example.org"]
