@@ -14,16 +14,24 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from digest import __version__
-from digest.config import DEFAULT_CONFIG_NAME, Config, ConfigError, load_config, starter_config
+from digest.config import (
+    DEFAULT_CONFIG_NAME,
+    Config,
+    ConfigError,
+    load_config,
+    require_feeds,
+    starter_config,
+)
 from digest.render import RenderError
 from digest.store import StoreError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_STORIES = 50
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 
 
@@ -42,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError, StoreError, RenderError) as exc:
         print(f"digest: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        print(f"digest: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("digest: interrupted; the state file is consistent, run again", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +107,15 @@ def _add_run(commands: Any) -> None:
         "--demo",
         action="store_true",
         help="use the built-in demo corpus on a loopback server (no network, no key)",
+    )
+    llm = run.add_mutually_exclusive_group()
+    llm.add_argument(
+        "--llm", action="store_true", help="summarize with the model in [llm] (needs [llm])"
+    )
+    llm.add_argument(
+        "--no-llm",
+        action="store_true",
+        help="summarize with the built-in extractive summarizer (the default)",
     )
     run.add_argument(
         "--max-stories",
@@ -169,18 +192,21 @@ def duration(text: str) -> timedelta:
 
 
 def moment(text: str) -> datetime:
+    """A date or time; without a zone it is read in the newsletter's time zone later."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date like 2026-11-16 or 2026-11-16T06:00Z"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when.year < 1971 or when.year > 9998:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range")
+    return when
 
 
 def positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= MAX_STORIES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_STORIES}")
     return int(text)
 
 
@@ -192,6 +218,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.resend and not args.send:
         raise UsageError("--resend goes with --send")
+    if args.llm:
+        raise UsageError(
+            "--llm needs a model, and this version of digest has no [llm] support yet; "
+            "drop --llm to use the built-in summarizer"
+        )
     options = RunOptions(
         since=args.since,
         until=args.until,
@@ -202,7 +233,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.demo:
         return _run_demo(args, options)
     config = _overridden(load_config(args.config), args)
-    return _execute(config, options, quiet=args.quiet)
+    require_feeds(config, args.config)
+    if args.send and not config.delivery.configured:
+        raise ConfigError(
+            f"{args.config}: --send needs [delivery] from, to and smtp_host; "
+            "or run without --send to only build the issue"
+        )
+    return _execute(_in_zone(config, options), options, quiet=args.quiet)
 
 
 def _run_demo(args: argparse.Namespace, options: Any) -> int:
@@ -212,10 +249,31 @@ def _run_demo(args: argparse.Namespace, options: Any) -> int:
 
     if args.send:
         raise UsageError("the demo has no mail server: run it without --send")
-    with DemoServer() as server:
+    with _demo_server(DemoServer) as server:
         config = _overridden(demo_config(server.base, server.host_port), args)
         options = replace(options, until=options.until or demo_until())
-        return _execute(config, options, quiet=args.quiet)
+        return _execute(config, _in_zone(config, options), quiet=args.quiet)
+
+
+DEMO_PORT = 8765  # a fixed port keeps the demo's URLs, and so its caches, from run to run
+
+
+def _demo_server(kind: Any) -> Any:
+    try:
+        return kind(port=DEMO_PORT)
+    except OSError:  # taken: any free port will do
+        return kind()
+
+
+def _in_zone(config: Config, options: Any) -> Any:
+    """Options whose `--until` without a zone is read in the newsletter's time zone."""
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    until = options.until
+    if until is None or until.tzinfo is not None:
+        return options
+    return replace(options, until=until.replace(tzinfo=ZoneInfo(config.newsletter.timezone)))
 
 
 def _overridden(config: Config, args: argparse.Namespace) -> Config:
@@ -302,18 +360,28 @@ def read_input(path: Path) -> bytes:
 def _extract(args: argparse.Namespace) -> int:
     from digest.extract import extract_json
 
+    code = EXIT_OK
     for path in args.files:
-        result = extract_json(read_input(path), args.url)
+        try:
+            result = extract_json(read_input(path), args.url)
+        except UsageError as exc:
+            code = _emit_error(path, exc, args.json)
+            continue
         _emit(path, result, args.json, str(result.get("text", "")))
-    return EXIT_OK
+    return code
 
 
 def _summarize(args: argparse.Namespace) -> int:
     from digest.extract import extract_page
     from digest.summarize.extractive import summarize_text
 
+    code = EXIT_OK
     for path in args.files:
-        data = read_input(path)
+        try:
+            data = read_input(path)
+        except UsageError as exc:
+            code = _emit_error(path, exc, args.json)
+            continue
         title, text = "", data.decode("utf-8", errors="replace")
         if _is_html(path):
             page = extract_page(data)
@@ -325,12 +393,20 @@ def _summarize(args: argparse.Namespace) -> int:
             "sentences": list(summary.sentences),
         }
         _emit(path, result, args.json, summary.text)
-    return EXIT_OK
+    return code
 
 
 def _is_html(path: Path) -> bool:
     name = path.name.lower().removesuffix(".gz")
     return name.endswith((".html", ".htm", ".xhtml"))
+
+
+def _emit_error(path: Path, exc: Exception, as_json: bool) -> int:
+    """A file that cannot be read: say so in its place and carry on with the rest."""
+    if as_json:
+        print(json.dumps({"file": str(path), "error": str(exc)}, ensure_ascii=False))
+    print(f"digest: {exc}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _emit(path: Path, result: dict[str, Any], as_json: bool, text: str) -> None:

@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -24,7 +25,11 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: "7" is not a number and "yes" is not a boolean; a typo is an error
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+FilePath = Annotated[Path, Field(strict=False)]  # TOML has no path type: a string is fine
 
 
 class Newsletter(_Section):
@@ -72,8 +77,13 @@ class FeedConfig(_Section):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError(f"feed URL must start with http:// or https:// (got {value!r})")
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"feed URL must be http:// or https:// with a host (got {value!r})")
+        try:
+            parts.port  # noqa: B018 - raises on a port out of range
+        except ValueError:
+            raise ValueError(f"feed URL has an invalid port (got {value!r})") from None
         return value
 
 
@@ -103,17 +113,29 @@ class Delivery(_Section):
     def configured(self) -> bool:
         return bool(self.smtp_host and self.sender and self.to)
 
+    @field_validator("subject")
+    @classmethod
+    def _subject_placeholders(cls, value: str) -> str:
+        try:
+            value.format(title="", dates="", issue="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"cannot fill in {value!r} ({exc}); the placeholders are "
+                "{title}, {dates} and {issue}"
+            ) from None
+        return value
+
     def password(self) -> str | None:
         return os.environ.get(self.password_env) or None
 
 
 class State(_Section):
-    path: Path = Path(".digest/state.sqlite")
+    path: FilePath = Path(".digest/state.sqlite")
 
 
 class Output(_Section):
-    dir: Path = Path("out")
-    templates_dir: Path | None = None
+    dir: FilePath = Path("out")
+    templates_dir: FilePath | None = None
 
 
 class Network(_Section):
@@ -131,7 +153,7 @@ class Network(_Section):
     def _host_port(cls, value: list[str]) -> list[str]:
         for item in value:
             host, sep, port = item.rpartition(":")
-            if not sep or not host or not port.isdigit():
+            if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
                 raise ValueError(f"{item!r} is not host:port (e.g. '127.0.0.1:8123')")
         return value
 
@@ -222,6 +244,15 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
     state = config.state.model_copy(update={"path": absolute(config.state.path)})
     return config.model_copy(update={"output": output, "state": state})
+
+
+def require_feeds(config: Config, path: Path) -> None:
+    """A run needs feeds; an empty list is a config error, not an empty issue."""
+    if not config.feeds:
+        raise ConfigError(
+            f"{path}: no [[feeds]]: add at least one feed (`digest init` writes a file "
+            "with 19 automotive feeds to start from)"
+        )
 
 
 def starter_config() -> str:

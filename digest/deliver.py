@@ -97,8 +97,8 @@ def build_message(
     """A multipart/alternative message: the plain text first, then the HTML."""
     sender = delivery.sender or f"{digest.title} <digest@localhost>"
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
+    message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the title
+    message["From"] = " ".join(sender.split())
     message["To"] = ", ".join(delivery.to) if delivery.to else "undisclosed-recipients:;"
     message["Date"] = format_datetime(digest.generated_at)
     message["Message-ID"] = message_id(digest, html, sender)

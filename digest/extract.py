@@ -24,6 +24,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document, set_date_params
 
 from digest.models import Article, Entry
+from digest.text import squash
 
 log = logging.getLogger(__name__)
 
@@ -334,24 +335,20 @@ def _date_params() -> dict[str, object]:
 
 
 def _page(document: Document, text: str, url: str | None, paywalled: bool) -> Page | None:
-    title = _clean(document.title)
+    title = squash(document.title)
     if not text.strip() and not title:
         return None
     return Page(
         title=title,
         text=text.strip(),
-        author=_clean(document.author),
+        author=squash(document.author),
         date=parse_date(document.date),
-        sitename=_clean(document.sitename),
-        description=_clean(document.description),
-        image=_clean(document.image),
-        url=_clean(document.url) or url or "",
+        sitename=squash(document.sitename),
+        description=squash(document.description),
+        image=squash(document.image),
+        url=squash(document.url) or url or "",
         paywalled=paywalled,
     )
-
-
-def _clean(value: str | None) -> str:
-    return " ".join(value.split()) if value else ""
 
 
 def parse_date(value: str | None) -> datetime | None:

@@ -71,6 +71,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
     window = Window((options.until or started) - options.since, options.until or started)
     digest_id = editorial.issue_id(config.newsletter, window)
     timings: dict[str, float] = {}
+    _check_writable(config.output.dir)
     with Store(config.state.path) as store:
         if options.send:
             _check_ledger(store, digest_id, options.resend)
@@ -247,6 +248,17 @@ def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:
         f"issue {digest_id} was being sent when a previous run stopped, so it may have "
         "reached some readers; check the mailbox, then pass --resend to send it anyway"
     )
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before fetching anything when the output folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".digest-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
 
 
 def _subject(config: Config, digest: Digest) -> str:

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 import digest as digest_package
 from digest.models import Digest
+from digest.text import squash
 
 __all__ = [
     "RenderError",
@@ -351,9 +352,7 @@ def paragraphs(text: str) -> list[str]:
     return [oneline(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
-def oneline(text: str) -> str:
-    """All whitespace runs, newlines included, as single spaces."""
-    return " ".join(text.split())
+oneline = squash  # the filter: all whitespace, newlines included, as single spaces
 
 
 def md_escape(text: str) -> str:

@@ -40,9 +40,9 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n\s*\n+")
 
 
-def squash(text: str) -> str:
-    """One line: every run of whitespace becomes one space."""
-    return " ".join(text.split())
+def squash(text: str | None) -> str:
+    """One line: every run of whitespace becomes one space (None becomes "")."""
+    return " ".join(text.split()) if text else ""
 
 
 def html_to_text(fragment: str) -> str:

@@ -120,9 +120,58 @@ def test_summarize_json_for_text_and_html(
     assert 1 <= len(rows[1]["sentences"]) <= 3
 
 
-def test_missing_input_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["extract", str(tmp_path / "nope.html")]) == 2
-    assert "nope.html" in capsys.readouterr().err
+def test_an_unreadable_file_is_named_in_its_place_and_the_rest_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "a.txt"
+    good.write_text(ARTICLE)
+    missing = tmp_path / "nope.txt"
+    assert main(["summarize", str(good), str(missing), str(good), "--json"]) == 1
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["file"] for r in rows] == [str(good), str(missing), str(good)]
+    assert "error" in rows[1] and "summary" in rows[2]
+    assert "nope.txt" in captured.err
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "digest.toml"
+    path.write_text(text)
+    return path
+
+
+def test_run_refuses_early_what_cannot_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = write_config(tmp_path, "[newsletter]\ntitle = 'x'\n")
+    assert main(["run", "--config", str(empty)]) == 2
+    assert "no [[feeds]]" in capsys.readouterr().err
+    feeds = write_config(tmp_path, "[[feeds]]\nurl = 'http://127.0.0.1:9/feed'\n")
+    assert main(["run", "--config", str(feeds), "--send"]) == 2
+    assert "[delivery]" in capsys.readouterr().err
+    assert main(["run", "--config", str(feeds), "--llm"]) == 2
+    assert "[llm]" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digest.toml"]
+
+
+def test_an_output_folder_that_is_a_file_is_one_line_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    code = main(["run", "--demo", "--out", str(blocker), "--state", str(tmp_path / "s.sqlite")])
+    assert code == 1
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+def test_until_without_a_zone_is_read_in_the_newsletters_zone() -> None:
+    from digest.cli import _in_zone, moment
+    from digest.config import parse_config
+    from digest.pipeline import RunOptions
+
+    config = parse_config({"newsletter": {"timezone": "America/New_York"}}, Path("d.toml"))
+    options = _in_zone(config, RunOptions(until=moment("2026-11-16")))
+    assert options.until.isoformat() == "2026-11-16T00:00:00-05:00"
 
 
 def test_python_dash_m_and_console_script_agree(tmp_path: Path) -> None:
