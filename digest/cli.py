@@ -239,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.config}: --send needs [delivery] from, to and smtp_host; "
             "or run without --send to only build the issue"
         )
-    return _execute(_in_zone(config, options), options, quiet=args.quiet)
+    return _execute(config, _in_zone(config, options), quiet=args.quiet)
 
 
 def _run_demo(args: argparse.Namespace, options: Any) -> int:
@@ -297,10 +297,14 @@ def _execute(config: Config, options: Any, quiet: bool) -> int:
     report = result.report
     html = _shown(Path(report.outputs["html"]))
     print(
-        f"{len(report.feeds)} feeds, {report.feeds_failed} failed; "
-        f"{report.stories} stories; {report.delivery}; {html}"
+        f"{_count(len(report.feeds), 'feed')}, {report.feeds_failed} failed; "
+        f"{_count(report.stories, 'story', 'stories')}; {report.delivery}; {html}"
     )
     return EXIT_OK
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _shown(path: Path) -> str:

@@ -53,6 +53,33 @@ class Entry:
         return self.published or self.first_seen
 
 
+Level = Literal["disclosed", "listed", "suspected", "none"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason to think a source is machine-written, quoted from where it was found."""
+
+    kind: str  # "disclosed", "residue", "listed", "history" or "style"
+    rule: str  # the rule's id (or the config key / signal name)
+    quote: str  # the words found, as the page has them
+    where: str  # the page region: "byline", "bio", "disclaimer", "meta", "jsonld", "body", ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a source is AI-generated, how we know, and the style score (0..1)."""
+
+    level: Level = "none"
+    score: float = 0.0
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        """Disclosed or listed: said in the digest. A style suspicion alone is not."""
+        return self.level in ("disclosed", "listed")
+
+
 @dataclass(frozen=True)
 class Article:
     """An entry with its page read: the text a summary is made from."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from digest.cli import main
-from tests.servers import page
+from tests.servers import HTTPServer, Reply, page, rss
 
 ARTICLE = (
     "Harbor Auto said on Monday it would recall 12,000 electric vans in the U.S. after "
@@ -180,3 +180,44 @@ def test_python_dash_m_and_console_script_agree(tmp_path: Path) -> None:
         [sys.executable, "-m", "digest", "run"], capture_output=True, text=True, env=env
     )
     assert done.returncode == 2 and "digest init" in done.stderr
+
+
+def test_run_with_a_config_file_end_to_end(
+    tmp_path: Path, http_server: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http_server.route(
+        "/p",
+        Reply(
+            body=page("Harbor recalls vans", [ARTICLE] * 3), headers={"Content-Type": "text/html"}
+        ),
+    )
+    feed = rss(
+        [
+            {
+                "title": "Harbor recalls vans",
+                "link": http_server.url("/p"),
+                "pubDate": "Wed, 11 Nov 2026 10:00:00 GMT",
+            }
+        ]
+    )
+    url = http_server.route("/feed.xml", Reply(body=feed))
+    config = write_config(
+        tmp_path,
+        f"""
+[newsletter]
+title = "Loopback Weekly"
+[network]
+allow_hosts = ["{http_server.host_port}"]
+allow_public = false
+[[feeds]]
+url = "{url}"
+name = "Harbor Watch"
+""",
+    )
+    code = main(["run", "--config", str(config), "--until", "2026-11-16", "--quiet"])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == "1 feed, 0 failed; 1 story; not sent; " + str(
+        tmp_path / "out" / "digest.html"
+    )
+    assert "Harbor recalls vans" in (tmp_path / "out" / "digest.txt").read_text()
+    assert (tmp_path / ".digest" / "state.sqlite").exists()
