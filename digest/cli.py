@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init(commands)
     _add_extract(commands)
     _add_summarize(commands)
+    _add_detect(commands)
     return parser
 
 
@@ -164,6 +165,28 @@ def _add_summarize(commands: Any) -> None:
     )
     summarize.add_argument("--json", action="store_true", help="print JSON lines")
     summarize.set_defaults(handler=_summarize)
+
+
+def _add_detect(commands: Any) -> None:
+    detect = commands.add_parser(
+        "detect",
+        help="say whether saved pages come from AI-generated sources, with the evidence",
+        description="Look for the publisher's AI disclosures (bylines, bios, disclaimers, "
+        "meta tags, JSON-LD), the owner's lists, and style signals. Levels: disclosed, "
+        "listed, suspected (style only), none. With --json one JSON object per file.",
+    )
+    detect.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    detect.add_argument("--text", action="store_true", help="the files are plain text")
+    detect.add_argument("--url", help="the page's URL (for the owner's listed domains)")
+    detect.add_argument("--json", action="store_true", help="print JSON lines")
+    detect.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="read [detect] (listed sources, extra rules) from this file "
+        "(default: ./digest.toml when it exists)",
+    )
+    detect.set_defaults(handler=_detect)
 
 
 def _config_flag(parser: argparse.ArgumentParser) -> None:
@@ -419,3 +442,42 @@ def _emit(path: Path, result: dict[str, Any], as_json: bool, text: str) -> None:
     else:
         print(text)
     sys.stdout.flush()
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from digest.config import Detect
+    from digest.detect import detect_page, detect_text
+    from digest.extract import extract_page
+
+    settings = Detect.model_validate({})
+    path = args.config or (
+        Path(DEFAULT_CONFIG_NAME) if Path(DEFAULT_CONFIG_NAME).exists() else None
+    )
+    if path is not None:
+        settings = load_config(path).detect
+    code = EXIT_OK
+    for file in args.files:
+        try:
+            data = read_input(file)
+        except UsageError as exc:
+            code = _emit_error(file, exc, args.json)
+            continue
+        try:
+            if args.text:
+                verdict = detect_text(data.decode("utf-8", errors="replace"), settings)
+            else:
+                page = extract_page(data, args.url)
+                verdict = detect_page(data, args.url, page.text if page else "", settings)
+        except ValueError as exc:  # a bad user rule
+            raise ConfigError(f"{path}: [[detect.rules]]: {exc}") from None
+        result = {
+            "level": verdict.level,
+            "score": verdict.score,
+            "evidence": [
+                {"kind": e.kind, "rule": e.rule, "quote": e.quote, "where": e.where}
+                for e in verdict.evidence
+            ],
+            "label": verdict.label,
+        }
+        _emit(file, result, args.json, verdict.label or verdict.level)
+    return code

@@ -158,6 +158,43 @@ class Network(_Section):
         return value
 
 
+class ListedSource(_Section):
+    domain: str
+    reason: str
+
+    @field_validator("domain")
+    @classmethod
+    def _bare_domain(cls, value: str) -> str:
+        host = value.strip().lower().removeprefix("www.")
+        if not host or "/" in host or ":" in host or " " in host:
+            raise ValueError(f"domain must be a bare host name like 'example.com' (got {value!r})")
+        return host
+
+
+class ListedAuthor(_Section):
+    name: str
+    reason: str
+
+
+class UserRule(_Section):
+    id: str
+    pattern: str
+    where: list[str] = ["byline", "bio", "disclaimer", "meta", "jsonld"]
+    kind: Literal["disclosed", "residue"] = "disclosed"
+    meaning: str
+    also: str = ""  # a second pattern that must match in the same regions
+    case_sensitive: bool = False
+
+
+class Detect(_Section):
+    show_style: bool = False  # show "style signals" in the email (they are never a verdict)
+    history_runs: Annotated[int, Field(ge=1, le=52)] = 6
+    history_threshold: Annotated[int, Field(ge=1, le=52)] = 3
+    sources: list[ListedSource] = []
+    authors: list[ListedAuthor] = []
+    rules: list[UserRule] = []
+
+
 class Config(_Section):
     newsletter: Newsletter = Newsletter()
     feeds: list[FeedConfig] = []
@@ -166,6 +203,7 @@ class Config(_Section):
     state: State = State()
     output: Output = Output()
     network: Network = Network()
+    detect: Detect = Detect()
 
 
 def load_config(path: Path) -> Config:

@@ -49,7 +49,11 @@ def editor_line(newsletter: Newsletter) -> str:
 
 
 def compose(
-    newsletter: Newsletter, window: Window, stories: list[Story], generated_at: datetime
+    newsletter: Newsletter,
+    window: Window,
+    stories: list[Story],
+    generated_at: datetime,
+    show_style: bool = False,
 ) -> Digest:
     return Digest(
         id=issue_id(newsletter, window),
@@ -63,4 +67,5 @@ def compose(
         period_end=window.end,
         generated_at=generated_at,
         stories=tuple(stories),
+        show_style=show_style,
     )

@@ -73,6 +73,7 @@ class Verdict:
     level: Level = "none"
     score: float = 0.0
     evidence: tuple[Evidence, ...] = ()
+    label: str = ""  # what the digest says, e.g. "AI-generated: the publisher's byline reads ..."
 
     @property
     def flagged(self) -> bool:
@@ -97,6 +98,7 @@ class Article:
     image: str = ""
     paywalled: bool = False
     weight: float = 1.0
+    verdict: Verdict = Verdict()
 
     @property
     def words(self) -> int:
@@ -136,6 +138,12 @@ class Digest:
     period_end: datetime
     generated_at: datetime
     stories: tuple[Story, ...]
+    show_style: bool = False  # show "style signals" for suspected sources ([detect] show_style)
+
+    @property
+    def flagged(self) -> int:
+        """How many stories come from AI-generated (disclosed or listed) sources."""
+        return sum(1 for story in self.stories if story.article.verdict.flagged)
 
 
 FeedStatus = Literal["ok", "not-modified", "failed"]
@@ -176,9 +184,11 @@ class RunReport:
     pages_failed: tuple[PageFailure, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    ai_sources: dict[str, int] = field(default_factory=dict)  # articles per verdict level
     warnings: tuple[str, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
     delivery: str = "not sent"
+    ai_flagged: int = 0  # stories in the digest from AI-generated sources
 
     @property
     def feeds_failed(self) -> int:

@@ -1,4 +1,5 @@
-"""Read the week's article pages: from the cache when seen before, else fetch and extract.
+"""Read the week's article pages: from the cache when seen before, else fetch, extract
+the article and look for the publisher's AI disclosures, both from the same raw page.
 
 A page that cannot be fetched or read is not an error for the run: the article falls
 back to the feed's own text and the failure is named in the report.
@@ -7,81 +8,119 @@ back to the feed's own text and the failure is named in the report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from digest.deliver import to_jsonable
+from digest.detect.disclosure import Rule, find_disclosures
 from digest.extract import Page, extract_page
 from digest.http import Fetcher, FetchError
-from digest.models import Entry, PageFailure
+from digest.models import Entry, Evidence, PageFailure
 from digest.store import Store
 
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
 
 
 @dataclass(frozen=True)
+class Read:
+    """What one page gave: the article, and any AI disclosure found on the raw page."""
+
+    page: Page
+    disclosures: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
 class PagesResult:
-    pages: dict[str, Page]  # canonical URL -> what the page says
+    pages: dict[str, Read]  # canonical URL -> what the page says
     failures: tuple[PageFailure, ...]
     cached: int
+
+
+@dataclass(frozen=True)
+class Detector:
+    """The disclosure rules in force, and their fingerprint for the cache."""
+
+    rules: Sequence[Rule]
+    fingerprint: str
 
 
 async def read_pages(
     entries: list[Entry],
     fetcher: Fetcher,
     store: Store,
+    detector: Detector,
     now: datetime,
     tick: Callable[[], None] = lambda: None,
 ) -> PagesResult:
     """Every entry's page, concurrently; cached pages are neither fetched nor extracted."""
-    pages: dict[str, Page] = {}
+    pages: dict[str, Read] = {}
     todo = []
     for entry in entries:
-        cached = store.page(entry.url)
+        cached = _cached(store.page(entry.url), detector.fingerprint)
         if cached is not None:
-            pages[entry.url] = page_from(cached)
+            pages[entry.url] = cached
             tick()
         else:
             todo.append(entry)
-    results = await asyncio.gather(*(_read_one(e.url, fetcher, tick) for e in todo))
+    results = await asyncio.gather(*(_read_one(e.url, fetcher, detector, tick) for e in todo))
     failures = []
-    for entry, (page, reason) in zip(todo, results, strict=True):
-        if page is None:
+    for entry, (read, reason) in zip(todo, results, strict=True):
+        if read is None:
             failures.append(PageFailure(entry.url, reason))
             continue
-        pages[entry.url] = page
-        store.save_page(entry.url, to_jsonable(page), now)
+        pages[entry.url] = read
+        store.save_page(entry.url, _cache_entry(read, detector.fingerprint), now)
     return PagesResult(pages, tuple(failures), len(entries) - len(todo))
 
 
 async def _read_one(
-    url: str, fetcher: Fetcher, tick: Callable[[], None]
-) -> tuple[Page | None, str]:
+    url: str, fetcher: Fetcher, detector: Detector, tick: Callable[[], None]
+) -> tuple[Read | None, str]:
     try:
-        return await _fetch_and_extract(url, fetcher)
+        return await _fetch_and_read(url, fetcher, detector)
     except Exception as exc:  # a last resort: one page never sinks the run
         return None, f"unexpected {type(exc).__name__}: {exc}"[:300]
     finally:
         tick()
 
 
-async def _fetch_and_extract(url: str, fetcher: Fetcher) -> tuple[Page | None, str]:
+async def _fetch_and_read(
+    url: str, fetcher: Fetcher, detector: Detector
+) -> tuple[Read | None, str]:
     try:
         response = await fetcher.get(url)
     except FetchError as exc:
         return None, str(exc)
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})"
-    page = await asyncio.to_thread(extract_page, response.body, response.url)
-    if page is None:
+    read = await asyncio.to_thread(_read, response.body, response.url, detector.rules)
+    if read is None:
         return None, "no article text found on the page"
-    return page, ""
+    return read, ""
 
 
-def page_from(data: dict[str, Any]) -> Page:
-    """A cached page back as a `Page`."""
-    if data.get("date"):
-        data = data | {"date": datetime.fromisoformat(data["date"])}
-    return Page(**data)
+def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
+    page = extract_page(body, url)
+    if page is None:
+        return None
+    return Read(page, tuple(find_disclosures(body, url, list(rules))))
+
+
+def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:
+    return {
+        "page": to_jsonable(read.page),
+        "disclosures": to_jsonable(read.disclosures),
+        "rules": fingerprint,
+    }
+
+
+def _cached(data: dict[str, Any] | None, fingerprint: str) -> Read | None:
+    """A cached read, unless the disclosure rules changed since it was made."""
+    if data is None or data.get("rules") != fingerprint:
+        return None
+    page = data["page"]
+    if page.get("date"):
+        page = page | {"date": datetime.fromisoformat(page["date"])}
+    return Read(Page(**page), tuple(Evidence(**e) for e in data["disclosures"]))

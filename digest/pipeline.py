@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -19,17 +20,17 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from digest import deliver, editorial, rank, render
-from digest.config import Config
+from digest import deliver, detect, editorial, rank, render
+from digest.config import Config, ConfigError
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
 from digest.models import Article, Digest, Feed, RunReport, Story, Window
-from digest.pages import PagesResult, read_pages
+from digest.pages import Detector, PagesResult, read_pages
 from digest.store import Store
 from digest.summarize.extractive import summarize_text
 
-SUMMARY_VERSION = 1  # bump when the extractive summarizer changes its output
+SUMMARY_VERSION = 2  # bump when the extractive summarizer changes its output
 KEEP_ENTRIES = timedelta(days=60)
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -71,25 +72,41 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
     window = Window((options.until or started) - options.since, options.until or started)
     digest_id = editorial.issue_id(config.newsletter, window)
     timings: dict[str, float] = {}
+    detector = _detector(config)
     _check_writable(config.output.dir)
     with Store(config.state.path) as store:
         if options.send:
             _check_ledger(store, digest_id, options.resend)
-        found, pages, counts = _gather(config, store, window, started, digest_id, timings, tick)
+        found, pages, counts = _gather(
+            config, store, detector, window, started, digest_id, timings, tick
+        )
+        with _timed(timings, "detect"):
+            articles = _detect(config, store, _articles(config, found, pages), pages, detector)
+            store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
         with _timed(timings, "rank"):
-            articles = _articles(config, found, pages)
             limit = options.max_stories or config.newsletter.max_stories
             picks = rank.pick(articles, window, limit)
         with _timed(timings, "summarize"):
             stories = [_story(config, store, a, s, started) for a, s in picks]
-        digest = editorial.compose(config.newsletter, window, stories, started)
+        digest = editorial.compose(
+            config.newsletter, window, stories, started, config.detect.show_style
+        )
         report = _report(digest_id, started, options, found, pages, articles, timings, counts)
         return _finish(config, store, digest if stories else None, report, options)
+
+
+def _detector(config: Config) -> Detector:
+    try:
+        rules = detect.rules(config.detect)
+    except ValueError as exc:
+        raise ConfigError(f"[[detect.rules]]: {exc}") from None
+    return Detector(rules, detect.rules_fingerprint(rules))
 
 
 def _gather(
     config: Config,
     store: Store,
+    detector: Detector,
     window: Window,
     now: datetime,
     digest_id: str,
@@ -113,6 +130,7 @@ def _gather(
                     list(found.entries),
                     fetcher,
                     store,
+                    detector,
                     now,
                     lambda: tick("pages", next(done), total),
                 )
@@ -125,10 +143,21 @@ def _gather(
 
 def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
     weights = {f.url: f.weight for f in config.feeds}
-    return [
-        to_article(entry, pages.pages.get(entry.url), weights.get(entry.feed_url, 1.0))
-        for entry in found.entries
-    ]
+    articles = []
+    for entry in found.entries:
+        read = pages.pages.get(entry.url)
+        page = read.page if read else None
+        articles.append(to_article(entry, page, weights.get(entry.feed_url, 1.0)))
+    return articles
+
+
+def _detect(
+    config: Config, store: Store, articles: list[Article], pages: PagesResult, detector: Detector
+) -> list[Article]:
+    """Each article with its AI-source verdict (page evidence, the owner's lists, history)."""
+    disclosures = {url: read.disclosures for url, read in pages.pages.items()}
+    known = detect.listing(config.detect, store)
+    return detect.assess(articles, disclosures, known, detector.rules)
 
 
 def _story(config: Config, store: Store, article: Article, score: float, now: datetime) -> Story:
@@ -171,6 +200,7 @@ def _report(
         pages_failed=pages.failures,
         timings=timings,
         requests=counts | {"pages_cached": pages.cached},
+        ai_sources=dict(Counter(a.verdict.level for a in articles if a.verdict.level != "none")),
         warnings=tuple(warnings),
     )
 
@@ -197,7 +227,9 @@ def _finish(
     outputs = {name.split(".")[1]: str(out / name) for name in files} | {
         "report": str(out / "report.json")
     }
-    report = replace(report, stories=len(digest.stories), outputs=outputs, delivery="not sent")
+    report = replace(
+        report, stories=len(digest.stories), ai_flagged=digest.flagged, outputs=outputs
+    )
     if options.send:
         report = _send(config, store, digest, message, report, options.now)
     deliver.write_file(out / "report.json", deliver.report_json(report))

@@ -59,6 +59,17 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 2: AI-source history; cached pages now carry their disclosure evidence
+    """
+    DELETE FROM pages;
+    CREATE TABLE ai_history (
+        host TEXT NOT NULL,
+        digest_id TEXT NOT NULL,
+        disclosed INTEGER NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (host, digest_id)
+    );
+    """,
 )
 
 LedgerStatus = Literal["sending", "sent"]
@@ -202,6 +213,43 @@ class Store:
                 "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
                 (key, json.dumps(asdict(summary)), now.isoformat()),
             )
+
+    # what history says about outlets
+
+    def record_ai_history(self, digest_id: str, disclosed: dict[str, int], now: datetime) -> None:
+        """Per host, how many articles disclosed AI authorship in this issue's run.
+
+        Keyed by issue, so re-running a week replaces its row instead of counting twice.
+        """
+        with self._transaction() as db:
+            db.execute("DELETE FROM ai_history WHERE digest_id = ?", (digest_id,))
+            db.executemany(
+                "INSERT INTO ai_history VALUES (?, ?, ?, ?)",
+                [(host, digest_id, n, now.isoformat()) for host, n in disclosed.items()],
+            )
+
+    def frequent_ai_hosts(self, runs: int, threshold: int) -> dict[str, tuple[int, int]]:
+        """Hosts with disclosed AI articles in at least `threshold` of the last `runs` issues.
+
+        Returns host -> (issues with disclosures, issues looked at).
+        """
+        recent = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT digest_id FROM ai_history GROUP BY digest_id "
+                "ORDER BY MAX(recorded_at) DESC LIMIT ?",
+                (runs,),
+            )
+        ]
+        if not recent:
+            return {}
+        marks = ",".join("?" * len(recent))
+        rows = self._db.execute(
+            f"SELECT host, COUNT(*) FROM ai_history WHERE disclosed > 0 "
+            f"AND digest_id IN ({marks}) GROUP BY host HAVING COUNT(*) >= ?",
+            (*recent, threshold),
+        )
+        return {host: (hits, len(recent)) for host, hits in rows}
 
     # the send ledger
 

@@ -78,7 +78,7 @@ def test_demo_run_prints_the_result_line(
     )
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert code == 0
-    assert line.startswith("8 feeds, 1 failed; 7 stories; not sent; ")
+    assert line.startswith("9 feeds, 1 failed; 7 stories; not sent; ")
     assert line.endswith("digest.html") and (tmp_path / "out" / "digest.html").exists()
 
 

@@ -79,6 +79,19 @@ def page_ids() -> list[str]:
     return [p.relative_to(CORPUS).as_posix() for p in all_pages()]
 
 
+def ai_page() -> str:
+    return expect()["ai_generated"]["page"]
+
+
+def ai_feed() -> str:
+    """The feed that links to the AI-written page: a small outlet with fewer entries."""
+    return next(
+        n
+        for n in feed_files()
+        if any(local_path(e.link) == ai_page() for e in parsed_feed(n).entries)
+    )
+
+
 def readable_pages() -> list[str]:
     """Every page but the paywalled one."""
     return [p for p in page_ids() if p != expect()["paywalled"]["page"]]
@@ -158,12 +171,14 @@ def test_expect_file_is_complete() -> None:
     start, end = week()
     assert end - start == timedelta(days=7)
     assert start.weekday() == 0
-    assert len(e["feeds"]) == 7
+    assert len(e["feeds"]) == 8
     assert [f["file"] for f in e["feeds"] if f["broken"]] == ["broken.xml"]
     for f in e["feeds"]:
         assert 0.5 <= f["weight"] <= 1.5
         assert f["name"]
     assert len(e["same_event"]["pages"]) == 3
+    assert e["same_event"]["ai_page"] == e["ai_generated"]["page"]
+    assert e["ai_generated"]["byline"]
     assert e["missing_page"]["url"].startswith(PLACEHOLDER + "/pages/")
     assert len(e["duplicate_link"]["feeds"]) == 2
 
@@ -188,7 +203,8 @@ def test_feed_parses(name: str) -> None:
         assert len(parsed.entries) >= 1
     else:
         assert parsed.bozo == 0, parsed.get("bozo_exception")
-        assert 6 <= len(parsed.entries) <= 9
+        low = 3 if name == ai_feed() else 6
+        assert low <= len(parsed.entries) <= 9
     for entry in parsed.entries:
         assert entry.get("title")
         assert entry.get("link", "").startswith(BASE + "/pages/")
@@ -386,8 +402,41 @@ def test_same_event_pages() -> None:
     assert max(dates) - min(dates) <= timedelta(days=1)
 
 
+def test_ai_page_tells_the_same_event() -> None:
+    rel = expect()["same_event"]["ai_page"]
+    assert Path(rel).parent.name not in {
+        Path(p).parent.name for p in expect()["same_event"]["pages"]
+    }
+    text = extracted(rel)
+    facts = ("Arden", "Hanseong", "Clarksville", "Tennessee", "2,400", "$3.8 billion", "30 GWh")
+    for fact in facts:
+        assert fact in text, fact
+    assert 350 <= len(text.split()) <= 550
+
+
+def test_ai_page_discloses_where_publishers_do() -> None:
+    rel = ai_page()
+    root = doc(rel)
+    agent = root.xpath("string(//a[@rel='author'])").strip()
+    assert agent and root.xpath("//meta[@name='author']/@content") == [agent]
+    byline = root.xpath("//*[contains(@class, 'byline')]")
+    assert len(byline) == 1
+    assert expect()["ai_generated"]["byline"] in byline[0].text_content()
+    assert byline[0].xpath(".//a[@rel='author']")
+    bio = " ".join(root.xpath("string(//*[contains(@class, 'author-bio')])").split())
+    assert bio.startswith(agent) and "AI Writing Agent" in bio and "language model" in bio
+    data = json.loads(root.xpath("//script[@type='application/ld+json']/text()")[0])
+    assert data["author"] == {"@type": "Person", "name": agent}
+    # The feed names the agent as author and says nothing more (checked below for phrases).
+    entry = next(e for e in parsed_feed(ai_feed()).entries if local_path(e.link) == rel)
+    assert entry.author == agent
+
+
 def test_pages_are_clean_of_disclosures() -> None:
+    """Only the AI-written page discloses; the rest of its outlet and every feed do not."""
     for rel in [*page_ids(), *(f"feeds/{n}" for n in feed_files())]:
+        if rel == ai_page():
+            continue
         lowered = (CORPUS / rel).read_text(encoding="utf-8").lower()
         for phrase in DISCLOSURE_PHRASES:
             assert phrase not in lowered, (rel, phrase)

@@ -374,3 +374,15 @@ def test_bench_helpers(tmp_path: Path) -> None:
     assert failures({LEAD3: row, OURS: row}) == []
     assert failures({LEAD3: row, OURS: row | {"rouge2": 19.9}}) == ["rouge2"]
     assert len(list(table({LEAD3: row, OURS: row}))) == 3
+
+
+def test_a_headline_repeated_as_the_first_line_is_not_the_summary() -> None:
+    title = "Will Harbor's new van win fleets?"
+    text = (
+        f"{title}\nHarbor Auto unveiled a larger electric van on Monday, aiming at parcel fleets. "
+        "The van carries 1.2 tonnes and charges in 30 minutes, the company said. "
+        "Deliveries start in the spring."
+    )
+    summary = summarize_text(text, title)
+    assert not summary.text.startswith("Will Harbor")
+    assert summary.sentences[0].startswith("Harbor Auto unveiled")

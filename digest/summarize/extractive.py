@@ -104,6 +104,8 @@ def _choose(
     if max_sentences < 1 or not text or not text.strip():
         return []
     sentences = split_sentences(text[:_MAX_CHARS])[:_MAX_CANDIDATES]
+    if title:  # extracted text often repeats the headline as its first line
+        sentences = [s for s in sentences if _tokens(s) != _tokens(title)]
     candidates = _candidates(sentences, tuning)
     if not candidates:
         return []
@@ -125,6 +127,10 @@ def _candidates(sentences: Sequence[str], tuning: Tuning) -> list[_Candidate]:
         _Candidate(i, s, len(s.split()), _tfidf(toks, idf))
         for (i, s), toks in zip(kept, tokens, strict=True)
     ]
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def _teaser(sentence: str) -> bool:

@@ -1,0 +1,475 @@
+"""The offline style score behind the *suspected* level: stylometry, pure Python.
+
+A small logistic model over length-normalised stylometric features (sentence rhythm,
+reported speech, specifics such as names, numbers and dates, stock "model" vocabulary,
+word length, a few function words and punctuation habits). It was fitted by
+``bench/fit_style.py`` on human BBC news text against GPT-3.5/GPT-4 continuations of the
+same articles; the coefficients live in ``style.json`` next to this file.
+
+Why a linear model on named features: the digest never accuses anyone, it shows "style
+signals", so every part of the score must be explainable in words (``top_signals``).
+Why this is only a *suspicion*: style is weak evidence. The threshold allows at most
+1% of human news texts through in cross-validation, and texts shorter than ``MIN_WORDS``
+are never flagged, because on short texts every rate is noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from itertools import pairwise
+
+from digest.summarize.sentences import split_sentences
+
+__all__ = [
+    "FEATURES",
+    "MIN_WORDS",
+    "THRESHOLD",
+    "features",
+    "is_suspected",
+    "style_score",
+    "top_signals",
+    "word_count",
+]
+
+MIN_WORDS = 150
+_MAX_CHARS = 100_000  # a longer text is scored on its start: the rates are stable by then
+_CHUNK = 2_000  # characters handed to the sentence splitter at a time (see _split)
+_Z_LIMIT = 5.0  # one wild feature (a table of figures, a list of names) must not decide alone
+
+FEATURES: tuple[str, ...] = (
+    "sentence_length_cv",
+    "burstiness",
+    "quote_share",
+    "attribution_rate",
+    "digit_density",
+    "capitalised_density",
+    "date_rate",
+    "first_person_rate",
+    "stock_phrase_rate",
+    "participle_clause_rate",
+    "this_opener_rate",
+    "word_length",
+    "nominalisation_rate",
+    "ly_adverb_rate",
+    "the_rate",
+    "that_rate",
+    "comma_rate",
+    "serial_comma_rate",
+)
+
+# (wording when the value is high, wording when it is low): the digest shows the one that
+# pushes the score up, so both directions need plain English.
+_WORDING: dict[str, tuple[str, str]] = {
+    "sentence_length_cv": (
+        "strongly varied sentence lengths",
+        "little variation in sentence length",
+    ),
+    "burstiness": ("uneven sentence rhythm", "even, regular sentence rhythm"),
+    "quote_share": ("much direct quotation", "few direct quotes"),
+    "attribution_rate": (
+        "much attributed speech ('said', 'told')",
+        "little attributed speech ('said', 'told')",
+    ),
+    "digit_density": ("many figures", "few figures or numbers"),
+    "capitalised_density": ("many names", "few names or proper nouns"),
+    "date_rate": ("many dates and weekdays", "few dates or weekdays"),
+    "first_person_rate": ("a first-person voice", "no first-person voice"),
+    "stock_phrase_rate": ("frequent stock phrases", "few stock phrases"),
+    "participle_clause_rate": (
+        "many trailing '-ing' clauses (', highlighting ...')",
+        "few trailing '-ing' clauses",
+    ),
+    "this_opener_rate": (
+        "sentences opening with 'This'/'These'",
+        "few sentences opening with 'This'",
+    ),
+    "word_length": ("long words on average", "short words on average"),
+    "nominalisation_rate": (
+        "many abstract nouns (-tion, -ment, -ity)",
+        "few abstract nouns",
+    ),
+    "ly_adverb_rate": ("many '-ly' adverbs", "few '-ly' adverbs"),
+    "the_rate": ("frequent 'the'", "sparse 'the'"),
+    "that_rate": ("frequent 'that'", "sparse 'that'"),
+    "comma_rate": ("many commas", "few commas"),
+    "serial_comma_rate": ("serial (Oxford) commas in lists", "no serial commas"),
+}
+
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019.,\-][^\W_]+)*")
+_LETTERS = re.compile(r"[A-Za-z]+")
+# Bounded repeats throughout: no pattern may backtrack quadratically on a freak input.
+# A prose sentence ends in terminal punctuation; headings, list labels and bylines do not,
+# and would otherwise make any page look "bursty".
+_PROSE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+_QUOTED = re.compile(r"\"[^\"\n]{1,600}\"|\u201c[^\u201d\n]{1,600}\u201d")
+_ATTRIBUTION = re.compile(
+    r"\b(?:said|says|told|according to|added|adds|explained|insisted|warned|claimed)\b",
+    re.IGNORECASE,
+)
+_DATES = re.compile(  # case-sensitive: "May" the month, not "may" the verb
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
+    r"April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|"
+    r"Jul|Aug|Sept?|Oct|Nov|Dec|yesterday)\b"
+)
+_FIRST_PERSON = frozenset(["i", "me", "my", "we", "us", "our"])
+# Vocabulary that chat models over-use relative to news writers (from the published
+# "LLM word" lists and checked on the fitting data; stems cover the inflections).
+_STOCK_PATTERNS = (
+    r"delv(?:e|es|ed|ing)|tapestry|pivotal|crucial(?:ly)?|landscapes?|"
+    r"underscor(?:e|es|ed|ing)|notably|furthermore|moreover|additionally|in conclusion|"
+    r"it is (?:important|worth|crucial|essential) to note|(?:it's|it is) worth noting|"
+    r"navigat(?:e|es|ing)|robust|seamless(?:ly)?|comprehensive|realm|vibrant|"
+    r"showcas(?:e|es|ed|ing)|foster(?:s|ed|ing)?|significant(?:ly)?|ensur(?:e|es|ing)|"
+    r"enhanc(?:e|es|ed|ing|ement)|highlight(?:s|ed|ing)|emphasi[sz](?:e|es|ed|ing)|"
+    r"commitment|testament|(?:in)?valuable|essential|innovati(?:ve|on)|ultimately|various|"
+    r"vital|stark reminder|serves? as|paving the way|striv(?:e|es|ing)|unwavering|"
+    r"profound(?:ly)?|intricate|multifaceted|holistic|leverag(?:e|es|ing)|synerg(?:y|ies)|"
+    r"poised|transformative|ever-evolving|cutting-edge|game-changer|sheds? light|amidst|"
+    r"bolster(?:s|ed|ing)?|resonat(?:e|es|ing)|embark(?:s|ed|ing)?|meticulous(?:ly)?|"
+    r"paramount|myriad|plethora|noteworthy|elevat(?:e|es|ing)|streamlin(?:e|es|ing)|"
+    r"harness(?:es|ing)?|spearhead(?:s|ed|ing)?|nuanced|bustling|in today's|remarkable|"
+    r"commendable|dedication"
+)
+_STOCK = re.compile(rf"\b(?:{_STOCK_PATTERNS})\b", re.IGNORECASE)
+_PARTICIPLE_CLAUSE = re.compile(r",\s{1,3}(?:[a-z]{1,30}ly\s{1,3})?[a-z]{3,30}ing\b")
+_THIS_OPENER = re.compile(r"^[\"'\u201c\u2018]?(?:This|These)\b")
+_SERIAL_COMMA = re.compile(
+    r"\b\w{1,40}, (?:[\w'\u2019-]{1,40} ){0,3}[\w'\u2019-]{1,40}, (?:and|or) \w"
+)
+_NOMINAL = re.compile(r"[a-z]{3,30}(?:tions?|ments?|ity|ities|ness|ances?|ences?)$")
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The fitted linear model: standardisation, weights and the decision threshold."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A text cut into the units every feature counts over (computed once per text)."""
+
+    raw: str
+    sentences: list[str]
+    prose_lengths: list[int]
+    tokens: list[str]
+    lower: list[str]
+
+    @property
+    def n_tokens(self) -> int:
+        """Token count, at least 1: rates divide by it."""
+        return max(len(self.tokens), 1)
+
+    @property
+    def n_sentences(self) -> int:
+        """Prose-sentence count, at least 1: per-sentence rates divide by it."""
+        return max(len(self.prose_lengths), 1)
+
+
+def word_count(text: str) -> int:
+    """Words (letter/digit runs, "U.S." and "3,900" count once) in the scored part."""
+    return len(_TOKEN.findall(text[:_MAX_CHARS]))
+
+
+def features(text: str) -> dict[str, float]:
+    """The feature values of `text`, keyed by the names in ``FEATURES``.
+
+    Every value is a rate or a ratio, so a 200-word and a 2,000-word text are comparable.
+    An empty text gives all zeros.
+    """
+    return dict(zip(FEATURES, _feature_values(text[:_MAX_CHARS]), strict=True))
+
+
+@lru_cache(maxsize=8)
+def _feature_values(raw: str) -> tuple[float, ...]:
+    """Feature values in FEATURES order, cached: the digest asks for the score, the
+    verdict and the signals of the same text in a row."""
+    parsed = _parse(raw)
+    return tuple(_EXTRACTORS[name](parsed) for name in FEATURES)
+
+
+def style_score(text: str) -> float:
+    """How much `text` reads like chat-model prose, in [0, 1]; 0.0 for an empty text.
+
+    The logistic of the fitted linear model; 0.5 means even odds between a human news
+    writer and a chat model at equal priors, not a probability that this text is AI.
+    """
+    if not _TOKEN.search(text[:_MAX_CHARS]):
+        return 0.0
+    return _logistic(sum(_contributions(features(text)).values()) + _model().bias)
+
+
+def is_suspected(text: str) -> bool:
+    """Whether the style score reaches the threshold on a text long enough to judge."""
+    if word_count(text) < MIN_WORDS:
+        return False
+    return style_score(text) >= _model().threshold
+
+
+def top_signals(text: str, n: int = 3) -> list[tuple[str, float]]:
+    """The `n` features pushing the score up most, as (plain-English wording, logit push).
+
+    Only features that push towards "model-like" are listed, strongest first, so a text
+    that reads as human may give fewer than `n` (or none).
+    """
+    if n <= 0 or not _TOKEN.search(text[:_MAX_CHARS]):
+        return []
+    values = features(text)
+    pushes = sorted(_contributions(values).items(), key=lambda item: item[1], reverse=True)
+    return [(_describe(name, push, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
+
+
+def __getattr__(name: str) -> float:
+    """``THRESHOLD`` is read from style.json on first use, so the fit script can import
+    this module before the file exists (PEP 562)."""
+    if name == "THRESHOLD":
+        return _model().threshold
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+THRESHOLD: float  # decision threshold on style_score (see __getattr__)
+
+
+# --- model ----------------------------------------------------------------------------
+
+
+@cache
+def _model() -> _Model:
+    """style.json, read once; its feature list must match this module's."""
+    raw = json.loads(
+        resources.files(__package__ or "digest.detect")
+        .joinpath("style.json")
+        .read_text(encoding="utf-8")
+    )
+    model = _Model(
+        names=tuple(raw["features"]),
+        mean=tuple(float(x) for x in raw["mean"]),
+        std=tuple(float(x) for x in raw["std"]),
+        weights=tuple(float(x) for x in raw["weights"]),
+        bias=float(raw["bias"]),
+        threshold=float(raw["threshold"]),
+    )
+    if model.names != FEATURES:
+        raise RuntimeError("style.json was fitted on other features: run bench/fit_style.py")
+    return model
+
+
+def standardise(
+    values: Sequence[float], mean: Sequence[float], std: Sequence[float]
+) -> list[float]:
+    """z-scores, clipped to +-5 so one freak value cannot carry the score by itself."""
+    return [
+        max(-_Z_LIMIT, min(_Z_LIMIT, (v - m) / s if s > 0 else 0.0))
+        for v, m, s in zip(values, mean, std, strict=True)
+    ]
+
+
+def _contributions(values: dict[str, float]) -> dict[str, float]:
+    """Each feature's share of the logit: weight times clipped z-score."""
+    model = _model()
+    z = standardise([values[name] for name in model.names], model.mean, model.std)
+    return {name: w * x for name, w, x in zip(model.names, model.weights, z, strict=True)}
+
+
+def _logistic(x: float) -> float:
+    """1 / (1 + e^-x) without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _describe(name: str, push: float, text: str) -> str:
+    """The wording of a feature pushing the score up; stock phrases name examples."""
+    high, low = _WORDING[name]
+    weight = dict(zip(_model().names, _model().weights, strict=True))[name]
+    wording = high if weight > 0 else low
+    if name == "stock_phrase_rate" and weight > 0:
+        found = Counter(m.lower() for m in _STOCK.findall(text[:_MAX_CHARS]))
+        examples = ", ".join(f"'{word}'" for word, _ in found.most_common(2))
+        wording = f"{wording} (e.g. {examples})" if examples else wording
+    return wording
+
+
+# --- features -------------------------------------------------------------------------
+
+
+def _parse(text: str) -> _Text:
+    """Split once into sentences and tokens (newlines end sentences, as extracted text
+    has one paragraph a line)."""
+    raw = text[:_MAX_CHARS]
+    sentences = _split(raw)
+    prose = [len(_TOKEN.findall(s)) for s in sentences if _PROSE_END.search(s)]
+    tokens = _TOKEN.findall(raw)
+    return _Text(
+        raw=raw,
+        sentences=sentences,
+        prose_lengths=[n for n in prose if n >= 3],
+        tokens=tokens,
+        lower=[t.lower() for t in tokens],
+    )
+
+
+def _split(raw: str) -> list[str]:
+    """Sentences, asking the splitter about one bounded stretch at a time.
+
+    The splitter rescans the current sentence at every candidate boundary, so a freak
+    line with thousands of "Mr." and no sentence end would take quadratic time; lines
+    are cut at a space every few thousand characters (real sentences are far shorter).
+    """
+    sentences: list[str] = []
+    for line in _LINE_BREAKS.split(raw):
+        while len(line) > _CHUNK:
+            cut = line.rfind(" ", 0, _CHUNK)
+            cut = cut if cut > 0 else _CHUNK
+            sentences.extend(split_sentences(line[:cut]))
+            line = line[cut:]
+        sentences.extend(split_sentences(line))
+    return sentences
+
+
+def _sentence_length_cv(t: _Text) -> float:
+    """Standard deviation over mean of prose-sentence lengths: models write evenly."""
+    lengths = t.prose_lengths
+    if len(lengths) < 2:
+        return 0.0
+    return statistics.pstdev(lengths) / statistics.fmean(lengths)
+
+
+def _burstiness(t: _Text) -> float:
+    """Mean jump in length from one sentence to the next, over the mean length.
+
+    Unlike the CV this is local: human writers follow a long sentence with a short one.
+    """
+    lengths = t.prose_lengths
+    if len(lengths) < 2:
+        return 0.0
+    jumps = statistics.fmean(abs(a - b) for a, b in pairwise(lengths))
+    return jumps / statistics.fmean(lengths)
+
+
+def _quote_share(t: _Text) -> float:
+    """Share of words inside double quotes: reporters quote people, models paraphrase."""
+    quoted = sum(len(_TOKEN.findall(q)) for q in _QUOTED.findall(t.raw))
+    return quoted / t.n_tokens
+
+
+def _attribution_rate(t: _Text) -> float:
+    """'said', 'told', 'according to'... per sentence: sourcing is the reporter's habit."""
+    return len(_ATTRIBUTION.findall(t.raw)) / t.n_sentences
+
+
+def _digit_density(t: _Text) -> float:
+    """Share of tokens with a digit: reporting is specific (prices, dates, counts)."""
+    return sum(any(c.isdigit() for c in token) for token in t.tokens) / t.n_tokens
+
+
+def _capitalised_density(t: _Text) -> float:
+    """Capitalised words not opening a sentence, per token: names of people and places."""
+    capitalised = 0
+    for sentence in t.sentences:
+        capitalised += sum(1 for word in _TOKEN.findall(sentence)[1:] if word[0].isupper())
+    return capitalised / t.n_tokens
+
+
+def _date_rate(t: _Text) -> float:
+    """Weekdays, months and 'yesterday' per 100 tokens: news is pinned to a day."""
+    return 100 * len(_DATES.findall(t.raw)) / t.n_tokens
+
+
+def _first_person_rate(t: _Text) -> float:
+    """I/me/my/we/us/our per token: a personal voice (columns, blogs) is human-leaning."""
+    return sum(token in _FIRST_PERSON for token in t.lower) / t.n_tokens
+
+
+def _stock_phrase_rate(t: _Text) -> float:
+    """Stock model vocabulary ('pivotal', 'landscape', 'furthermore') per 100 tokens."""
+    return 100 * len(_STOCK.findall(t.raw)) / t.n_tokens
+
+
+def _participle_clause_rate(t: _Text) -> float:
+    """', highlighting the...' style add-on clauses per sentence, a chat-model tic."""
+    return len(_PARTICIPLE_CLAUSE.findall(t.raw)) / t.n_sentences
+
+
+def _this_opener_rate(t: _Text) -> float:
+    """Sentences opening 'This'/'These' ('This move underscores...') per sentence."""
+    return _count(bool(_THIS_OPENER.search(s)) for s in t.sentences) / t.n_sentences
+
+
+def _word_length(t: _Text) -> float:
+    """Mean letters per word: models reach for longer, Latinate words."""
+    words = _LETTERS.findall(t.raw)
+    return statistics.fmean(len(w) for w in words) if words else 0.0
+
+
+def _nominalisation_rate(t: _Text) -> float:
+    """Abstract nouns (-tion, -ment, -ity, -ness, -ance, -ence) per token."""
+    return _count(bool(_NOMINAL.match(token)) for token in t.lower) / t.n_tokens
+
+
+def _ly_adverb_rate(t: _Text) -> float:
+    """'-ly' adverbs ('significantly', 'seamlessly') per token."""
+    return _count(token.endswith("ly") and len(token) > 4 for token in t.lower) / t.n_tokens
+
+
+def _the_rate(t: _Text) -> float:
+    """'the' per token: models write more definite, generic noun phrases."""
+    return t.lower.count("the") / t.n_tokens
+
+
+def _that_rate(t: _Text) -> float:
+    """'that' per token: models spell out clauses ('signals that', 'ensuring that')."""
+    return t.lower.count("that") / t.n_tokens
+
+
+def _comma_rate(t: _Text) -> float:
+    """Commas per token: models chain clauses."""
+    return t.raw.count(",") / t.n_tokens
+
+
+def _serial_comma_rate(t: _Text) -> float:
+    """Lists with a serial comma ('a, b, and c') per sentence; news style mostly omits it."""
+    return len(_SERIAL_COMMA.findall(t.raw)) / t.n_sentences
+
+
+def _count(flags: Iterable[bool]) -> int:
+    """How many of `flags` are true."""
+    return sum(1 for flag in flags if flag)
+
+
+_EXTRACTORS = {
+    "sentence_length_cv": _sentence_length_cv,
+    "burstiness": _burstiness,
+    "quote_share": _quote_share,
+    "attribution_rate": _attribution_rate,
+    "digit_density": _digit_density,
+    "capitalised_density": _capitalised_density,
+    "date_rate": _date_rate,
+    "first_person_rate": _first_person_rate,
+    "stock_phrase_rate": _stock_phrase_rate,
+    "participle_clause_rate": _participle_clause_rate,
+    "this_opener_rate": _this_opener_rate,
+    "word_length": _word_length,
+    "nominalisation_rate": _nominalisation_rate,
+    "ly_adverb_rate": _ly_adverb_rate,
+    "the_rate": _the_rate,
+    "that_rate": _that_rate,
+    "comma_rate": _comma_rate,
+    "serial_comma_rate": _serial_comma_rate,
+}

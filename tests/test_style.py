@@ -1,0 +1,301 @@
+"""The style score (the *suspected* level) and the plumbing of its fit script.
+
+Every test text here is written for these tests; none comes from the corpus. The corpus
+tests read ../shared/corpus where it is and skip where it is not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import fit_style
+from digest.detect import style
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+# Reported news: names, figures, dates, quotes and "said", sentences of uneven length.
+NEWS = (
+    "Harbor Motors will cut 1,200 jobs at its Kessler Road plant in Dayton, the carmaker"
+    " said on Tuesday. The cuts, about a third of the site's workforce, take effect in March.\n"
+    '"We did not take this decision lightly," chief executive Dana Ruiz told reporters at the'
+    ' plant. "Demand for our older pickups has fallen faster than anyone expected."\n'
+    "Union officials said they were blindsided. Mark Okafor, who has worked on the line for"
+    ' 22 years, said he heard the news from his daughter. "She read it on her phone before'
+    ' we got the memo," he said.\n'
+    "Harbor sold 41,000 trucks in the first half of the year, down 18% from 2023, according"
+    " to figures from the research group AutoCount. Shares rose 3% in New York on Wednesday."
+    " The company said it would keep building its electric van at the site and hoped to"
+    " rehire some workers in 2026.\n"
+    "Ohio's governor, Sam Lee, said the state had offered tax credits to keep the plant open."
+    " It was not enough. Talks with the union resume on Friday, Mr Okafor said."
+)
+
+# Chat-model boilerplate: stock vocabulary, "-ing" add-ons, "This ..." openers, no sources.
+STOCK = (
+    "The automotive landscape is undergoing a profound transformation, and electric vehicles"
+    " are at the heart of this evolution. This shift underscores the pivotal role that"
+    " innovation plays in shaping the future of mobility. Furthermore, manufacturers are"
+    " leveraging cutting-edge technologies to enhance efficiency, sustainability, and"
+    " performance, fostering a more seamless experience for consumers. This commitment to"
+    " innovation is a testament to the resilience and adaptability of the industry. Moreover,"
+    " comprehensive investments in charging infrastructure are crucial to ensuring widespread"
+    " adoption, highlighting the importance of collaboration between governments, businesses,"
+    " and communities. These developments demonstrate that the transition is not merely a"
+    " technological change but a fundamental reimagining of transportation. Additionally, the"
+    " integration of advanced software is transforming the relationship between drivers and"
+    " their vehicles, enabling personalised features, predictive maintenance, and enhanced"
+    " safety. Ultimately, navigating this evolving landscape will require a holistic approach"
+    " that balances economic, environmental, and social considerations. In conclusion, the"
+    " road ahead is filled with both challenges and opportunities, and the ability of the"
+    " industry to adapt will be essential to its continued success."
+)
+
+JUNK = [
+    "",
+    " ",
+    "\n\n\t",
+    "\x00\x01\x02",
+    "....!!!???",
+    "1234 5678 9,000 3.5",
+    "\ud800 lone surrogate \udfff",
+    "emoji 🚗🚙🏎️ only 🚓",
+    "a " * 20_000,
+    "x" * 200_000,
+    "<html><body><p>Tags &amp; entities</p></body></html>",
+    "مرحبا بالعالم. هذه جملة عربية.",
+    '"unclosed quote and “curly one',
+    "THIS IS ALL CAPS. EVERY WORD SHOUTS. SAID SAID SAID.",
+    "-- \u2014 \u2013 ; ; : , , ,",
+    "This. This. This. These. This.",
+]
+
+
+# --- properties -------------------------------------------------------------------------
+
+
+def test_module_constants() -> None:
+    assert style.MIN_WORDS == 150
+    assert 0.0 < style.THRESHOLD < 1.0
+    assert len(style.FEATURES) == len(set(style.FEATURES)) <= 30
+
+
+def test_empty_text_scores_zero() -> None:
+    assert style.style_score("") == 0.0
+    assert style.style_score("   \n ") == 0.0
+    assert style.top_signals("") == []
+    assert not style.is_suspected("")
+
+
+@pytest.mark.parametrize("text", JUNK)
+def test_never_raises_and_stays_in_range(text: str) -> None:
+    values = style.features(text)
+    assert list(values) == list(style.FEATURES)
+    assert all(math.isfinite(v) for v in values.values())
+    score = style.style_score(text)
+    assert 0.0 <= score <= 1.0
+    assert isinstance(style.is_suspected(text), bool)
+    signals = style.top_signals(text)
+    assert len(signals) <= 3
+    assert all(isinstance(name, str) and push > 0 for name, push in signals)
+
+
+def test_deterministic() -> None:
+    assert style.style_score(STOCK) == style.style_score(STOCK)
+    assert style.features(NEWS) == style.features(NEWS)
+    assert style.top_signals(STOCK) == style.top_signals(STOCK)
+
+
+def test_features_are_length_normalised() -> None:
+    """The same prose repeated scores the same: nothing grows with length."""
+    once, thrice = style.features(NEWS), style.features("\n".join([NEWS] * 3))
+    for name in style.FEATURES:
+        assert thrice[name] == pytest.approx(once[name], rel=0.15, abs=0.01), name
+
+
+def test_scoring_is_fast() -> None:
+    import time
+
+    text = "\n".join([NEWS, STOCK] * 200)  # ~70,000 words, cut to the first 100,000 chars
+    started = time.perf_counter()
+    style.style_score(text)
+    assert time.perf_counter() - started < 1.0
+
+
+# --- direction of the features --------------------------------------------------------
+
+
+def test_stock_prose_scores_above_reported_news() -> None:
+    assert style.word_count(NEWS) >= style.MIN_WORDS
+    assert style.word_count(STOCK) >= style.MIN_WORDS
+    assert style.style_score(STOCK) > style.style_score(NEWS) + 0.5
+    assert style.is_suspected(STOCK)
+    assert not style.is_suspected(NEWS)
+
+
+def test_features_move_the_right_way() -> None:
+    news, stock = style.features(NEWS), style.features(STOCK)
+    for human_side in ("quote_share", "attribution_rate", "digit_density", "date_rate"):
+        assert news[human_side] > stock[human_side], human_side
+    assert news["capitalised_density"] > stock["capitalised_density"]
+    for model_side in (
+        "stock_phrase_rate",
+        "participle_clause_rate",
+        "this_opener_rate",
+        "word_length",
+        "nominalisation_rate",
+        "serial_comma_rate",
+    ):
+        assert stock[model_side] > news[model_side], model_side
+
+
+def test_sentence_rhythm() -> None:
+    even = " ".join(["The new van has a larger battery and a longer range."] * 12)
+    uneven = " ".join(
+        [
+            "It sold well.",
+            "The new van, which the company built at its plant outside the city over two"
+            " years and at a cost nobody will confirm, has a larger battery than the last.",
+        ]
+        * 6
+    )
+    a, b = style.features(even), style.features(uneven)
+    assert a["sentence_length_cv"] == 0.0 and a["burstiness"] == 0.0
+    assert b["sentence_length_cv"] > 0.5 and b["burstiness"] > 1.0
+
+
+def test_headings_do_not_count_as_sentences() -> None:
+    """Lines without terminal punctuation (headings, bylines) are left out of the rhythm."""
+    body = " ".join(["The new van has a larger battery and a longer range."] * 6)
+    with_headings = f"Range Test\n{body}\nWhat It Costs\n{body}"
+    assert style.features(with_headings)["sentence_length_cv"] == 0.0
+
+
+def test_short_texts_are_never_suspected() -> None:
+    short = " ".join(STOCK.split()[:120])
+    assert style.style_score(short) > style.THRESHOLD  # the score is still computed
+    assert not style.is_suspected(short)
+
+
+def test_top_signals_explain_in_words() -> None:
+    signals = style.top_signals(STOCK)
+    assert 1 <= len(signals) <= 3
+    pushes = [push for _, push in signals]
+    assert pushes == sorted(pushes, reverse=True)
+    names = [name for name, _ in signals]
+    stock = [name for name in names if name.startswith("frequent stock phrases (e.g. '")]
+    assert stock, names
+    example = stock[0].split("'")[1]
+    assert example in STOCK.lower()
+    assert len(style.top_signals(STOCK, n=5)) <= 5
+    assert style.top_signals(STOCK, n=0) == []
+
+
+def test_shipped_coefficients_are_small_and_match() -> None:
+    path = Path(style.__file__).with_name("style.json")
+    assert path.stat().st_size < 20_000
+    model = json.loads(path.read_text(encoding="utf-8"))
+    assert model["features"] == list(style.FEATURES)
+    assert len(model["weights"]) == len(model["mean"]) == len(model["std"]) == len(style.FEATURES)
+    assert model["threshold"] == style.THRESHOLD >= model["threshold_cv"]
+
+
+# --- fit script plumbing (no corpus) --------------------------------------------------
+
+
+def test_scored_part_drops_the_shared_opening() -> None:
+    human = "Alpha beta gamma delta said the man. He left early. Then he came back"
+    model = "Alpha beta gamma delta were there too. Nobody saw them.\nThey left."
+    shared = fit_style._shared_words(human, model)
+    assert shared == 4
+    assert fit_style.scored_part(human, shared) == "He left early."
+    assert fit_style.scored_part(model, shared) == "Nobody saw them.\nThey left."
+    assert (
+        fit_style.scored_part(model, shared, "words")
+        == " were there too. Nobody saw them.\nThey left."
+    )
+    assert fit_style.scored_part(model, shared, "none") == model
+
+
+def test_auroc_and_threshold() -> None:
+    assert fit_style.auroc([3.0, 4.0], [1.0, 2.0]) == 1.0
+    assert fit_style.auroc([1.0], [1.0]) == 0.5
+    assert fit_style.auroc([1.0, 2.0], [3.0, 4.0]) == 0.0
+    assert math.isnan(fit_style.auroc([], [1.0]))
+    humans = [float(i) for i in range(200)]  # 1% of 200 = 2 may pass
+    cut = fit_style.threshold_at(humans)
+    assert sum(h >= cut for h in humans) == 2
+    assert fit_style.threshold_at([1.0] * 50) > 1.0  # ties: nobody passes
+
+
+def test_newton_logistic_separates_and_is_regularised() -> None:
+    xs = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, -0.2, 0.2]
+    ys = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    weak = fit_style.newton_logistic([xs], ys, [1.0] * len(xs), alpha=0.01)
+    strong = fit_style.newton_logistic([xs], ys, [1.0] * len(xs), alpha=10.0)
+    assert weak[0] > strong[0] > 0
+    assert abs(weak[1]) < 1e-6  # symmetric data: no bias
+
+
+def test_folds_keep_an_article_together() -> None:
+    rows = [
+        fit_style.Row(f"a{i % 7}", "gpt-4", "ai" if i % 2 else "human", "x.jsonl", "")
+        for i in range(40)
+    ]
+    folds = fit_style.article_folds(rows, 3)
+    by_article: dict[str, set[int]] = {}
+    for row, fold in zip(rows, folds, strict=True):
+        by_article.setdefault(row.article, set()).add(fold)
+    assert all(len(f) == 1 for f in by_article.values())
+    assert set(folds) == {0, 1, 2}
+
+
+def test_floors_gate() -> None:
+    good = {"overall": {"auroc": 0.999, "tpr": 0.95, "fpr": 0.01}, "generators": {}}
+    floors = {"auroc": 0.99, "tpr": 0.9, "max_fpr": 0.02}
+    assert fit_style.failures(good, floors) == []
+    bad = {"overall": {"auroc": 0.98, "tpr": 0.95, "fpr": 0.03}, "generators": {}}
+    assert [f.split(" ")[0] for f in fit_style.failures(bad, floors)] == ["auroc", "max_fpr"]
+
+
+# --- corpus -----------------------------------------------------------------------------
+
+
+def _corpus(*parts: str) -> Path:
+    """A path in ../shared/corpus, or a clean skip where it is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip("../shared/corpus is absent")
+    return path
+
+
+@pytest.mark.corpus
+def test_cross_validation_meets_the_pinned_floors() -> None:
+    """The quick version of ``bench/fit_style.py --check``: 3 folds on xsum.jsonl."""
+    corpus = _corpus("ai-text")
+    _, _, summary = fit_style.cv_summary(fit_style.Options(corpus=corpus, fast=True))
+    assert fit_style.failures(summary, fit_style.FAST_FLOORS) == [], summary["overall"]
+
+
+@pytest.mark.corpus
+def test_at_most_one_percent_of_human_pages_suspected() -> None:
+    """The issue's bar, on the hand-checked article bodies of 119 real pages."""
+    truth = json.loads(_corpus("extraction", "ground-truth.json").read_text(encoding="utf-8"))
+    bodies = [page["articleBody"] for page in truth.values()]
+    long_enough = [b for b in bodies if style.word_count(b) >= style.MIN_WORDS]
+    assert len(long_enough) >= 100
+    suspected = sum(style.is_suspected(body) for body in long_enough)
+    assert suspected <= 0.01 * len(long_enough)
+
+
+@pytest.mark.corpus
+def test_seed_articles() -> None:
+    """The human FT column is not suspected and reads less model-like than the AI piece."""
+    seeds = _corpus("seeds")
+    human = next(seeds.glob("000_*.txt")).read_text(encoding="utf-8")
+    machine = next(seeds.glob("003_*.txt")).read_text(encoding="utf-8")
+    assert not style.is_suspected(human)
+    assert style.style_score(machine) > style.style_score(human) + 0.2
