@@ -66,3 +66,15 @@ def test_demo_matches_golden(demo: tuple[RunResult, dict[str, str]], name: str) 
 def test_golden_text_is_written_for_people() -> None:
     for line in (GOLDEN / "demo.txt").read_text().splitlines():
         assert len(line) <= 78 or line.strip().startswith("http"), line
+
+
+def test_demo_digest_labels_the_ai_written_story(demo: tuple[RunResult, dict[str, str]]) -> None:
+    digest = demo[0].digest
+    assert digest is not None
+    ai_page = EXPECT["ai_generated"]["page"]
+    (story,) = [s for s in digest.stories if s.article.url.endswith(ai_page)]
+    assert story.article.verdict.level == "disclosed"
+    assert EXPECT["ai_generated"]["byline"] in story.article.verdict.label
+    assert digest.flagged == 1
+    assert "1 of 7 stories this week came from AI-generated sources" in demo[1]["digest.txt"]
+    assert demo[0].report.ai_sources == {"disclosed": 1}
