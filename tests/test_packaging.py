@@ -34,5 +34,6 @@ def test_wheel_ships_theme_demo_and_starter(tmp_path: Path) -> None:
     assert {f"digest/templates/{name}" for name in theme} <= names
     assert "digest/starter.toml" in names and "digest/demo/digest.toml" in names
     assert "digest/demo/corpus/expect.toml" in names
+    assert {"digest/detect/rules.toml", "digest/detect/style.json"} <= names
     assert any(n.startswith("digest/demo/corpus/pages/") for n in names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

@@ -219,7 +219,7 @@ def test_shipped_coefficients_are_small_and_match() -> None:
 def test_scored_part_drops_the_shared_opening() -> None:
     human = "Alpha beta gamma delta said the man. He left early. Then he came back"
     model = "Alpha beta gamma delta were there too. Nobody saw them.\nThey left."
-    shared = fit_style._shared_words(human, model)
+    shared = fit_style.shared_words(human, model)
     assert shared == 4
     assert fit_style.scored_part(human, shared) == "He left early."
     assert fit_style.scored_part(model, shared) == "Nobody saw them.\nThey left."

@@ -231,7 +231,7 @@ def top_signals(text: str, n: int = 3) -> list[tuple[str, float]]:
         return []
     values = features(text)
     pushes = sorted(_contributions(values).items(), key=lambda item: item[1], reverse=True)
-    return [(_describe(name, push, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
+    return [(_describe(name, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
 
 
 def __getattr__(name: str) -> float:
@@ -294,7 +294,7 @@ def _logistic(x: float) -> float:
     return e / (1.0 + e)
 
 
-def _describe(name: str, push: float, text: str) -> str:
+def _describe(name: str, text: str) -> str:
     """The wording of a feature pushing the score up; stock phrases name examples."""
     high, low = _WORDING[name]
     weight = dict(zip(_model().names, _model().weights, strict=True))[name]
