@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract(commands)
     _add_summarize(commands)
     _add_detect(commands)
+    _add_cluster(commands)
     return parser
 
 
@@ -187,6 +188,18 @@ def _add_detect(commands: Any) -> None:
         "(default: ./digest.toml when it exists)",
     )
     detect.set_defaults(handler=_detect)
+
+
+def _add_cluster(commands: Any) -> None:
+    cluster = commands.add_parser(
+        "cluster",
+        help="group articles that tell the same story (JSON lines in, groups out)",
+        description='Read rows {"id","title","text"} (optional "source","url","date") from '
+        "a .jsonl file and print which ids tell the same story.",
+    )
+    cluster.add_argument("files", nargs="+", type=Path, metavar="FILE.jsonl")
+    cluster.add_argument("--json", action="store_true", help="print JSON lines")
+    cluster.set_defaults(handler=_cluster)
 
 
 def _config_flag(parser: argparse.ArgumentParser) -> None:
@@ -481,3 +494,34 @@ def _detect(args: argparse.Namespace) -> int:
         }
         _emit(file, result, args.json, verdict.label or verdict.level)
     return code
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from digest.cluster import cluster_rows
+
+    code = EXIT_OK
+    for file in args.files:
+        try:
+            rows = _jsonl(file)
+            result = cluster_rows(rows)
+        except (UsageError, ValueError) as exc:
+            code = _emit_error(file, exc, args.json)
+            continue
+        shown = "\n".join(" ".join(group) for group in result["clusters"])
+        _emit(file, dict(result), args.json, shown)
+    return code
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(read_input(path).decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}:{number}: each line must be a JSON object")
+        rows.append(row)
+    return rows

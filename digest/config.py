@@ -37,9 +37,11 @@ class Newsletter(_Section):
     editor: str = "The Editor"
     editor_title: str = "editor"
     editor_line: str = (
-        "{editor}, {editor_title} of {title}, selects the week's most important "
-        "stories from the automotive press."
+        "{editor}, {editor_title} of {title}, selects {their} favourite stories "
+        "in this weekly newsletter."
     )
+    editor_pronoun: str = "their"  # fills {their}: "her", "his", "their"
+    show_note: bool = True  # the editor's note at the top
     timezone: str = "UTC"
     language: str = "en"
     max_stories: Annotated[int, Field(ge=1, le=50)] = 7
@@ -48,11 +50,11 @@ class Newsletter(_Section):
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
         try:
-            value.format(editor="", editor_title="", title="")
+            value.format(editor="", editor_title="", title="", their="")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(
                 f"cannot fill in {value!r} ({exc}); the placeholders are "
-                "{editor}, {editor_title} and {title}"
+                "{editor}, {editor_title}, {title} and {their}"
             ) from None
         return value
 
@@ -195,6 +197,74 @@ class Detect(_Section):
     rules: list[UserRule] = []
 
 
+class Ranking(_Section):
+    """How the week is ranked: each factor multiplies the story's score."""
+
+    coverage: Annotated[float, Field(ge=0, le=5)] = 0.35  # per extra outlet covering it
+    recency: Annotated[float, Field(ge=0, le=1)] = 0.5  # share of the score that decays
+    source_weight: bool = True  # multiply by the canonical outlet's [[feeds]] weight
+    off_topic: Annotated[float, Field(ge=0, le=1)] = 0.6  # no section matched
+    ai_generated: Annotated[float, Field(ge=0, le=1)] = 0.5  # canonical source is AI-written
+    paywalled: Annotated[float, Field(ge=0, le=1)] = 0.7
+    thin: Annotated[float, Field(ge=0, le=1)] = 0.6  # fewer than 60 words
+    more_per_section: Annotated[int, Field(ge=0, le=20)] = 3  # "Also worth reading"
+    max_per_outlet: Annotated[int, Field(ge=1, le=50)] = 2  # picks sent to one outlet
+
+
+class SectionRule(_Section):
+    title: str
+    keywords: list[str]  # words or phrases; case-insensitive, whole words
+    tags: list[str] = []  # feeds tagged so lean to this section
+
+
+DEFAULT_SECTIONS: tuple[dict[str, Any], ...] = (
+    {
+        "title": "EVs & batteries",
+        "keywords": """electric vehicle|electric vehicles|EV|EVs|battery|batteries|cell|cells|
+            charging|charger|chargers|lithium|solid-state|GWh|kWh|range|plug-in|hybrid|
+            recycling|black mass|cathode|anode|LFP|vehicle-to-grid|V2G""",
+        "tags": ["ev"],
+    },
+    {
+        "title": "Industry, deals & earnings",
+        "keywords": """profit|profits|revenue|earnings|quarter|quarterly|forecast|guidance|
+            merger|acquisition|acquire|deal|stake|joint venture|investment|invest|shares|
+            stock|stocks|CFO|CEO|chief executive|chief financial officer|plant|factory|
+            layoffs|jobs|inventory|sales|dealer|dealers|fleet|order|supplier|suppliers|
+            recall""",
+        "tags": ["industry"],
+    },
+    {
+        "title": "Policy, trade & tariffs",
+        "keywords": """tariff|tariffs|trade|duty|duties|regulation|regulator|regulators|
+            mandate|emissions|CO2|rules|law|government|ministry|Parliament|Congress|subsidy|
+            subsidies|tax credit|tax credits|import|imports|export|exports|EU|Commission|
+            NHTSA|EPA|ZEV|USMCA|rules of origin""",
+        "tags": ["policy"],
+    },
+    {
+        "title": "Autonomy & software",
+        "keywords": """autonomous|self-driving|driverless|robotaxi|robotaxis|lidar|radar|
+            software|over-the-air|ADAS|autopilot|driver assistance|chip|chips|AI|sensor|
+            sensors|mapping|connected|zonal|computer|computers|electronics|Level 3|
+            automated driving""",
+        "tags": ["autonomy", "tech"],
+    },
+    {
+        "title": "Launches & reviews",
+        "keywords": """reviewed|test drive|first drive|long-term test|group test|road test|
+            shortlist|launch|launches|unveil|unveils|unveiled|debut|debuts|revealed|reveal|
+            new model|estate|SUV|hatchback|hatchbacks|sedan|sedans|coupe|pickup|pickups|
+            priced|trim|horsepower|interior""",
+        "tags": ["reviews"],
+    },
+)
+
+
+class Health(_Section):
+    silent_weeks: Annotated[int, Field(ge=1, le=52)] = 4  # a feed with nothing newer is "silent"
+
+
 class Config(_Section):
     newsletter: Newsletter = Newsletter()
     feeds: list[FeedConfig] = []
@@ -204,6 +274,21 @@ class Config(_Section):
     output: Output = Output()
     network: Network = Network()
     detect: Detect = Detect()
+    ranking: Ranking = Ranking()
+    health: Health = Health()
+    sections: list[SectionRule] = Field(default_factory=lambda: default_sections())
+
+
+def default_sections() -> list[SectionRule]:
+    """The five automotive sections (keywords kept as readable |-separated text)."""
+    return [
+        SectionRule(
+            title=spec["title"],
+            keywords=[k.strip() for k in spec["keywords"].split("|") if k.strip()],
+            tags=spec["tags"],
+        )
+        for spec in DEFAULT_SECTIONS
+    ]
 
 
 def load_config(path: Path) -> Config:

@@ -6,8 +6,9 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.config import Newsletter
-from digest.models import Digest, Story, Window
+from digest.config import Config, Newsletter
+from digest.models import Digest, Section, Story, Window
+from digest.note import compose_note
 
 WEEK = timedelta(days=7)
 
@@ -44,17 +45,21 @@ def editor_line(newsletter: Newsletter) -> str:
         "editor": newsletter.editor,
         "editor_title": newsletter.editor_title,
         "title": newsletter.title,
+        "their": newsletter.editor_pronoun,
     }
     return newsletter.editor_line.format_map(names)
 
 
 def compose(
-    newsletter: Newsletter,
+    config: Config,
     window: Window,
-    stories: list[Story],
+    picks: list[Story],
+    more: list[Section],
     generated_at: datetime,
-    show_style: bool = False,
+    issue_number: int = 1,
 ) -> Digest:
+    """The issue: framing, the editor's note, the picks and "Also worth reading"."""
+    newsletter = config.newsletter
     return Digest(
         id=issue_id(newsletter, window),
         title=newsletter.title,
@@ -66,6 +71,9 @@ def compose(
         period_start=window.start,
         period_end=window.end,
         generated_at=generated_at,
-        stories=tuple(stories),
-        show_style=show_style,
+        stories=tuple(picks),
+        show_style=config.detect.show_style,
+        note=compose_note(picks, newsletter) if newsletter.show_note else "",
+        more=tuple(more),
+        issue_number=issue_number,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -231,7 +232,10 @@ async def _fetch_and_parse(
         entries = store.feed_entries(feed.url)
         in_window = [e for e in entries if e.date in window]
         name = feed.name or (entries[0].source if entries else feed.url)
-        return FeedReport(feed.url, name, "not-modified", len(entries), len(in_window)), in_window
+        report = FeedReport(
+            feed.url, name, "not-modified", len(entries), len(in_window), latest=_latest(entries)
+        )
+        return report, in_window
     return _parsed(feed, response, store, window, now)
 
 
@@ -247,9 +251,19 @@ def _parsed(
     in_window = [e for e in parsed.entries if e.date in window]
     name = feed.name or parsed.title
     report = FeedReport(
-        feed.url, name, "ok", len(parsed.entries), len(in_window), warnings=parsed.warnings
+        feed.url,
+        name,
+        "ok",
+        len(parsed.entries),
+        len(in_window),
+        warnings=parsed.warnings,
+        latest=_latest(parsed.entries),
     )
     return report, in_window
+
+
+def _latest(entries: Sequence[Entry]) -> datetime | None:
+    return max((e.published for e in entries if e.published), default=None)
 
 
 def _fallback(

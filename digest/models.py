@@ -116,11 +116,35 @@ class Summary:
 
 @dataclass(frozen=True)
 class Story:
-    """One entry of the digest: a canonical article and its summary."""
+    """One entry of the digest: the same event from one or more outlets.
+
+    `article` is the canonical one (the one the reader is sent to); `others` are the
+    rest of the coverage ("Also covered by").
+    """
 
     article: Article
     summary: Summary
     score: float = 0.0
+    others: tuple[Article, ...] = ()
+    section: str = ""  # the section title it belongs to, "" when none matched
+
+    @property
+    def outlets(self) -> int:
+        """How many distinct outlets covered it."""
+        return len({a.source for a in (self.article, *self.others)})
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the outlet the reader is sent to is an AI-generated source."""
+        return self.article.verdict.flagged
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of "Also worth reading": stories beyond the editor's picks."""
+
+    title: str
+    stories: tuple[Story, ...]
 
 
 @dataclass(frozen=True)
@@ -137,13 +161,22 @@ class Digest:
     period_start: datetime
     period_end: datetime
     generated_at: datetime
-    stories: tuple[Story, ...]
+    stories: tuple[Story, ...]  # the editor's picks, in order
     show_style: bool = False  # show "style signals" for suspected sources ([detect] show_style)
+    note: str = ""  # the editor's note (Markdown, no links), "" for none
+    more: tuple[Section, ...] = ()  # "Also worth reading", by section; empty ones left out
+    issue_number: int = 1
 
     @property
     def flagged(self) -> int:
-        """How many stories come from AI-generated (disclosed or listed) sources."""
-        return sum(1 for story in self.stories if story.article.verdict.flagged)
+        """How many picks send the reader to an AI-generated (disclosed or listed) source."""
+        return sum(1 for story in self.stories if story.flagged)
+
+    @property
+    def reading_minutes(self) -> int:
+        """About how long the picks take to read in full (230 words a minute)."""
+        words = sum(story.article.words for story in self.stories)
+        return max(1, round(words / 230))
 
 
 FeedStatus = Literal["ok", "not-modified", "failed"]
@@ -160,6 +193,7 @@ class FeedReport:
     in_window: int = 0
     reason: str = ""
     warnings: tuple[str, ...] = ()
+    latest: datetime | None = None  # the newest entry's date: how recently it published
 
 
 @dataclass(frozen=True)
@@ -180,7 +214,7 @@ class RunReport:
     feeds: tuple[FeedReport, ...]
     entries: int
     articles: int
-    stories: int
+    stories: int  # the editor's picks in the digest
     pages_failed: tuple[PageFailure, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
@@ -189,6 +223,8 @@ class RunReport:
     outputs: dict[str, str] = field(default_factory=dict)
     delivery: str = "not sent"
     ai_flagged: int = 0  # stories in the digest from AI-generated sources
+    stories_clustered: int = 0  # distinct stories the articles formed
+    feed_health: dict[str, list[str]] = field(default_factory=dict)  # failed / silent feeds
 
     @property
     def feeds_failed(self) -> int:

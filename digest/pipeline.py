@@ -13,19 +13,19 @@ import asyncio
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from digest import deliver, detect, editorial, rank, render
+from digest import cluster, deliver, detect, editorial, rank, render, sections
 from digest.config import Config, ConfigError
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
-from digest.models import Article, Digest, Feed, RunReport, Story, Window
+from digest.models import Article, Digest, Feed, RunReport, Section, Story, Window
 from digest.pages import Detector, PagesResult, read_pages
 from digest.store import Store
 from digest.summarize.extractive import summarize_text
@@ -83,16 +83,32 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         with _timed(timings, "detect"):
             articles = _detect(config, store, _articles(config, found, pages), pages, detector)
             store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
+        with _timed(timings, "cluster"):
+            groups = cluster.cluster(
+                [cluster.Item(a.url, a.title, a.text, a.source, a.date) for a in articles]
+            )
         with _timed(timings, "rank"):
-            limit = options.max_stories or config.newsletter.max_stories
-            picks = rank.pick(articles, window, limit)
+            picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
-            stories = [_story(config, store, a, s, started) for a, s in picks]
+            picks = [
+                _summarized(config, store, s, started, config.summarizer.sentences) for s in picks
+            ]
+            more = [
+                Section(
+                    m.title, tuple(_summarized(config, store, s, started, 1) for s in m.stories)
+                )
+                for m in more
+            ]
         digest = editorial.compose(
-            config.newsletter, window, stories, started, config.detect.show_style
+            config, window, picks, more, started, store.issue_number(digest_id)
         )
         report = _report(digest_id, started, options, found, pages, articles, timings, counts)
-        return _finish(config, store, digest if stories else None, report, options)
+        report = replace(
+            report,
+            stories_clustered=len(groups),
+            feed_health=_health(found, started, config.health.silent_weeks),
+        )
+        return _finish(config, store, digest if picks else None, report, options)
 
 
 def _detector(config: Config) -> Detector:
@@ -160,20 +176,39 @@ def _detect(
     return detect.assess(articles, disclosures, known, detector.rules)
 
 
-def _story(config: Config, store: Store, article: Article, score: float, now: datetime) -> Story:
-    """Summarize one picked article, through the summary cache."""
-    settings = config.summarizer
+def _rank(
+    config: Config,
+    articles: list[Article],
+    groups: list[list[int]],
+    window: Window,
+    options: RunOptions,
+) -> tuple[list[Story], list[Section]]:
+    """Stories (one per event) ranked, then the picks and "Also worth reading"."""
+    tags = {f.url: f.tags for f in config.feeds}
+    rules = config.sections
+
+    def section_of(main: Article, others: Sequence[Article]) -> str:
+        story = Story(main, rank.NO_SUMMARY, others=tuple(others))
+        return sections.classify_story(story, tags, rules)
+
+    ranked = rank.stories(articles, groups, window, config.ranking, section_of)
+    limit = options.max_stories or config.newsletter.max_stories
+    titles = [rule.title for rule in rules]
+    return rank.select(ranked, limit, config.ranking, titles)
+
+
+def _summarized(config: Config, store: Store, story: Story, now: datetime, n: int) -> Story:
+    """The story with the summary of its canonical article, through the summary cache."""
+    settings, article = config.summarizer, story.article
     key = hashlib.sha256(
-        f"extractive|{SUMMARY_VERSION}|{settings.sentences}|{settings.max_words}|"
+        f"extractive|{SUMMARY_VERSION}|{n}|{settings.max_words}|"
         f"{article.title}\n{article.text}".encode()
     ).hexdigest()
     summary = store.summary(key)
     if summary is None:
-        summary = summarize_text(
-            article.text, article.title, settings.sentences, settings.max_words
-        )
+        summary = summarize_text(article.text, article.title, n, settings.max_words)
         store.save_summary(key, summary, now)
-    return Story(article, summary, score)
+    return replace(story, summary=summary)
 
 
 def _report(
@@ -249,7 +284,8 @@ def _send(
     delivery = config.delivery
     if not delivery.configured:
         return replace(report, delivery="failed: [delivery] needs from, to and smtp_host")
-    urls = [s.article.url for s in digest.stories]
+    shown = [*digest.stories, *(s for section in digest.more for s in section.stories)]
+    urls = [a.url for story in shown for a in (story.article, *story.others)]
     to = deliver.recipients(message)
     msg_id = str(message["Message-ID"])
     store.mark(digest.id, "sending", msg_id, to, urls, now())
@@ -280,6 +316,18 @@ def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:
         f"issue {digest_id} was being sent when a previous run stopped, so it may have "
         "reached some readers; check the mailbox, then pass --resend to send it anyway"
     )
+
+
+def _health(found: FeedsResult, now: datetime, weeks: int) -> dict[str, list[str]]:
+    """For the owner: feeds that failed this run, and feeds silent for `weeks` weeks."""
+    cutoff = now - timedelta(weeks=weeks)
+    failed = [f"{r.name}: {r.reason}" for r in found.reports if r.status == "failed"]
+    silent = [
+        f"{r.name}: nothing new since {r.latest:%Y-%m-%d}"
+        for r in found.reports
+        if r.status != "failed" and r.latest is not None and r.latest < cutoff
+    ]
+    return {"failed": failed, "silent": silent}
 
 
 def _check_writable(out: Path) -> None:

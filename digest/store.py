@@ -286,6 +286,13 @@ class Store:
         with self._transaction() as db:
             db.execute("DELETE FROM ledger WHERE digest_id = ?", (digest_id,))
 
+    def issue_number(self, digest_id: str) -> int:
+        """This issue's number: issues sent before it, plus one."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM ledger WHERE status = 'sent' AND digest_id < ?", (digest_id,)
+        ).fetchone()
+        return int(row[0]) + 1
+
     def sent_urls(self, except_digest: str) -> set[str]:
         """Article URLs already sent in other issues: they are not news twice."""
         rows = self._db.execute(

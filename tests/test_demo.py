@@ -68,13 +68,49 @@ def test_golden_text_is_written_for_people() -> None:
         assert len(line) <= 78 or line.strip().startswith("http"), line
 
 
-def test_demo_digest_labels_the_ai_written_story(demo: tuple[RunResult, dict[str, str]]) -> None:
+def test_demo_event_from_four_outlets_is_one_story_with_a_human_canonical(
+    demo: tuple[RunResult, dict[str, str]],
+) -> None:
+    digest = demo[0].digest
+    assert digest is not None
+    event = set(EXPECT["same_event"]["pages"]) | {EXPECT["same_event"]["ai_page"]}
+    holders = [
+        s
+        for s in digest.stories
+        if any(a.url.endswith(tuple(event)) for a in (s.article, *s.others))
+    ]
+    assert len(holders) == 1, "the event must appear once"
+    (story,) = holders
+    assert {a.url.split("/pages/")[1] for a in (story.article, *story.others)} == {
+        p.removeprefix("pages/") for p in event
+    }
+    assert story.article.url.endswith(tuple(EXPECT["same_event"]["pages"]))  # not the AI one
+    assert story.outlets == 4
+    assert "Also covered by:" in demo[1]["digest.txt"]
+
+
+def test_demo_labels_the_ai_written_coverage_with_its_quote(
+    demo: tuple[RunResult, dict[str, str]],
+) -> None:
     digest = demo[0].digest
     assert digest is not None
     ai_page = EXPECT["ai_generated"]["page"]
-    (story,) = [s for s in digest.stories if s.article.url.endswith(ai_page)]
-    assert story.article.verdict.level == "disclosed"
-    assert EXPECT["ai_generated"]["byline"] in story.article.verdict.label
-    assert digest.flagged == 1
-    assert "1 of 7 stories this week came from AI-generated sources" in demo[1]["digest.txt"]
-    assert demo[0].report.ai_sources == {"disclosed": 1}
+    (ai,) = [a for s in digest.stories for a in s.others if a.url.endswith(ai_page)]
+    assert ai.verdict.level == "disclosed"
+    assert EXPECT["ai_generated"]["byline"] in ai.verdict.label
+    assert "[AI-generated: the publisher's byline reads" in demo[1]["digest.txt"]
+    assert 'class="also-ai"' in demo[1]["digest.html"]
+    assert demo[0].report.ai_sources == {"disclosed": 2}  # the event's piece and the standalone
+
+
+def test_demo_has_sections_a_note_and_framing(demo: tuple[RunResult, dict[str, str]]) -> None:
+    digest = demo[0].digest
+    assert digest is not None
+    titles = [section.title for section in digest.more]
+    assert titles and all(section.stories for section in digest.more)
+    assert len({s.article.source for s in digest.stories}) >= 4  # no outlet fills the issue
+    assert digest.note and "\n" not in digest.note and "four outlets" in digest.note.lower()
+    text = demo[1]["digest.txt"]
+    assert "Alex Morgan, motoring editor of The Autos Digest, selects their favourite" in text
+    assert "7 stories · about" in text and "Issue 1 · 9\u201315 November 2026" in text
+    assert "ALSO WORTH READING" in text

@@ -21,6 +21,26 @@ from tests.servers import HTTPServer, Reply, page, rss
 
 NOW = datetime(2026, 11, 16, 6, tzinfo=UTC)
 OPTIONS = RunOptions(until=NOW, now=lambda: NOW)
+EVENTS = [  # three different events, so three stories
+    [
+        "Kestrel Automotive said on Monday it would recall 48,000 pickups over a faulty "
+        "tailgate latch that can open while driving.",
+        "Owners will be notified by letter from December, the carmaker said.",
+        "Dealers will replace the latch free of charge in about 40 minutes.",
+    ],
+    [
+        "Osprey Mobility raised 220 million euros from pension funds to expand its "
+        "electric bus leasing business across Scandinavia.",
+        "Finance director Lars Moen said the money would fund 900 buses by 2028.",
+        "The company leases buses to 14 city operators today.",
+    ],
+    [
+        "Falcon Wagen unveiled a compact estate with a 1.5-litre hybrid engine at a "
+        "launch event in Turin on Thursday.",
+        "Prices start at 27,400 euros, with deliveries due in March.",
+        "Designer Giulia Ferri said the roofline was borrowed from the brand's 1960s coupes.",
+    ],
+]
 PARAGRAPHS = [
     "Northbridge Motors said on Tuesday it would build a 40 GWh battery plant in Ohio, "
     "its largest investment in the U.S. to date.",
@@ -38,7 +58,7 @@ def world(server: HTTPServer) -> list[dict[str, object]]:
         server.route(
             f"/a/{n}.html",
             Reply(
-                body=page(f"Story {n}", PARAGRAPHS[n:] + PARAGRAPHS[:n]),
+                body=page(f"Story {n}", EVENTS[n] * 2),
                 headers={"Content-Type": "text/html"},
             ),
         )
@@ -273,9 +293,14 @@ def test_bad_inputs_are_named_and_the_digest_still_comes(
             "title": f"Story {n}",
             "link": http_server.url(f"/p/{n}"),
             "pubDate": "12 Nov 2026 09:00:00 GMT",
-            "description": "Harbor Auto said it would recall vans.",
+            "description": f"{company} said on Monday it would recall {k},000 vans.",
         }
-        for n in ("huge", "empty", "binary", "fine")
+        for n, company, k in (
+            ("huge", "Harbor Auto", 3),
+            ("empty", "Lumen Trucks", 7),
+            ("binary", "Pike Motors", 11),
+            ("fine", "Northbridge Motors", 5),
+        )
     ]
     http_server.route(
         "/p/huge", Reply(body=b"<p>x</p>" * 40_000, headers={"Content-Type": "text/html"})

@@ -1,0 +1,466 @@
+"""Quality gate for story clustering: pairwise precision/recall/F1, the seeds, scaling.
+
+The labelled sets live in tests/fixtures/cluster/*.jsonl (rows of `cluster_rows` plus a
+"story" label naming the event):
+
+* demo.jsonl: every article of the built-in demo corpus (our own invented text), labelled by
+  event; rebuilt from digest/demo/corpus with --write-fixtures;
+* events.jsonl: hand-written hard cases: one company in four different events, one topic at
+  several companies on the same day, and the same event told in different words;
+* syndication.jsonl: near-duplicates made from demo articles (headline rewritten and a
+  paragraph dropped; a wire trim with an "UPDATE" headline), rebuilt with --write-fixtures.
+
+Pairwise scores count, over all pairs of items of a set, the pairs put in one cluster (predicted)
+against the pairs sharing a story label (true). "overall" clusters all sets as one batch.
+Then, when ../shared/corpus is there (read at run time, never copied): the two seed articles
+(FT on Nissan/Foxconn and an AI-written piece on the same story) must form one group, alone and
+mixed into the demo set; XSum human/AI texts of one BBC article should group; and `cluster`
+is timed on 1x, 3x and 10x the real feeds' entries to show the cost per item stays flat.
+
+    python bench/eval_cluster.py [--corpus PATH] [--no-scaling] [--json] [--write-fixtures]
+
+Exits 1 when a set falls below its pinned floor, the seeds do not group, or scaling looks
+quadratic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from digest.cluster import Item, cluster
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "cluster"
+DEMO = REPO / "digest" / "demo" / "corpus"
+CORPUS = REPO.parent / "shared" / "corpus"
+CACHE = REPO / "bench" / "work" / "cluster-feed-rows.jsonl"  # bench/work is git-ignored
+SETS = ("demo", "events", "syndication")
+
+# Floors a little below what the tuned clusterer achieves (see the README of the bench run).
+FLOORS: dict[str, dict[str, float]] = {
+    "demo": {"precision": 0.95, "recall": 0.95},
+    "events": {"precision": 0.90, "recall": 0.80},
+    "syndication": {"precision": 0.95, "recall": 0.95},
+    "overall": {"precision": 0.90, "recall": 0.85},
+    "xsum": {"precision": 0.95, "recall": 0.80},
+}
+MAX_SCALING = 3.0  # per-item time at 10x may be at most this multiple of 1x
+
+# --- labels of the demo corpus -------------------------------------------------------------
+
+# Pages reporting one event share a label; every other page is its own story (its stem).
+DEMO_EVENTS = {
+    "arden-hanseong-lfp-tennessee": "arden-hanseong-plant",
+    "arden-hanseong-venture-financing": "arden-hanseong-plant",
+    "clarksville-cell-plant-credits-and-tariffs": "arden-hanseong-plant",
+    "arden-hanseong-battery-bet-investors": "arden-hanseong-plant",  # the AI-written one
+    # The decree, and the same day's market reaction that retells it: one story for an editor.
+    "mexico-tariffs-asian-auto-parts": "mexico-auto-parts-tariffs",
+    "auto-parts-stocks-mexico-tariff-selloff": "mexico-auto-parts-tariffs",
+}
+
+# Syndicated copies: (page stem, rewritten headline) for the demo stories that get variants.
+SYNDICATED = (
+    ("arden-names-cfo", "Treasurer Kessler to take over Arden's finances as Patel steps down"),
+    ("arden-zonal-architecture-platform", "Arden's Keystone platform swaps 90 ECUs for four zones"),
+    ("halden-ohio-plant-idling", "Halden halts Summit SUV output in Ohio as inventory swells"),
+    ("halden-ota-software-recall", "Rearview camera bug triggers Halden recall of 410,000 SUVs"),
+    ("mexico-tariffs-asian-auto-parts", "Mexico slaps duties of up to 35% on non-treaty car parts"),
+    (
+        "usmca-review-rules-of-origin",
+        "Washington seeks 80% regional content for cars in USMCA talks",
+    ),
+    ("luma-lidar-price-cut", "Lidar maker Lumasense halves sensor price to $399"),
+    ("wayline-robotaxi-expansion", "Wayline robotaxis head to three more U.S. cities"),
+    ("lindqvist-q3-margin", "Lindqvist cuts margin outlook after China slump"),
+    ("sakurai-raises-guidance", "Weak yen and hybrids push Sakurai to lift profit forecast"),
+    ("solvane-solid-state-pilot-line", "Solvane fires up solid-state battery pilot line"),
+    ("cobalt-loop-nevada-recycling", "Battery recycler Cobalt Loop starts up Nevada plant"),
+)
+KEEP_PARAGRAPHS = 6  # syndication rows keep this many paragraphs (fixtures stay small)
+
+
+def story_of(page_stem: str) -> str:
+    """The event label of a demo page."""
+    return DEMO_EVENTS.get(page_stem, page_stem)
+
+
+def demo_rows() -> list[dict[str, object]]:
+    """One row per article of the demo corpus, as the pipeline would see it.
+
+    A page listed by two feeds gives a second row with the second feed's text (the pipeline
+    keeps both entries), and the entry whose page is missing keeps its feed text.
+    """
+    import feedparser
+
+    from digest.extract import extract_page
+    from digest.text import html_to_text
+
+    expect = tomllib.loads((DEMO / "expect.toml").read_text(encoding="utf-8"))
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for feed in expect["feeds"]:
+        parsed = feedparser.parse((DEMO / "feeds" / feed["file"]).read_bytes())
+        for entry in parsed.entries:
+            link = str(entry.get("link", "")).split("?")[0].replace("{base}/", "")
+            stem = Path(link).stem
+            page_path = DEMO / link
+            page = extract_page(page_path.read_bytes(), link) if page_path.is_file() else None
+            published = entry.get("published_parsed")
+            feed_date = datetime(*published[:6]).isoformat() + "+00:00" if published else None
+            use_page = page is not None and link not in seen
+            rows.append(
+                {
+                    "id": f"{Path(feed['file']).stem}/{stem}" + ("" if use_page else "#feed"),
+                    "story": story_of(stem),
+                    "source": feed["name"],
+                    "date": page.date.isoformat() if page and page.date else feed_date,
+                    "title": str(entry.get("title", "")),
+                    "text": page.text
+                    if page and use_page
+                    else html_to_text(entry.get("summary", "")),
+                }
+            )
+            seen.add(link)
+    return rows
+
+
+def syndication_rows(demo: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """Each chosen demo story, trimmed, plus two near-copies of it.
+
+    Variant "retitled": another outlet's headline, the second paragraph dropped, three hours
+    later. Variant "wire": an UPDATE headline, the first three paragraphs and a credit line.
+    """
+    by_stem = {str(row["id"]).split("/")[1]: row for row in demo if "#" not in str(row["id"])}
+    rows: list[dict[str, object]] = []
+    for stem, headline in SYNDICATED:
+        row = by_stem[stem]
+        paragraphs = [p for p in str(row["text"]).split("\n") if p.strip()][:KEEP_PARAGRAPHS]
+        date = datetime.fromisoformat(str(row["date"]))
+        base = {"story": row["story"]}
+        rows.append(
+            base
+            | {"id": f"{stem}", "source": row["source"], "date": str(row["date"])}
+            | {"title": row["title"], "text": "\n".join(paragraphs)}
+        )
+        rows.append(
+            base
+            | {"id": f"{stem}~retitled", "source": "Carwire"}
+            | {"date": (date + timedelta(hours=3)).isoformat(), "title": headline}
+            | {"text": "\n".join(paragraphs[:1] + paragraphs[2:])}
+        )
+        rows.append(
+            base
+            | {"id": f"{stem}~wire", "source": "Newsbeat Wire"}
+            | {"date": (date + timedelta(hours=1)).isoformat()}
+            | {"title": f"UPDATE 1-{row['title']}"}
+            | {"text": "\n".join([*paragraphs[:3], "(Reporting by staff; editing by the desk)"])}
+        )
+    return rows
+
+
+def write_fixtures() -> None:
+    """Rebuild demo.jsonl and syndication.jsonl from the demo corpus."""
+    demo = demo_rows()
+    for name, rows in (("demo", demo), ("syndication", syndication_rows(demo))):
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        (FIXTURES / f"{name}.jsonl").write_text(lines, encoding="utf-8")
+        print(f"wrote {FIXTURES / name}.jsonl: {len(rows)} rows")
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def load_set(name: str) -> list[dict[str, object]]:
+    """The rows of one labelled set."""
+    text = (FIXTURES / f"{name}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def to_item(row: dict[str, object]) -> Item:
+    """A labelled row as an Item (the label is not part of it)."""
+    date = row.get("date")
+    return Item(
+        id=str(row["id"]),
+        title=str(row.get("title") or ""),
+        text=str(row.get("text") or ""),
+        source=str(row.get("source") or ""),
+        date=datetime.fromisoformat(date) if isinstance(date, str) and date else None,
+    )
+
+
+def pair_counts(groups: Sequence[Sequence[int]], labels: Sequence[str]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) over all pairs of items."""
+    predicted = {pair for group in groups for pair in combinations(sorted(group), 2)}
+    true = {(i, j) for i, j in combinations(range(len(labels)), 2) if labels[i] == labels[j]}
+    return len(predicted & true), len(predicted - true), len(true - predicted)
+
+
+def scores(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall, F1 (1.0 where nothing was to be found or nothing was claimed)."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def score_rows(rows: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Cluster labelled rows and score the result pairwise, with the mistakes named."""
+    labels = [str(row["story"]) for row in rows]
+    groups = cluster([to_item(row) for row in rows])
+    tp, fp, fn = pair_counts(groups, labels)
+    predicted = {i: n for n, group in enumerate(groups) for i in group}
+    merged = sorted(
+        {
+            (str(rows[i]["id"]), str(rows[j]["id"]))
+            for i, j in combinations(range(len(rows)), 2)
+            if predicted[i] == predicted[j] and labels[i] != labels[j]
+        }
+    )
+    split = sorted(
+        {
+            (str(rows[i]["id"]), str(rows[j]["id"]))
+            for i, j in combinations(range(len(rows)), 2)
+            if predicted[i] != predicted[j] and labels[i] == labels[j]
+        }
+    )
+    return {
+        "items": len(rows),
+        "stories": len(set(labels)),
+        "clusters": len(groups),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        **scores(tp, fp, fn),
+        "wrongly_merged": merged,
+        "wrongly_split": split,
+    }
+
+
+def evaluate() -> dict[str, dict[str, object]]:
+    """Scores of every labelled set, and of all of them clustered as one batch ("overall")."""
+    results: dict[str, dict[str, object]] = {}
+    everything: list[dict[str, object]] = []
+    for name in SETS:
+        rows = load_set(name)
+        results[name] = score_rows(rows)
+        everything += [row | {"id": f"{name}:{row['id']}"} for row in rows]
+    results["overall"] = score_rows(everything)
+    return results
+
+
+def below_floor(name: str, result: dict[str, object]) -> list[str]:
+    """The floors `result` misses (empty when it meets them all)."""
+    misses = []
+    for metric, floor in FLOORS.get(name, {}).items():
+        value = result[metric]
+        if isinstance(value, float) and value < floor:
+            misses.append(f"{name} {metric} {value:.3f} < {floor:.2f}")
+    return misses
+
+
+# --- real data (read at run time from ../shared/corpus) ------------------------------------
+
+
+def plain_text_item(path: Path) -> Item:
+    """A seed file as an Item: the first line is taken as the title, like a naive reader."""
+    lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return Item(id=path.stem, title=lines[0] if lines else "", text="\n".join(lines[1:]))
+
+
+def seeds_check(corpus: Path) -> dict[str, object] | None:
+    """The FT column and the AI piece on Nissan/Foxconn: one group alone and among the demo."""
+    seeds = [next((corpus / "seeds").glob(f"{n}_*.txt"), None) for n in ("000", "003")]
+    if not all(seeds):
+        return None
+    items = [plain_text_item(path) for path in seeds if path]
+    alone = cluster(items) == [[0, 1]]
+    demo = [to_item(row) for row in load_set("demo")]
+    groups = cluster(demo + items)
+    n = len(demo)
+    mixed = [n, n + 1] in groups
+    return {"alone": alone, "among_demo": mixed, "ok": alone and mixed}
+
+
+def xsum_rows(corpus: Path) -> list[dict[str, object]] | None:
+    """XSum: per BBC article, three human truncations and three AI continuations of its lead.
+
+    No titles and no dates; the AI texts share only the first ~23 words with the human ones
+    and then invent, so this set measures recall on thin shared evidence.
+    """
+    path = corpus / "ai-text" / "xsum.jsonl"
+    if not path.is_file():
+        return None
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [{"id": r["id"], "story": r["article"], "title": "", "text": r["text"]} for r in rows]
+
+
+def feed_rows(corpus: Path) -> list[dict[str, object]]:
+    """Title + summary of every entry of the real feeds (parsed once, then cached)."""
+    if CACHE.is_file():
+        return [json.loads(line) for line in CACHE.read_text(encoding="utf-8").splitlines()]
+    import feedparser
+
+    from digest.text import html_to_text
+
+    rows: list[dict[str, object]] = []
+    for path in sorted((corpus / "feeds" / "real").glob("*.gz")):
+        parsed = feedparser.parse(gzip.decompress(path.read_bytes()))
+        for n, entry in enumerate(parsed.entries):
+            summary = str(entry.get("summary", "") or "")
+            rows.append(
+                {
+                    "id": f"{path.stem}-{n}",
+                    "title": str(entry.get("title", "") or ""),
+                    "text": html_to_text(summary)[:5000],
+                    "source": path.stem,
+                }
+            )
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return rows
+
+
+def scaling(corpus: Path | None, sizes: Sequence[int] = (1, 3, 10)) -> list[dict[str, float]]:
+    """Time `cluster` on growing slices of the real feeds' entries (or of synthetic rows)."""
+    rows = feed_rows(corpus) if corpus else synthetic_rows(max(sizes))
+    base = len(rows) // max(sizes)
+    out = []
+    for factor in sizes:
+        items = [to_item(row) for row in rows[: base * factor]]
+        started = time.perf_counter()
+        groups = cluster(items)
+        seconds = time.perf_counter() - started
+        out.append(
+            {
+                "factor": factor,
+                "items": len(items),
+                "seconds": seconds,
+                "ms_per_item": 1000 * seconds / max(1, len(items)),
+                "largest": max((len(g) for g in groups), default=0),
+            }
+        )
+    return out
+
+
+def synthetic_rows(copies: int) -> list[dict[str, object]]:
+    """Demo rows copied `copies` times, names and figures changed per copy so that each copy
+    is a different set of stories (without the corpus there are no real feeds to time)."""
+    rows = load_set("demo") + load_set("events")
+    out = []
+    for copy in range(copies):
+        for row in rows:
+            out.append(
+                {
+                    "id": f"{copy}:{row['id']}",
+                    "title": _perturb(str(row["title"]), copy),
+                    "text": _perturb(str(row["text"]), copy),
+                    "source": row.get("source", ""),
+                }
+            )
+    return out
+
+
+def _perturb(text: str, copy: int) -> str:
+    """Capitalised words and digits get a per-copy suffix, so copies share no names or figures."""
+    tag = "".join(chr(ord("a") + int(d)) for d in str(copy))
+    words = []
+    for word in text.split(" "):
+        if word[:1].isupper() or any(char.isdigit() for char in word):
+            word = f"{word}{tag}"
+        words.append(word)
+    return " ".join(words)
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def table(results: dict[str, dict[str, object]]) -> str:
+    """The P/R/F1 table, one line per set."""
+    lines = [
+        f"{'set':<12} {'items':>5} {'stories':>7} {'clusters':>8}  "
+        f"{'P':>6} {'R':>6} {'F1':>6}  floors(P/R)"
+    ]
+    for name, result in results.items():
+        floor = FLOORS.get(name, {})
+        lines.append(
+            f"{name:<12} {result['items']:>5} {result['stories']:>7} {result['clusters']:>8}  "
+            f"{result['precision']:>6.3f} {result['recall']:>6.3f} {result['f1']:>6.3f}  "
+            f"{floor.get('precision', 0):.2f}/{floor.get('recall', 0):.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--write-fixtures", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="name the wrong pairs")
+    args = parser.parse_args(argv)
+    if args.write_fixtures:
+        write_fixtures()
+        return 0
+    corpus: Path | None = args.corpus if args.corpus.is_dir() else None
+    results = evaluate()
+    failures = [miss for name, result in results.items() for miss in below_floor(name, result)]
+    xsum = xsum_rows(corpus) if corpus else None
+    if xsum:
+        results["xsum"] = score_rows(xsum)
+        failures += below_floor("xsum", results["xsum"])
+    seeds = seeds_check(corpus) if corpus else None
+    if seeds is not None and not seeds["ok"]:
+        failures.append(f"seeds do not group: {seeds}")
+    timings = [] if args.no_scaling else scaling(corpus)
+    if len(timings) >= 2 and timings[-1]["ms_per_item"] > MAX_SCALING * timings[0]["ms_per_item"]:
+        failures.append("per-item time grows with the batch: quadratic?")
+    if args.json:
+        summary = {"sets": results, "seeds": seeds, "scaling": timings, "failures": failures}
+        print(json.dumps(summary, indent=2))
+    else:
+        report(results, seeds, timings, corpus, args.verbose)
+        print("\n".join(f"FAIL: {failure}" for failure in failures) or "all floors met")
+    return 1 if failures else 0
+
+
+def report(
+    results: dict[str, dict[str, object]],
+    seeds: dict[str, object] | None,
+    timings: Sequence[dict[str, float]],
+    corpus: Path | None,
+    verbose: bool,
+) -> None:
+    """Print the table, the mistakes (with --verbose), the seeds and the timings."""
+    print(table(results))
+    if verbose:
+        for name, result in results.items():
+            for kind in ("wrongly_merged", "wrongly_split"):
+                pairs = result[kind]
+                if isinstance(pairs, list) and pairs:
+                    print(f"{name} {kind} ({len(pairs)}): {pairs[:12]}")
+    print("seeds: " + ("skipped (no corpus)" if seeds is None else json.dumps(seeds)))
+    source = "real feed entries" if corpus else "synthetic demo copies"
+    for row in timings:
+        print(
+            f"scaling {row['factor']:>2}x ({source}): {row['items']:>5} items "
+            f"{row['seconds']:7.2f} s  {row['ms_per_item']:6.2f} ms/item  "
+            f"largest group {row['largest']:.0f}"
+        )
+    counts = Counter(len(row) for row in [])
+    del counts
+
+
+if __name__ == "__main__":
+    sys.exit(main())

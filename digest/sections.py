@@ -1,0 +1,185 @@
+"""Which section a story belongs to, from the owner's `[[sections]]` keyword rules.
+
+Why keywords and not a model: the owner writes the rules in `digest.toml` and must be
+able to predict the outcome, and a run classifies thousands of articles offline. So
+each rule is scored by where its keywords appear, and the best score wins:
+
+* a keyword in the title counts 3 (a headline says what the story is about);
+* a keyword in the first 80 words of the text counts 1 (the lead says it again),
+  at most twice per keyword and 4 in all: a lead dense with battery words (LFP,
+  cells, battery, charging) can beat one title hit for another rule ("Arden to build
+  plant in Tennessee" is EVs), never two; at 4 against 4 the title's rule still wins;
+* a keyword in the title of another outlet's coverage of the same story counts 1.5;
+* a feed tag listed in the rule's `tags` adds 1.5, once: a modest lean that tips a
+  close call but never beats a title hit for another rule on its own.
+
+Matching is whole-word and case-insensitive ("EV" never matches "every", "cell" never
+matches "excellent"), except for acronyms: a keyword written in capitals (2 to 5
+characters, e.g. "AI", "EU", "CFO", "CO2") matches only in capitals, so "AI" is not
+found in "Ai Weiwei" or in the Portuguese "ai"; an acronym also matches its plural
+("SUV" finds "SUVs"). Other keywords match only as written, plurals included: the
+owner lists them where wanted, and "price" must not catch fuel "prices". Overlapping
+keywords of one rule count once ("EV" and "EVs" in "EVs").
+
+A rule needs a score of at least 2 to win: a title hit, two lead hits, or a tag plus
+one lead hit. One passing mention ("a deal", "sales") in a football report is not
+enough to call it automotive, and a feed tag alone never decides.
+
+Ties: the higher total wins; on equal totals the rule with more title evidence wins
+(the headline is the editor's own statement of the subject); on a full tie, the rule
+listed first in the config wins. So "EU tariffs on Chinese EVs" is policy (two title
+hits against one), and "Robotaxi firm raises $500m" is autonomy (the only title hit:
+what the company does outweighs the fact that it raised money).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from digest.config import SectionRule
+from digest.models import Article, Story
+
+__all__ = [
+    "LEAD_CAP",
+    "LEAD_WORDS",
+    "MIN_SCORE",
+    "OTHER_TITLE_WEIGHT",
+    "TAG_BOOST",
+    "TITLE_WEIGHT",
+    "classify",
+    "classify_story",
+    "scores",
+]
+
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.0
+OTHER_TITLE_WEIGHT = 1.5
+TAG_BOOST = 1.5
+MIN_SCORE = 2.0
+LEAD_WORDS = 80
+LEAD_CAP = 4.0  # the most the lead adds to a rule: more than one title hit, not two
+_KEYWORD_CAP = 2  # lead occurrences of one keyword that count
+_LEAD_CHARS = 2_000  # enough for 80 words; bounds the work on long texts
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,4}")
+_PLURAL = re.compile(r"(?<=[A-Z0-9])s$")
+
+RuleKey = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One rule ready to score: a single alternation and its tags, lowercased."""
+
+    title: str
+    pattern: re.Pattern[str] | None
+    tags: frozenset[str]
+
+
+def classify(article: Article, tags: Sequence[str], rules: Sequence[SectionRule]) -> str:
+    """The title of the section `article` belongs to, or "" when no rule fits well enough.
+
+    `tags` are the tags of the feed the article came from.
+    """
+    return _best(scores(article, tags, rules))
+
+
+def classify_story(
+    story: Story,
+    tags_by_feed: Mapping[str, Sequence[str]],
+    rules: Sequence[SectionRule],
+) -> str:
+    """Like `classify`, for the canonical article plus the titles of the other coverage.
+
+    Several outlets headlining the same words is more evidence than one; the tags of
+    every feed that covered the story lean the result (once per rule, not per feed).
+    """
+    tags = [tag for a in (story.article, *story.others) for tag in tags_by_feed.get(a.feed_url, ())]
+    others = [other.title for other in story.others]
+    return _best(scores(story.article, tags, rules, others))
+
+
+def scores(
+    article: Article,
+    tags: Iterable[str],
+    rules: Sequence[SectionRule],
+    other_titles: Sequence[str] = (),
+) -> list[tuple[str, float, float]]:
+    """(section title, total score, title score) for each rule, in rule order.
+
+    Exposed for debugging a rule set ("why did this land in Policy?").
+    """
+    compiled = _compile(_key(rules))
+    lead = _lead(article)
+    wanted = {tag.casefold() for tag in tags}
+    out: list[tuple[str, float, float]] = []
+    for rule in compiled:
+        title = TITLE_WEIGHT * _hits(rule.pattern, article.title)
+        total = title + min(LEAD_CAP, LEAD_WEIGHT * _hits(rule.pattern, lead, cap=_KEYWORD_CAP))
+        total += sum(OTHER_TITLE_WEIGHT * _hits(rule.pattern, t) for t in other_titles)
+        if rule.tags & wanted:
+            total += TAG_BOOST
+        out.append((rule.title, total, title))
+    return out
+
+
+def _best(scored: Sequence[tuple[str, float, float]]) -> str:
+    """The winner: highest total, then most title evidence, then first in rule order."""
+    best, best_key = "", (0.0, 0.0)
+    for title, total, title_score in scored:
+        key = (total, title_score)
+        if total >= MIN_SCORE and (not best or key > best_key):
+            best, best_key = title, key
+    return best
+
+
+def _lead(article: Article) -> str:
+    """The first LEAD_WORDS words of the text (the description when there is no text)."""
+    text = article.text or article.description
+    return " ".join(text[:_LEAD_CHARS].split()[:LEAD_WORDS])
+
+
+def _hits(pattern: re.Pattern[str] | None, text: str, cap: int = 1) -> int:
+    """Distinct keywords of a rule found in `text`, each counted at most `cap` times."""
+    if pattern is None or not text:
+        return 0
+    counts: dict[str, int] = {}
+    for match in pattern.finditer(text):
+        word = " ".join(_PLURAL.sub("", match.group(0)).casefold().split())
+        counts[word] = counts.get(word, 0) + 1
+    return sum(min(n, cap) for n in counts.values())
+
+
+def _key(rules: Sequence[SectionRule]) -> RuleKey:
+    """A hashable image of the rules (pydantic models holding lists are not hashable)."""
+    return tuple((r.title, tuple(r.keywords), tuple(r.tags)) for r in rules)
+
+
+@lru_cache(maxsize=32)
+def _compile(key: RuleKey) -> tuple[_Compiled, ...]:
+    """Compile each rule once per rule set: a run classifies thousands of articles."""
+    return tuple(
+        _Compiled(title, _pattern(keywords), frozenset(t.casefold() for t in tags))
+        for title, keywords, tags in key
+    )
+
+
+def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    """One alternation for a rule: longest keywords first, so the longest one matches."""
+    words = sorted({k.strip() for k in keywords if k.strip()}, key=lambda k: (-len(k), k))
+    if not words:
+        return None
+    parts = [_alternative(word) for word in words]
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+
+def _alternative(keyword: str) -> str:
+    """A keyword as a regex: spaces match any whitespace; acronyms are case-sensitive and
+    take a plural s. Other words match only as written: the owner lists plurals where
+    wanted ("price" must not catch fuel "prices")."""
+    body = r"\s+".join(re.escape(part) for part in keyword.split())
+    if _ACRONYM.fullmatch(keyword):
+        return body + ("s?" if keyword[-1].isalpha() else "")
+    return f"(?i:{body})"
