@@ -105,9 +105,11 @@ def stories(
 def select(
     ranked: Sequence[Story], picks: int, ranking: Ranking, sections: Sequence[str]
 ) -> tuple[list[Story], list[Section]]:
-    """The editor's picks (no more than `max_per_outlet` sending the reader to one outlet,
-    so one prolific site cannot fill the issue, unless there are too few outlets), then up to `more_per_section` more per
-    section, in the configured section order; sections left empty are left out."""
+    """The editor's picks, then up to `more_per_section` more per section, in the
+    configured section order; sections left empty are left out.
+
+    No more than `max_per_outlet` picks send the reader to one outlet, so one prolific
+    site cannot fill the issue, unless there are too few outlets to go round."""
     chosen: list[Story] = []
     per_outlet: Counter[str] = Counter()
     for story in ranked:
