@@ -5,25 +5,29 @@ wire text, but also independent write-ups ("Nissan seeks partner; Foxconn circle
 outlets, or an AI-written rehash days later). Stories about the same company but a different
 event ("Arden names new CFO" vs "Arden and Hanseong build a battery plant") stay apart.
 
-The pair score (`similarity`) mixes cheap signals, all computed on a capped prefix of the
+The pair score (`similarity`) mixes cheap signals, all read from a capped prefix of the
 article so that a huge page costs no more than a normal one:
 
-* `dup`: containment of word 3-gram shingles of the lead; near 1 for syndicated copies;
-* `lead`: TF-IDF cosine of the content words of title + lead;
-* `title`: IDF cosine of the title words;
-* `entities`: TF-IDF cosine of the named entities (capitalised words used as names);
-* `pair`: how much of the entity evidence is *not* the single biggest shared entity, so that
-  two stories that merely share their company score low while two that share the company
-  and its partner, place or person score high;
+* `lead`: TF-IDF cosine of the content words of title + the first LEAD_WORDS words;
+* `title`: TF-IDF cosine of the title words (left out when either title is empty);
+* `entities`: TF-IDF cosine of the names (words capitalised mid-sentence, acronyms);
+* `names`: how many rare names the two share, not divided by how many each has, so two
+  long pieces naming Nissan, Foxconn, Mitsubishi and BYD agree however much else they name;
 * `numbers`: shared specific figures ("$3.8bn", "51%", "212,000");
-* dates further apart than a few days and a shared outlet damp the score.
+* `dup`: containment of word 3-grams; a syndicated copy scores 1 whatever the rest says.
 
-`cluster` compares only pairs that share rare tokens (an inverted index with capped postings,
-so the work grows linearly with the number of items), accepts pairs scoring at least
-`EDGE_THRESHOLD`, and joins them strongest first with union-find; a join that would make a
-group of three or more also needs the average score across the two groups to reach
-`LINK_THRESHOLD`, which stops one loose pair from chaining two stories together.
-The weights and thresholds were tuned on tests/fixtures/cluster (see bench/eval_cluster.py).
+The mixed score (or 1 for a copy) is damped when the dates are more than NEAR_DAYS apart and
+when both items come from one outlet; for such same-outlet pairs the outlet's furniture (tokens
+in a tenth of its items, and in 3 or more: "The post ... appeared first on ...") is ignored.
+
+`cluster` scores only pairs that share rare tokens (an inverted index whose postings are
+capped at MAX_POSTING, each item keeping its best MAX_CANDIDATES partners, so the work grows
+linearly with the batch; an exact title or opening held by more items than the cap chains
+them instead), accepts pairs scoring EDGE_THRESHOLD or more, and joins them strongest first
+with union-find; a join making a group of three or more also needs the average score across
+the two groups to reach LINK_THRESHOLD, so that one loose pair cannot chain two stories.
+Weights and thresholds were tuned on tests/fixtures/cluster and the seed articles;
+`python bench/eval_cluster.py` prints the scores.
 """
 
 from __future__ import annotations
@@ -31,40 +35,55 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import pairwise
 from typing import Final
 
 LEAD_WORDS: Final = 150  # the lead signals read this many words of the body
-BODY_WORDS: Final = 500  # entities and numbers read this many
-MAX_CHARS: Final = 20_000  # never tokenise more than this much of one text
+BODY_WORDS: Final = 500  # names, numbers and shingles read this many
+MAX_CHARS: Final = 20_000  # never tokenise more of a text than this
+MAX_TITLE_CHARS: Final = 500
 MIN_DOCS: Final = 30  # IDF pretends the batch has at least this many items
 MAX_POSTING: Final = 50  # a token in more items than this is too common to block on
-MAX_CANDIDATES: Final = 30  # pairs scored per item, the best-blocked first
-LINK_SAMPLE: Final = 8
-NAMES_FULL: Final = 6.0  # this many rare shared names make the `names` signal 1  # members per side read for the average-linkage check
+MAX_CANDIDATES: Final = 30  # partners scored per item, the best-blocked first
+LINK_SAMPLE: Final = 8  # members per side read by the average-linkage check
+OPENING_WORDS: Final = 8  # a copy key: the first words of the body, verbatim
 
-EDGE_THRESHOLD: Final = 0.40
-LINK_THRESHOLD: Final = 0.30
-WEIGHTS: Final = {
-    "lead": 0.30,
-    "title": 0.15,
-    "entities": 0.20,
-    "pair": 0.25,
-    "numbers": 0.10,
+EDGE_THRESHOLD: Final = 0.30  # a pair scoring this much is the same story ...
+LINK_THRESHOLD: Final = 0.20  # ... and a join into a group of 3+ needs this average score
+WEIGHTS: Final = {  # of the mixed score; renormalised over the signals both items have
+    "lead": 0.375,
+    "title": 0.125,
+    "entities": 0.125,
+    "names": 0.25,
+    "numbers": 0.125,
 }
-DUP_FLOOR: Final = 0.5  # below this shingle containment, `dup` adds nothing
-SAME_SOURCE: Final = 0.85  # an outlet rarely runs the same story twice
+NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1
+NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
+DUP_FLOOR: Final = 0.3  # shingle containment below this adds nothing ...
+DUP_FULL: Final = 0.7  # ... and from this on the pair is a copy (score 1)
+DUP_MIN_SHINGLES: Final = 20  # containment of a very short text counts as if it had this many
+SAME_SOURCE: Final = 0.75  # an outlet rarely runs the same story twice
+TEMPLATE_SHARE: Final = 0.1  # a token in this share of an outlet's items is its furniture ...
+TEMPLATE_MIN: Final = 3  # ... when in at least this many of them
 NEAR_DAYS: Final = 3.0  # dates this close are not penalised ...
-FAR_DAYS: Final = 30.0  # ... and from here on the factor is at its floor
-DATE_FLOOR: Final = 0.6
+FAR_DAYS: Final = 10.0  # ... and from here on the date factor is at its floor
+DATE_FLOOR: Final = 0.4
+
+
+def _wordset(text: str) -> frozenset[str]:
+    """A set of words written as one string, so long lists stay readable."""
+    return frozenset(text.split())
+
 
 _WORD: Final = re.compile(r"[^\W_]+")
 _NUMBER: Final = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s?"
-    r"(%|(?:per\s?cent|percent|billion|bn|million|mn|m|trillion|tn)(?![^\W\d_]))?",
+    r"(?<![\w.,])(\d{1,3}(?:,\d{3}){1,4}|\d{1,12})(?:\.(\d{1,6}))?\s?"
+    r"(%|(?:per\s?cent|billion|bn|million|mn|m|trillion|tn)(?![^\W\d_]))?",
     re.IGNORECASE,
 )
 _SCALE: Final = {
@@ -79,326 +98,34 @@ _SCALE: Final = {
     "trillion": "t",
     "tn": "t",
 }
-_SENTENCE_END: Final = frozenset(".!?:;\"“”'‘’()[]—–-•|\n")
-
-_STOPWORDS: Final = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "ago",
-        "ahead",
-        "all",
-        "almost",
-        "along",
-        "already",
-        "also",
-        "although",
-        "always",
-        "am",
-        "among",
-        "an",
-        "and",
-        "another",
-        "any",
-        "are",
-        "around",
-        "as",
-        "at",
-        "away",
-        "back",
-        "be",
-        "became",
-        "because",
-        "become",
-        "becomes",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "came",
-        "can",
-        "cannot",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "down",
-        "during",
-        "each",
-        "either",
-        "else",
-        "enough",
-        "even",
-        "ever",
-        "every",
-        "few",
-        "first",
-        "for",
-        "from",
-        "further",
-        "get",
-        "gets",
-        "getting",
-        "give",
-        "given",
-        "go",
-        "goes",
-        "going",
-        "got",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "however",
-        "i",
-        "if",
-        "in",
-        "including",
-        "instead",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "last",
-        "later",
-        "least",
-        "less",
-        "let",
-        "like",
-        "made",
-        "make",
-        "makes",
-        "making",
-        "many",
-        "may",
-        "me",
-        "might",
-        "more",
-        "most",
-        "much",
-        "must",
-        "my",
-        "myself",
-        "near",
-        "nearly",
-        "never",
-        "new",
-        "next",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "often",
-        "on",
-        "once",
-        "one",
-        "only",
-        "onto",
-        "or",
-        "other",
-        "others",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "per",
-        "perhaps",
-        "put",
-        "rather",
-        "re",
-        "really",
-        "said",
-        "same",
-        "say",
-        "saying",
-        "says",
-        "see",
-        "seen",
-        "several",
-        "she",
-        "should",
-        "since",
-        "so",
-        "some",
-        "still",
-        "such",
-        "take",
-        "taken",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "though",
-        "three",
-        "through",
-        "thus",
-        "to",
-        "told",
-        "too",
-        "took",
-        "toward",
-        "towards",
-        "two",
-        "under",
-        "until",
-        "up",
-        "upon",
-        "us",
-        "use",
-        "used",
-        "using",
-        "very",
-        "via",
-        "was",
-        "way",
-        "we",
-        "well",
-        "were",
-        "what",
-        "whatever",
-        "when",
-        "where",
-        "whether",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "within",
-        "without",
-        "would",
-        "yet",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "according",
-        "week",
-        "weeks",
-        "year",
-        "years",
-        "month",
-        "months",
-        "day",
-        "days",
-        "today",
-        "time",
-        "times",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "inc",
-        "co",
-        "corp",
-        "ltd",
-        "llc",
-        "plc",
-        "ag",
-        "ab",
-        "sa",
-        "nv",
-        "se",
-        "st",
-        "let's",
-        "it's",
-        "don't",
-        "isn't",
-    ]
+_SENTENCE_END: Final = frozenset(".!?:;\"'()[]-|\n\u2018\u2019\u201c\u201d\u2013\u2014\u2022")
+_STOPWORDS: Final = _wordset(
+    """a about above after again against ago ahead all almost along already also although
+    always am among an and another any are around as at away back be became because become
+    becomes been before being below between both but by came can cannot could did do does
+    doing done down during each either else enough even ever every few first for from further
+    get gets getting give given go goes going got had has have having he her here hers herself
+    him himself his how however i if in including instead into is it its itself just last
+    later least less let like made make makes making many may me might more most much must my
+    myself near nearly never new next no nor not now of off often on once one only onto or
+    other others our ours ourselves out over own per perhaps put rather re really said same
+    say saying says see seen several she should since so some still such take taken than that
+    the their theirs them themselves then there these they this those though three through
+    thus to told too took toward towards two under until up upon us use used using very via
+    was way we well were what whatever when where whether which while who whom whose why will
+    with within without would yet you your yours yourself according week weeks year years
+    month months day days today time times monday tuesday wednesday thursday friday saturday
+    sunday january february march april june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec mr mrs ms dr inc co corp ltd llc plc ag
+    ab sa nv se st"""
 )
-# Words of company names ("Halden Motors Inc.") that say nothing about which company it is.
-_NAME_STOPWORDS: Final = frozenset(
-    [
-        "motor",
-        "auto",
-        "automotive",
-        "automaker",
-        "carmaker",
-        "company",
-        "companie",
-        "corporation",
-        "group",
-        "holding",
-        "industrie",
-        "international",
-        "energy",
-        "solution",
-        "system",
-        "component",
-        "technologie",
-        "global",
-        "chief",
-        "officer",
-        "executive",
-        "president",
-    ]
+# Words of company names, job titles and kinds of car ("Halden Motors Inc.", "CFO", "SUV")
+# that say nothing about which company, person or model it is.
+_NAME_STOPWORDS: Final = _wordset(
+    """motor motors auto automotive automaker carmaker company companies corporation group
+    holding holdings industries international energy solutions systems components
+    technologies global chief officer executive president ceo cfo coo cto suv ev bev phev hev
+    mpv ai"""
 )
 
 
@@ -409,57 +136,42 @@ class Item:
     id: str
     title: str
     text: str
-    source: str = ""
+    source: str = ""  # outlet name
     date: datetime | None = None  # tz-aware
 
 
-@dataclass(frozen=True)
-class _Profile:
-    """What the scorer reads of one item, computed once per item."""
-
-    title: Mapping[str, int]
-    lead: Mapping[str, int]
-    entities: Mapping[str, int]
-    numbers: frozenset[str]
-    shingles: frozenset[str]
-    source: str
-    date: datetime | None
-
-    def block_keys(self) -> list[str]:
-        """The tokens the inverted index files this item under (kind-prefixed)."""
-        keys = dict.fromkeys(f"w:{token}" for token in (*self.title, *self.lead))
-        keys.update(dict.fromkeys(f"e:{token}" for token in self.entities))
-        keys.update(dict.fromkeys(f"n:{number}" for number in sorted(self.numbers)))
-        return list(keys)
+# --- reading one item ------------------------------------------------------------------------
 
 
-# --- text ------------------------------------------------------------------------------------
-
-
+@lru_cache(maxsize=1 << 16)
 def _normalise(word: str) -> str:
-    """Lower-case, fold compatibility forms, drop a plural "s" so "plants" meets "plant"
-    (and "EVs" meets "EV")."""
+    """Lower-case and NFKC-fold; drop a plural "s" so "plants" meets "plant" and "EVs" "EV"."""
     plural_acronym = len(word) > 2 and word.endswith("s") and word[:-1].isupper()
     word = unicodedata.normalize("NFKC", word).casefold()
-    if plural_acronym or (
-        len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
-    ):
+    if plural_acronym or (len(word) > 4 and word[-1] == "s" and word[-2:] not in _KEEP_S):
         return word[:-1]
     return word
 
 
+_KEEP_S: Final = frozenset({"ss", "us", "is"})
+_STOP: Final = _STOPWORDS | {_normalise(word) for word in _STOPWORDS}
+_NAME_STOP: Final = _NAME_STOPWORDS | {_normalise(word) for word in _NAME_STOPWORDS}
+
+
 def _is_content(token: str) -> bool:
     """A word worth comparing: not a stopword, not a bare number (numbers have their own)."""
-    return len(token) > 1 and token not in _STOPWORDS and not token.isdigit()
+    return len(token) > 1 and token not in _STOP and not token.isdigit()
 
 
-def _words(text: str, limit: int) -> list[str]:
-    """The first `limit` words of `text` as they stand (case kept)."""
-    return _WORD.findall(text[:MAX_CHARS])[:limit]
+@lru_cache(maxsize=1 << 16)
+def _is_name_like(word: str) -> bool:
+    """A word that could be (part of) a name: a content word starting with a letter."""
+    token = _normalise(word)
+    return word[0].isalpha() and _is_content(token) and token not in _NAME_STOP
 
 
 def _prefix(text: str, limit: int) -> str:
-    """The raw text up to the end of its `limit`-th word, so regexes see the same span."""
+    """The text up to the end of its `limit`-th word (and never beyond MAX_CHARS)."""
     text = text[:MAX_CHARS]
     for count, match in enumerate(_WORD.finditer(text), start=1):
         if count >= limit:
@@ -469,7 +181,7 @@ def _prefix(text: str, limit: int) -> str:
 
 def _body(item: Item) -> str:
     """The body without a leading copy of the title (extracted pages often repeat it)."""
-    text, title = item.text.lstrip(), item.title.strip()
+    text, title = item.text[: 2 * MAX_CHARS].lstrip(), item.title.strip()
     if title and text[: len(title) + 1].casefold().startswith(title.casefold()):
         return text[len(title) :]
     return text
@@ -480,57 +192,6 @@ def _content(words: Iterable[str]) -> Counter[str]:
     return Counter(token for token in map(_normalise, words) if _is_content(token))
 
 
-def _entities(title: str, body: str) -> Counter[str]:
-    """Counts of the words used as names in the title and body.
-
-    A capital at the start of a sentence proves nothing and a headline-case subheading
-    capitalises ordinary words, so a word is a name when its capitalised mid-sentence uses
-    outnumber its lower-case ones, or when it is never written in lower case and opens a
-    sentence next to another capitalised word or in the title too ("Kanto Motors said").
-    """
-    mid: Counter[str] = Counter()
-    opening: Counter[str] = Counter()
-    lower: Counter[str] = Counter()
-    words = list(_WORD.finditer(body))
-    for index, match in enumerate(words):
-        word = match.group()
-        token = _normalise(word)
-        if not _is_name_like(word):
-            continue
-        if word[0].islower():
-            lower[token] += 1
-        elif _acronym(word) or not _starts_sentence(body, match.start()):
-            mid[token] += 1
-        elif index + 1 < len(words) and words[index + 1].group()[0].isupper():
-            opening[token] += 1
-    title_words = [_normalise(word) for word in _WORD.findall(title)]
-    in_title = set(title_words)
-    names = {token for token, count in mid.items() if count > lower[token]}
-    names.update(t for t in opening if not lower[t] and (t in in_title or opening[t] > 0))
-    names.update(_title_names(title))
-    counts = Counter(t for t in map(_normalise, _WORD.findall(body)) if t in names)
-    counts.update(t for t in title_words if t in names)
-    return counts
-
-
-def _title_names(title: str) -> set[str]:
-    """Names in a sentence-case title: its capitalised words after the first.
-
-    In a Headline Case Title every word is capitalised, so only acronyms count there.
-    """
-    words = [w for w in _WORD.findall(title) if _is_name_like(w)]
-    capitalised = [w for w in words[1:] if w[0].isupper()]
-    if len(capitalised) * 2 > len(words[1:]):
-        return {_normalise(w) for w in words if _acronym(w)}
-    return {_normalise(w) for w in capitalised} | {_normalise(w) for w in words if _acronym(w)}
-
-
-def _is_name_like(word: str) -> bool:
-    """A word that could be (part of) a name: content, alphabetic start, not "Motors"."""
-    token = _normalise(word)
-    return word[0].isalpha() and _is_content(token) and token not in _NAME_STOPWORDS
-
-
 def _starts_sentence(text: str, start: int) -> bool:
     """Whether the word at `start` follows a sentence break (or nothing)."""
     before = text[max(0, start - 4) : start].rstrip(" \t")
@@ -538,21 +199,63 @@ def _starts_sentence(text: str, start: int) -> bool:
 
 
 def _acronym(word: str) -> bool:
-    """BYD, LFP, GWh: capitals beyond the first letter mark a name even opening a sentence."""
+    """BYD, LFP, GWh: a second capital marks a name even where a sentence opens."""
     return len(word) > 1 and sum(char.isupper() for char in word) >= 2
+
+
+def _entities(title: str, body: str) -> Counter[str]:
+    """Counts of the words used as names in the title and body.
+
+    A capital opening a sentence proves nothing and a Headline Case subheading capitalises
+    ordinary words, so a word is a name when its capitalised mid-sentence uses outnumber its
+    lower-case ones, or when it opens a sentence next to another capital and is never written
+    in lower case ("Kanto Motors said ...").
+    """
+    mid: Counter[str] = Counter()
+    opening: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    words = list(_WORD.finditer(body))
+    for index, match in enumerate(words):
+        word = match.group()
+        if not _is_name_like(word):
+            continue
+        token = _normalise(word)
+        if word[0].islower():
+            lower[token] += 1
+        elif _acronym(word) or not _starts_sentence(body, match.start()):
+            mid[token] += 1
+        elif index + 1 < len(words) and words[index + 1].group()[0].isupper():
+            opening[token] += 1
+    names = {token for token, count in mid.items() if count > lower[token]}
+    names.update(token for token in opening if not lower[token])
+    names.update(_title_names(title))
+    counts = Counter(token for token in map(_normalise, _WORD.findall(body)) if token in names)
+    counts.update(token for token in map(_normalise, _WORD.findall(title)) if token in names)
+    return counts
+
+
+def _title_names(title: str) -> set[str]:
+    """Names in the title: acronyms, and every capitalised word of a sentence-case title
+    (the first too: titles mostly open with the actor, "Kanto picks ..."). A Headline Case
+    Title capitalises every word, so there only the body can tell names apart."""
+    words = [word for word in _WORD.findall(title) if _is_name_like(word)]
+    names = {_normalise(word) for word in words if _acronym(word)}
+    if any(word[0].islower() for word in words[1:]):  # sentence case
+        names.update(_normalise(word) for word in words if word[0].isupper())
+    return names
 
 
 def _numbers(text: str) -> frozenset[str]:
     """The specific figures in `text`, canonical ("$3.8 billion" and "3.8bn" are "3.8b").
 
-    Years and small bare integers say little about the event and are left out.
+    Years and bare integers below 10 say little about the event and are left out. Digits
+    are capped (12, or 6 after the point) so that int() never sees a huge string.
     """
     found: set[str] = set()
     for match in _NUMBER.finditer(text):
-        whole, fraction, unit = match.group(1), match.group(2) or "", match.group(3) or ""
-        whole = whole.replace(",", "")
-        fraction = fraction.rstrip("0")
-        scale = _SCALE.get(" ".join(unit.casefold().split()), "")
+        whole = match.group(1).replace(",", "")
+        fraction = (match.group(2) or "").rstrip("0")
+        scale = _SCALE.get(" ".join((match.group(3) or "").casefold().split()), "")
         if not scale and not fraction and (int(whole) < 10 or 1900 <= int(whole) <= 2099):
             continue
         found.add(whole + ("." + fraction if fraction else "") + scale)
@@ -560,25 +263,20 @@ def _numbers(text: str) -> frozenset[str]:
 
 
 def _shingles(words: Sequence[str]) -> frozenset[str]:
-    """Word 3-grams of the lead, lower-cased: the near-duplicate fingerprint."""
+    """Word 3-grams, lower-cased: the fingerprint of a copy."""
     lowered = [word.casefold() for word in words]
     return frozenset(" ".join(lowered[i : i + 3]) for i in range(len(lowered) - 2))
 
 
-def _profile(item: Item) -> _Profile:
-    """Everything the scorer needs from one item, from a capped prefix of its text."""
-    body = _prefix(_body(item), BODY_WORDS)
-    title = item.title[:1000]
-    lead_words = _words(body, LEAD_WORDS)
-    return _Profile(
-        title=_content(_WORD.findall(title)),
-        lead=_content([*_WORD.findall(title), *lead_words]),
-        entities=_entities(title, body),
-        numbers=_numbers(title + "\n" + body),
-        shingles=_shingles(_words(body, BODY_WORDS) or _WORD.findall(title)),
-        source=" ".join(item.source.casefold().split()),
-        date=_aware(item.date),
-    )
+def _copy_keys(title_words: Sequence[str], body_words: Sequence[str]) -> tuple[str, ...]:
+    """Keys that every copy of a text shares: its title and its opening words, lower-cased
+    (when long enough to be specific)."""
+    keys = []
+    if len(title_words) >= 3:
+        keys.append("title " + " ".join(title_words).casefold())
+    if len(body_words) >= OPENING_WORDS:
+        keys.append("opening " + " ".join(body_words[:OPENING_WORDS]).casefold())
+    return tuple(keys)
 
 
 def _aware(date: datetime | None) -> datetime | None:
@@ -588,77 +286,165 @@ def _aware(date: datetime | None) -> datetime | None:
     return date.replace(tzinfo=UTC)
 
 
-# --- scoring ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Profile:
+    """What the scorer reads of one item: bags of tokens from a capped prefix."""
+
+    title: Mapping[str, int]
+    lead: Mapping[str, int]
+    entities: Mapping[str, int]
+    numbers: frozenset[str]
+    shingles: frozenset[str]
+    copy_keys: tuple[str, ...]  # the exact title and opening: shared by every copy
+    source: str
+    date: datetime | None
+
+    def tokens(self) -> list[str]:
+        """Its tokens, kind-prefixed, for the inverted index and document frequencies."""
+        keys = dict.fromkeys(f"c:{key}" for key in self.copy_keys)
+        keys.update(dict.fromkeys(f"w:{token}" for token in (*self.title, *self.lead)))
+        keys.update(dict.fromkeys(f"e:{token}" for token in self.entities))
+        keys.update(dict.fromkeys(f"n:{number}" for number in sorted(self.numbers)))
+        return list(keys)
+
+    def without(self, template: Mapping[str, frozenset[str]]) -> _Profile:
+        """The profile less an outlet's furniture (`template` maps a kind to its tokens)."""
+        empty: frozenset[str] = frozenset()
+
+        def keep(counts: Mapping[str, int], kind: str) -> dict[str, int]:
+            drop = template.get(kind, empty)
+            return {token: n for token, n in counts.items() if token not in drop}
+
+        return replace(
+            self,
+            title=keep(self.title, "w"),
+            lead=keep(self.lead, "w"),
+            entities=keep(self.entities, "e"),
+            numbers=self.numbers - template.get("n", empty),
+            shingles=self.shingles - template.get("s", empty),
+        )
 
 
-class _Idf:
-    """Inverse document frequency over the batch, smoothed so tiny batches weigh evenly."""
+def _profile(item: Item) -> _Profile:
+    """Everything the scorer needs from one item, read from a capped prefix of its text."""
+    title = item.title[:MAX_TITLE_CHARS]
+    body = _prefix(_body(item), BODY_WORDS)
+    title_words, body_words = _WORD.findall(title), _WORD.findall(body)
+    return _Profile(
+        title=_content(title_words),
+        lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
+        entities=_entities(title, body),
+        numbers=_numbers(title + "\n" + body),
+        shingles=_shingles(body_words or title_words),
+        copy_keys=_copy_keys(title_words, body_words),
+        source=" ".join(item.source.casefold().split()),
+        date=_aware(item.date),
+    )
+
+
+# --- scoring a pair --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """Sparse token weights with their norm, computed once per item."""
+
+    weights: Mapping[str, float]
+    norm: float
+
+    def cosine(self, other: _Vector) -> float:
+        """Cosine similarity (0 when either is empty)."""
+        small, large = sorted((self.weights, other.weights), key=len)
+        dot = sum(weight * large[token] for token, weight in small.items() if token in large)
+        return min(1.0, dot / (self.norm * other.norm)) if dot else 0.0
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """A profile weighed against its batch: what `_signals` compares."""
+
+    profile: _Profile
+    title: _Vector
+    lead: _Vector
+    entities: _Vector
+    rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
+
+
+class _Batch:
+    """Document frequencies over the batch, smoothed so that tiny batches weigh evenly."""
 
     def __init__(self, profiles: Sequence[_Profile]) -> None:
+        self.profiles = profiles
         self.df: Counter[str] = Counter()
+        self.shingle_df: Counter[str] = Counter()
         for profile in profiles:
-            self.df.update(profile.block_keys())
+            self.df.update(profile.tokens())
+            self.shingle_df.update(profile.shingles)
         self.docs = max(len(profiles), MIN_DOCS)
+        self.templates = _templates(profiles)
 
-    def __call__(self, kind: str, token: str) -> float:
-        return math.log(1.0 + self.docs / max(1, self.df[f"{kind}:{token}"]))
+    def idf(self, key: str) -> float:
+        """Inverse document frequency of a kind-prefixed token."""
+        return math.log(1.0 + self.docs / max(1, self.df[key]))
 
-    def rarity(self, kind: str, token: str) -> float:
-        """IDF scaled to (0, 1]: about 1 for a token of one item, whatever the batch size."""
-        return self(kind, token) / math.log(1.0 + self.docs)
+    def weigh(self, profile: _Profile) -> _Weighted:
+        """The profile's token weights (log-TF x IDF) in this batch."""
+        rarity = {
+            token: self.idf(f"e:{token}") / math.log(1.0 + self.docs) for token in profile.entities
+        }
+        common = {s for s in profile.shingles if self.shingle_df[s] > MAX_POSTING}
+        return _Weighted(
+            profile=replace(profile, shingles=profile.shingles - common) if common else profile,
+            title=self._vector(profile.title, "w"),
+            lead=self._vector(profile.lead, "w"),
+            entities=self._vector(profile.entities, "e"),
+            rarity=rarity,
+        )
 
-
-def _vector(counts: Mapping[str, int], kind: str, idf: _Idf) -> dict[str, float]:
-    """Log-TF x IDF weights of a bag of tokens."""
-    return {token: (1.0 + math.log(n)) * idf(kind, token) for token, n in counts.items()}
-
-
-def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Cosine of two sparse vectors (0 when either is empty)."""
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(weight * b[token] for token, weight in a.items() if token in b)
-    if not dot:
-        return 0.0
-    norm = math.sqrt(sum(w * w for w in a.values()) * sum(w * w for w in b.values()))
-    return min(1.0, dot / norm)
-
-
-def _pair(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Entity cosine without the single biggest shared entity.
-
-    Two stories about the same company share that company and little else; two reports of
-    one event also share its partner, place, product or people. Dropping the top shared
-    contribution keeps only that second kind of evidence.
-    """
-    shared = sorted((a[token] * b[token] for token in a if token in b), reverse=True)
-    if len(shared) < 2:
-        return 0.0
-    norm = math.sqrt(sum(w * w for w in a.values()) * sum(w * w for w in b.values()))
-    return min(1.0, 2.0 * sum(shared[1:]) / norm)
+    def _vector(self, counts: Mapping[str, int], kind: str) -> _Vector:
+        weights = {t: (1.0 + math.log(n)) * self.idf(f"{kind}:{t}") for t, n in counts.items()}
+        return _Vector(weights, math.sqrt(sum(w * w for w in weights.values())))
 
 
-def _names(a: Mapping[str, int], b: Mapping[str, int], idf: _Idf) -> float:
-    """How many rare names two items share, saturating at NAMES_FULL.
+def _templates(profiles: Sequence[_Profile]) -> dict[str, dict[str, frozenset[str]]]:
+    """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind."""
+    by_source: defaultdict[str, list[_Profile]] = defaultdict(list)
+    for profile in profiles:
+        if profile.source:
+            by_source[profile.source].append(profile)
+    templates: dict[str, dict[str, frozenset[str]]] = {}
+    for source, members in by_source.items():
+        least = max(TEMPLATE_MIN, math.ceil(TEMPLATE_SHARE * len(members)))
+        if len(members) < least:
+            continue
+        counts: Counter[str] = Counter()
+        for profile in members:
+            counts.update(profile.tokens())
+            counts.update(f"s:{shingle}" for shingle in profile.shingles)
+        kinds: defaultdict[str, set[str]] = defaultdict(set)
+        for key, count in counts.items():
+            if count >= least:
+                kind, token = key.split(":", 1)
+                kinds[kind].add(token)
+        templates[source] = {kind: frozenset(tokens) for kind, tokens in kinds.items()}
+    return templates
 
-    Unlike a cosine this does not shrink for long articles that name many other things
-    too: two long pieces sharing nine names (Nissan, Foxconn, Mitsubishi, BYD, ...) are about
-    the same thing even when each also names thirty more.
-    """
-    shared = sum(idf.rarity("e", token) for token in a if token in b)
+
+def _names(a: _Weighted, b: _Weighted) -> float:
+    """Shared rare names, counted (each by its rarity) and saturating at NAMES_FULL."""
+    shared = sum(rarity for token, rarity in a.rarity.items() if token in b.rarity)
     return min(1.0, shared / NAMES_FULL)
 
 
 def _containment(a: frozenset[str], b: frozenset[str]) -> float:
-    """|A & B| / min(|A|, |B|): a copy with a paragraph dropped still scores near 1."""
+    """|A & B| / min(|A|, |B|): a copy with a paragraph dropped still scores near 1.
+
+    A very short text counts as DUP_MIN_SHINGLES long, so that three shared stock phrases
+    do not make two one-line summaries "copies".
+    """
     if not a or not b:
         return 0.0
-    return len(a & b) / min(len(a), len(b))
-
-
-def _numbers_score(a: frozenset[str], b: frozenset[str]) -> float:
-    """Shared specific figures: one is a hint, three are as good as it gets."""
-    return min(1.0, len(a & b) / 3.0)
+    return len(a & b) / max(min(len(a), len(b)), DUP_MIN_SHINGLES)
 
 
 def _date_factor(a: datetime | None, b: datetime | None) -> float:
@@ -672,72 +458,119 @@ def _date_factor(a: datetime | None, b: datetime | None) -> float:
     return 1.0 - (1.0 - DATE_FLOOR) * fraction
 
 
-def _signals(a: _Profile, b: _Profile, idf: _Idf) -> dict[str, float]:
-    """Every signal of the pair score, each in [0, 1] (exposed for tuning)."""
-    ents_a, ents_b = _vector(a.entities, "e", idf), _vector(b.entities, "e", idf)
+def _signals(a: _Weighted, b: _Weighted) -> dict[str, float]:
+    """Every signal of the pair score, each in [0, 1]."""
+    shared_numbers = len(a.profile.numbers & b.profile.numbers)
     return {
-        "dup": _containment(a.shingles, b.shingles),
-        "lead": _cosine(_vector(a.lead, "w", idf), _vector(b.lead, "w", idf)),
-        "title": _cosine(_vector(a.title, "w", idf), _vector(b.title, "w", idf)),
-        "entities": _cosine(ents_a, ents_b),
-        "pair": _pair(ents_a, ents_b),
-        "names": _names(a.entities, b.entities, idf),
-        "numbers": _numbers_score(a.numbers, b.numbers),
+        "lead": a.lead.cosine(b.lead),
+        "title": a.title.cosine(b.title),
+        "entities": a.entities.cosine(b.entities),
+        "names": _names(a, b),
+        "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
+        "dup": _containment(a.profile.shingles, b.profile.shingles),
     }
 
 
-def _score(a: _Profile, b: _Profile, idf: _Idf) -> float:
-    """The pair score in [0, 1]: the weighted signals, or a near-copy's containment."""
-    signals = _signals(a, b, idf)
-    mixed = sum(weight * signals[name] for name, weight in WEIGHTS.items())
-    dup = max(0.0, (signals["dup"] - DUP_FLOOR) / (1.0 - DUP_FLOOR))
-    score = max(mixed, dup)
-    if a.source and a.source == b.source and dup < 1.0:
+def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
+    """The pair score in [0, 1] from the signals: the weighted mix, or 1 for a copy, damped
+    for dates far apart and for one outlet (unless it ran a copy).
+
+    An empty title is a missing signal, not a disagreement: the other weights scale up.
+    """
+    weights = {name: w for name, w in WEIGHTS.items() if name != "title" or (a.title and b.title)}
+    mixed = sum(w * signals[name] for name, w in weights.items()) / sum(weights.values())
+    copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
+    score = max(mixed, min(1.0, copy))
+    if a.source and a.source == b.source and copy < 1.0:  # a re-run copy is still a copy
         score *= SAME_SOURCE
     return max(0.0, min(1.0, score * _date_factor(a.date, b.date)))
 
 
+class _Scorer:
+    """Pair scores over one batch, cached so that the linkage check can reuse them."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.batch = _Batch([_profile(item) for item in items])
+        self.weighted = [self.batch.weigh(profile) for profile in self.batch.profiles]
+        self.stripped: dict[int, _Weighted] = {}
+        self.cache: dict[tuple[int, int], float] = {}
+
+    def __call__(self, i: int, j: int) -> float:
+        key = (i, j) if i < j else (j, i)
+        if key not in self.cache:
+            self.cache[key] = self._score(*key)
+        return self.cache[key]
+
+    def signals(self, i: int, j: int) -> dict[str, float]:
+        """The signals of a pair (same-outlet pairs read without the outlet's furniture)."""
+        a, b = self.weighted[i], self.weighted[j]
+        if a.profile.source and a.profile.source == b.profile.source:
+            a, b = self._stripped(i), self._stripped(j)
+        return _signals(a, b)
+
+    def _score(self, i: int, j: int) -> float:
+        a, b = self.batch.profiles[i], self.batch.profiles[j]
+        return _combine(self.signals(i, j), a, b)
+
+    def _stripped(self, index: int) -> _Weighted:
+        """An item weighed without its outlet's furniture (the item itself when it has none)."""
+        if index not in self.stripped:
+            profile = self.batch.profiles[index]
+            template = self.batch.templates.get(profile.source)
+            self.stripped[index] = (
+                self.batch.weigh(profile.without(template)) if template else self.weighted[index]
+            )
+        return self.stripped[index]
+
+    def linkage(self, a: int, b: int, groups: _Groups) -> float:
+        """Average score between two groups, over samples of LINK_SAMPLE members each."""
+        scores = [self(i, j) for i in groups.sample[a] for j in groups.sample[b]]
+        return sum(scores) / len(scores)
+
+
 def similarity(a: Item, b: Item) -> float:
     """The pair score of two items on their own (IDF as in a batch of MIN_DOCS items)."""
-    profiles = [_profile(a), _profile(b)]
-    return _score(profiles[0], profiles[1], _Idf(profiles))
+    return _Scorer([a, b])(0, 1)
 
 
 # --- clustering ------------------------------------------------------------------------------
 
 
-def _candidates(profiles: Sequence[_Profile], idf: _Idf) -> list[tuple[int, int]]:
-    """Pairs (i < j) worth scoring: they share at least one rare token.
+def _candidates(profiles: Sequence[_Profile], batch: _Batch) -> list[tuple[int, int]]:
+    """Pairs (i < j) worth scoring: they share rare tokens, or they may be copies.
 
-    Tokens in more than MAX_POSTING items are skipped and each item keeps its
-    MAX_CANDIDATES best-blocked partners, so the work is linear in the number of items.
+    Tokens in more than MAX_POSTING items are skipped and each item keeps its MAX_CANDIDATES
+    partners with the most shared IDF, so the work is linear in the batch. A copy key (exact
+    title or opening) in more items than that links each item to the next one holding it,
+    so that a story copied a hundred times still becomes one chain, at linear cost.
     """
-    postings: dict[str, list[int]] = {}
+    postings: dict[str, list[int]] = defaultdict(list)
     for index, profile in enumerate(profiles):
-        for key in profile.block_keys():
-            postings.setdefault(key, []).append(index)
+        for key in profile.tokens():
+            postings[key].append(index)
     pairs: set[tuple[int, int]] = set()
+    for key, posting in postings.items():
+        if key.startswith("c:") and len(posting) > MAX_POSTING:
+            pairs.update(pairwise(posting))
     for index, profile in enumerate(profiles):
         shared: Counter[int] = Counter()
-        for key in profile.block_keys():
+        for key in profile.tokens():
             posting = postings[key]
-            if len(posting) > MAX_POSTING:
-                continue
-            weight = idf(*key.split(":", 1))
-            for other in posting:
-                if other != index:
-                    shared[other] += weight
+            if 1 < len(posting) <= MAX_POSTING:
+                weight = batch.idf(key)
+                shared.update(dict.fromkeys((o for o in posting if o != index), weight))
         best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
         pairs.update((min(index, other), max(index, other)) for other, _ in best)
     return sorted(pairs)
 
 
 class _Groups:
-    """Union-find that also keeps each group's members, for the average-linkage check."""
+    """Union-find that keeps each group's members and its LINK_SAMPLE lowest indices."""
 
     def __init__(self, size: int) -> None:
         self.parent = list(range(size))
         self.members: dict[int, list[int]] = {i: [i] for i in range(size)}
+        self.sample: dict[int, list[int]] = {i: [i] for i in range(size)}
 
     def find(self, index: int) -> int:
         while self.parent[index] != index:
@@ -745,48 +578,36 @@ class _Groups:
             index = self.parent[index]
         return index
 
+    def size(self, root: int) -> int:
+        return len(self.members[root])
+
     def union(self, a: int, b: int) -> None:
-        keep, drop = (a, b) if a < b else (b, a)
+        """Join two roots, the smaller group into the larger (linear overall)."""
+        keep, drop = (a, b) if self.size(a) >= self.size(b) else (b, a)
         self.parent[drop] = keep
-        self.members[keep] = sorted(self.members[keep] + self.members.pop(drop))
+        self.members[keep].extend(self.members.pop(drop))
+        self.sample[keep] = sorted(self.sample[keep] + self.sample.pop(drop))[:LINK_SAMPLE]
 
-
-class _Scorer:
-    """Pair scores over one batch, cached so the linkage check reuses them."""
-
-    def __init__(self, profiles: Sequence[_Profile]) -> None:
-        self.profiles = profiles
-        self.idf = _Idf(profiles)
-        self.cache: dict[tuple[int, int], float] = {}
-
-    def __call__(self, i: int, j: int) -> float:
-        key = (i, j) if i < j else (j, i)
-        if key not in self.cache:
-            self.cache[key] = _score(self.profiles[key[0]], self.profiles[key[1]], self.idf)
-        return self.cache[key]
-
-    def linkage(self, a: list[int], b: list[int]) -> float:
-        """Average score between two groups (the first LINK_SAMPLE members of each)."""
-        scores = [self(i, j) for i in a[:LINK_SAMPLE] for j in b[:LINK_SAMPLE]]
-        return sum(scores) / len(scores)
+    def groups(self) -> list[list[int]]:
+        """Each group sorted, groups ordered by their first index."""
+        return sorted(sorted(members) for members in self.members.values())
 
 
 def cluster(items: Sequence[Item]) -> list[list[int]]:
     """Groups of indices into `items`; every index appears exactly once; singletons included;
     each group sorted; groups ordered by their first index."""
-    scorer = _Scorer([_profile(item) for item in items])
-    edges = [(scorer(i, j), i, j) for i, j in _candidates(scorer.profiles, scorer.idf)]
-    edges = sorted((e for e in edges if e[0] >= EDGE_THRESHOLD), key=lambda e: (-e[0], e[1], e[2]))
+    scorer = _Scorer(items)
+    pairs = _candidates(scorer.batch.profiles, scorer.batch)
+    edges = [(score, i, j) for i, j in pairs if (score := scorer(i, j)) >= EDGE_THRESHOLD]
     groups = _Groups(len(items))
-    for _, i, j in edges:
+    for _, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):
         a, b = groups.find(i), groups.find(j)
         if a == b:
             continue
-        left, right = groups.members[a], groups.members[b]
-        if len(left) + len(right) > 2 and scorer.linkage(left, right) < LINK_THRESHOLD:
+        if groups.size(a) + groups.size(b) > 2 and scorer.linkage(a, b, groups) < LINK_THRESHOLD:
             continue
         groups.union(a, b)
-    return sorted(groups.members.values())
+    return groups.groups()
 
 
 # --- CLI rows --------------------------------------------------------------------------------
@@ -797,11 +618,11 @@ def _parse_date(value: object, where: str) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{where}: date must be an ISO 8601 string")
+        raise ValueError(f"{where}: 'date' must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as error:
-        raise ValueError(f"{where}: bad date {value!r}") from error
+        raise ValueError(f"{where}: bad 'date' {value!r}") from error
     return _aware(parsed)
 
 
@@ -816,18 +637,16 @@ def _text_field(row: Mapping[str, object], key: str, where: str) -> str:
 
 
 def _item(row: object, line: int) -> Item:
-    """One CLI row as an Item; ValueError names the line (and the id when there is one)."""
+    """One CLI row as an Item; the ValueError names the line (and the id when there is one)."""
     if not isinstance(row, dict):
         raise ValueError(f"line {line}: expected a JSON object")
     raw_id = row.get("id")
     where = f"line {line}" + (f" (id {raw_id!r})" if raw_id not in (None, "") else "")
-    if raw_id is None or isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
-        raise ValueError(f"{where}: missing or invalid 'id'")
-    if str(raw_id).strip() == "":
-        raise ValueError(f"{where}: empty 'id'")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id).strip():
+        raise ValueError(f"{where}: missing or empty 'id'")
     title = row.get("title")
     if not isinstance(title, str):
-        raise ValueError(f"{where}: missing or invalid 'title'")
+        raise ValueError(f"{where}: missing 'title'")
     return Item(
         id=str(raw_id),
         title=title,
@@ -840,13 +659,13 @@ def _item(row: object, line: int) -> Item:
 def cluster_rows(rows: list[dict[str, object]]) -> dict[str, list[list[str]]]:
     """`digest cluster FILE.jsonl --json`: rows in, {"clusters": [[id, ...], ...]} out.
 
-    Rows are {"id", "title", "text"} with optional "source", "url", "date" (ISO 8601);
-    lines are counted from 1. Duplicate ids are an error, since the output names items by id.
+    Rows are {"id", "title", "text"} with optional "source", "url", "date" (ISO 8601); lines
+    are counted from 1. A duplicate id is an error too, since the output names items by id.
     """
     items = [_item(row, line) for line, row in enumerate(rows, start=1)]
-    seen: dict[str, int] = {}
+    first: dict[str, int] = {}
     for line, item in enumerate(items, start=1):
-        if item.id in seen:
-            raise ValueError(f"line {line} (id {item.id!r}): duplicate id (line {seen[item.id]})")
-        seen[item.id] = line
+        if item.id in first:
+            raise ValueError(f"line {line} (id {item.id!r}): duplicate id (line {first[item.id]})")
+        first[item.id] = line
     return {"clusters": [[items[i].id for i in group] for group in cluster(items)]}

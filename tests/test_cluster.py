@@ -1,0 +1,293 @@
+"""Story clustering: the API contract, hard negatives, syndicated copies, the demo's one
+event told four times, the CLI rows, the pinned quality floors and the seed articles."""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.eval_cluster import (
+    FIXTURES,
+    FLOORS,
+    below_floor,
+    demo_rows,
+    evaluate,
+    load_set,
+    plain_text_item,
+    synthetic_rows,
+    to_item,
+)
+from digest.cluster import (
+    MAX_CANDIDATES,
+    MAX_POSTING,
+    Item,
+    _Batch,
+    _candidates,
+    _profile,
+    cluster,
+    cluster_rows,
+    similarity,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+DEMO = REPO / "digest" / "demo" / "corpus"
+WHEN = datetime(2026, 11, 10, 12, tzinfo=UTC)
+
+
+def groups_by_id(rows: list[dict[str, object]]) -> dict[str, frozenset[str]]:
+    """Cluster labelled rows; each id maps to the ids of its group."""
+    groups = cluster([to_item(row) for row in rows])
+    ids = [str(row["id"]) for row in rows]
+    return {ids[i]: frozenset(ids[j] for j in group) for group in groups for i in group}
+
+
+def assert_partition(groups: list[list[int]], size: int) -> None:
+    """Every index once, each group sorted, groups ordered by their first index."""
+    assert sorted(i for group in groups for i in group) == list(range(size))
+    assert all(group == sorted(group) and group for group in groups)
+    assert [group[0] for group in groups] == sorted(group[0] for group in groups)
+
+
+# --- contract --------------------------------------------------------------------------------
+
+
+def test_partition_contract_on_a_mixed_batch() -> None:
+    rows = load_set("events")
+    groups = cluster([to_item(row) for row in rows])
+    assert_partition(groups, len(rows))
+    assert any(len(group) == 1 for group in groups)  # singletons are listed too
+    assert any(len(group) > 1 for group in groups)
+
+
+def test_empty_and_single() -> None:
+    assert cluster([]) == []
+    assert cluster([Item("a", "Only one", "Some text.")]) == [[0]]
+
+
+def test_unrelated_items_stay_singletons() -> None:
+    items = [
+        Item("1", "Kanto recalls 212,000 Ridgeback pickups", "Brake lines corrode.", date=WHEN),
+        Item("2", "Petrol prices fall for a fourth week", "Diesel fell too.", date=WHEN),
+        Item("3", "Wayline robotaxis reach Denver", "Rides start in spring.", date=WHEN),
+    ]
+    assert cluster(items) == [[0], [1], [2]]
+
+
+def test_deterministic_and_order_independent() -> None:
+    rows = load_set("demo") + load_set("events")
+    first = groups_by_id(rows)
+    assert groups_by_id(rows) == first
+    assert groups_by_id(list(reversed(rows))) == first
+
+
+def test_odd_text_never_raises() -> None:
+    huge = "Arden Motor Co. builds a $3.8 billion plant. " * 200_000  # ~9 MB
+    items = [
+        Item("empty", "", ""),
+        Item("blank", "   ", "\n\n\t"),
+        Item("cjk", "日産とフォックスコンが提携", "日産自動車は鴻海精密工業と協議している。" * 50),
+        Item("emoji", "🚗🚗🚗", "⚡️ 100% électrique — Škoda Elroq, 2.5 \u00d7 10\u2076 \u20ac"),
+        Item("digits", "2026 2027 2028", "1,000,000 3.14159 0.0 00000 9" * 100),
+        Item("long number", "9" * 5000, "1" * 10_000 + "." + "2" * 10_000 + " bn"),
+        Item("naive", "Naive date", "A date without a zone.", date=datetime(2026, 11, 10)),
+        Item("huge", "Arden builds a plant", huge, source="Voltline", date=WHEN),
+        Item("huge2", "Arden builds a plant", huge, source="Carwire", date=WHEN),
+    ]
+    started = time.perf_counter()
+    groups = cluster(items)
+    assert time.perf_counter() - started < 5.0  # the text is capped, not read whole
+    assert_partition(groups, len(items))
+    assert [7, 8] in groups
+    for a in items:
+        assert 0.0 <= similarity(a, items[0]) <= 1.0
+
+
+def test_similarity_is_symmetric_and_bounded() -> None:
+    rows = {str(row["id"]): to_item(row) for row in load_set("syndication")}
+    original, copy = rows["luma-lidar-price-cut"], rows["luma-lidar-price-cut~retitled"]
+    other = rows["cobalt-loop-nevada-recycling"]
+    assert similarity(original, copy) == pytest.approx(similarity(copy, original))
+    assert similarity(original, original) == pytest.approx(1.0)
+    assert similarity(original, copy) > 0.5 > similarity(original, other)
+
+
+def test_work_is_linear_in_the_batch() -> None:
+    """Each item is scored against at most MAX_CANDIDATES partners, whatever the batch."""
+    rows = synthetic_rows(4)
+    profiles = [_profile(to_item(row)) for row in rows]
+    pairs = _candidates(profiles, _Batch(profiles))
+    assert len(pairs) <= len(rows) * MAX_CANDIDATES
+    groups = cluster([to_item(row) for row in rows])
+    assert max(len(group) for group in groups) <= 6  # copies never merge with each other
+
+
+def test_a_story_copied_more_often_than_the_posting_cap_is_one_group() -> None:
+    """Tokens shared by more than MAX_POSTING items are not used for blocking; the exact
+    title and opening still chain every copy together."""
+    rows = load_set("demo")
+    story = next(row for row in rows if row["id"] == "voltline/cobalt-loop-nevada-recycling")
+    copies = [
+        Item(f"copy{n}", str(story["title"]), str(story["text"]), source=f"Outlet {n}", date=WHEN)
+        for n in range(MAX_POSTING + 30)
+    ]
+    others = [to_item(row) for row in rows if row is not story]
+    groups = cluster([*others, *copies])
+    assert list(range(len(others), len(others) + len(copies))) in groups
+
+
+# --- labelled behaviour ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "apart",
+    [
+        # one company, four events
+        ("kanto-recall-axle", "kanto-results-axle", "kanto-ceo", "kanto-plant-tradelane"),
+        # one topic at two companies on the same day
+        ("halden-price-voltline", "marlowe-price"),
+        ("veltrix-cfo", "lindqvist-cfo"),
+        ("kanto-recall-axle", "sakurai-recall"),
+        # one place, two battery plants
+        ("solvane-tennessee", "arden-plant-wire"),
+        # one plant, a strike and an idling eight days apart
+        ("halden-strike", "halden-idle-wire"),
+    ],
+)
+def test_hard_negatives_stay_apart(apart: tuple[str, ...]) -> None:
+    groups = groups_by_id(load_set("events"))
+    for a in apart:
+        assert not groups[a] & (set(apart) - {a}), f"{a} merged with {groups[a]}"
+
+
+def test_same_company_different_events_in_the_demo_stay_apart() -> None:
+    groups = groups_by_id(load_set("demo"))
+    arden = ["axle-ledger/arden-names-cfo", "sensorfield/arden-zonal-architecture-platform"]
+    halden = ["axle-ledger/halden-ohio-plant-idling", "sensorfield/halden-ota-software-recall"]
+    assert groups[arden[0]] == {arden[0]}
+    assert groups[arden[1]] == {arden[1]}
+    assert halden[1] not in groups[halden[0]]
+
+
+def test_same_event_in_other_words_merges() -> None:
+    groups = groups_by_id(load_set("events"))
+    recall = {"kanto-recall-axle", "kanto-recall-sensor", "kanto-recall-motorway"}
+    assert recall | {"kanto-recall-update"} <= groups["kanto-recall-axle"]  # and the update
+    assert {"kanto-plant-tradelane", "kanto-plant-axle"} <= groups["kanto-plant-axle"]
+    assert {"halden-price-voltline", "halden-price-motorway"} <= groups["halden-price-voltline"]
+
+
+def test_syndication_variants_merge_and_nothing_else() -> None:
+    rows = load_set("syndication")
+    stories: defaultdict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        stories[str(row["story"])].add(str(row["id"]))
+    groups = groups_by_id(rows)
+    for members in stories.values():
+        for member in members:
+            assert groups[member] == members
+
+
+def test_demo_same_event_is_one_group_of_four() -> None:
+    """Voltline, The Axle Ledger and Tradelane on the Arden-Hanseong plant, plus the
+    AI-written Ledgerline piece days later: one story, and nothing else in it."""
+    expect = tomllib.loads((DEMO / "expect.toml").read_text(encoding="utf-8"))["same_event"]
+    stems = {Path(page).stem for page in [*expect["pages"], expect["ai_page"]]}
+    rows = load_set("demo")
+    ids = [str(row["id"]) for row in rows if "#" not in str(row["id"])]
+    event = {i for i in ids if i.split("/", 1)[1] in stems}
+    assert len(event) == 4
+    groups = groups_by_id(rows)
+    assert all(groups[member] == event for member in event)
+
+
+def test_demo_fixture_matches_the_demo_corpus() -> None:
+    """demo.jsonl is rebuilt by `python bench/eval_cluster.py --write-fixtures`."""
+    fixture = [(row["id"], row["story"], row["title"]) for row in load_set("demo")]
+    assert [(row["id"], row["story"], row["title"]) for row in demo_rows()] == fixture
+
+
+def test_fixtures_stay_small() -> None:
+    assert sum(path.stat().st_size for path in FIXTURES.glob("*.jsonl")) < 200_000
+
+
+# --- CLI rows --------------------------------------------------------------------------------
+
+
+def test_cluster_rows_contract() -> None:
+    later = (WHEN + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    rows: list[dict[str, object]] = [
+        {"id": 7, "title": "Petrol prices fall for a fourth week", "text": "Diesel fell."},
+        {
+            "id": "a",
+            "title": "Kanto recalls 212,000 Ridgeback pickups over corroding brake lines",
+            "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
+            "lines near the rear axle can corrode, it told regulators on Tuesday.",
+            "source": "The Axle Ledger",
+            "url": "https://example.test/a",
+            "date": WHEN.isoformat(),
+        },
+        {
+            "id": "b",
+            "title": "Kanto recalls 212,000 Ridgeback trucks over corroding brake lines",
+            "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
+            "lines near the rear axle can corrode, it told regulators on Tuesday.",
+            "source": "Carwire",
+            "date": later,
+        },
+        {"id": "c", "title": "Wayline robotaxis reach Denver", "text": None, "date": None},
+    ]
+    result = cluster_rows(rows)
+    assert result == {"clusters": [["7"], ["a", "b"], ["c"]]}
+    json.dumps(result)  # plain JSON
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"title": "No id"}, "line 2: missing or empty 'id'"),
+        ({"id": "", "title": "Empty id"}, "line 2: missing or empty 'id'"),
+        ({"id": True, "title": "Bool id"}, "line 2"),
+        ({"id": "x9", "text": "No title"}, "line 2 (id 'x9'): missing 'title'"),
+        ({"id": "x9", "title": 5}, "line 2 (id 'x9'): missing 'title'"),
+        ({"id": "x9", "title": "T", "date": "last Tuesday"}, "line 2 (id 'x9'): bad 'date'"),
+        ({"id": "x9", "title": "T", "text": ["a"]}, "line 2 (id 'x9'): 'text' must be"),
+        ({"id": "ok", "title": "Duplicate"}, "line 2 (id 'ok'): duplicate id (line 1)"),
+        ("not an object", "line 2: expected a JSON object"),
+    ],
+)
+def test_cluster_rows_bad_row(row: object, message: str) -> None:
+    rows = [{"id": "ok", "title": "Fine"}, row]
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cluster_rows(rows)  # type: ignore[arg-type]
+
+
+# --- quality ---------------------------------------------------------------------------------
+
+
+def test_pinned_floors_on_the_fixtures() -> None:
+    results = evaluate()
+    assert set(results) == {"demo", "events", "syndication", "holdout", "overall"}
+    misses = [miss for name, result in results.items() for miss in below_floor(name, result)]
+    assert not misses
+    assert all(name in FLOORS for name in results)
+
+
+@pytest.mark.corpus
+def test_seed_articles_cluster_together() -> None:
+    """The FT column on Nissan and Foxconn and the AI-written piece on the same story."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is absent")
+    (human,) = (CORPUS / "seeds").glob("000_*.txt")
+    (ai,) = (CORPUS / "seeds").glob("003_*.txt")
+    seeds = [plain_text_item(human), plain_text_item(ai)]
+    assert cluster(seeds) == [[0, 1]]
+    demo = [to_item(row) for row in load_set("demo")]
+    groups = cluster([*demo, *seeds])
+    assert [len(demo), len(demo) + 1] in groups  # together, and with nothing from the demo
