@@ -18,8 +18,7 @@ The shape, in 50 to 110 words when the stories allow it:
    sentence that names no one ("The order is worth about $1.1 billion") is used only
    when its headline opens with a name, and then reads "The number of the week,
    $1.1 billion, belongs to Brightway Rent: the order is worth ...". A number the note already
-   carries gets a short pointer instead ("That $3.8 billion was the largest sum in
-   this issue.").
+   carries gets a short pointer instead ("That $3.8 billion is the number of the week.").
 
 The sign-off is not part of the note: the templates add the signature.
 """
@@ -416,8 +415,8 @@ def _figure_sentence(figure: Figure | None, lexicon: _Lexicon, quoted: bool) -> 
     """The number of the week; a short pointer when the number is already in the note."""
     if figure is None:
         return ""
-    if quoted and figure.kind == "money":
-        return f"That {figure.text} was the largest sum in this issue."
+    # Never "the largest sum": only figures in quotable sentences are compared, so a
+    # bigger one may sit in a long sentence elsewhere (and the claim would be false).
     if quoted:
         return f"That {figure.text} is the number of the week."
     sentence = _lower_first(_trim_for_figure(figure.sentence, figure.text), lexicon)

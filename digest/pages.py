@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,7 +65,11 @@ async def read_pages(
             tick()
         else:
             todo.append(entry)
-    results = await asyncio.gather(*(_read_one(e.url, fetcher, detector, tick) for e in todo))
+    # One worker thread for all lxml work: trafilatura and lxml crash (SIGSEGV, "double
+    # free") when pages are extracted in several threads at once (trafilatura#840).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as worker:
+        reads = (_read_one(e.url, fetcher, detector, worker, tick) for e in todo)
+        results = await asyncio.gather(*reads)
     failures = []
     for entry, (read, reason) in zip(todo, results, strict=True):
         if read is None:
@@ -76,10 +81,14 @@ async def read_pages(
 
 
 async def _read_one(
-    url: str, fetcher: Fetcher, detector: Detector, tick: Callable[[], None]
+    url: str,
+    fetcher: Fetcher,
+    detector: Detector,
+    worker: Executor,
+    tick: Callable[[], None],
 ) -> tuple[Read | None, str]:
     try:
-        return await _fetch_and_read(url, fetcher, detector)
+        return await _fetch_and_read(url, fetcher, detector, worker)
     except Exception as exc:  # a last resort: one page never sinks the run
         return None, f"unexpected {type(exc).__name__}: {exc}"[:300]
     finally:
@@ -87,7 +96,7 @@ async def _read_one(
 
 
 async def _fetch_and_read(
-    url: str, fetcher: Fetcher, detector: Detector
+    url: str, fetcher: Fetcher, detector: Detector, worker: Executor
 ) -> tuple[Read | None, str]:
     try:
         response = await fetcher.get(url)
@@ -95,7 +104,8 @@ async def _fetch_and_read(
         return None, str(exc)
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})"
-    read = await asyncio.to_thread(_read, response.body, response.url, detector.rules)
+    loop = asyncio.get_running_loop()
+    read = await loop.run_in_executor(worker, _read, response.body, response.url, detector.rules)
     if read is None:
         return None, "no article text found on the page"
     return read, ""

@@ -227,7 +227,7 @@ def test_a_number_already_in_the_note_gets_a_pointer_not_a_repeat() -> None:
     ]
     note = compose_note(week, NEWSLETTER)
     assert "four outlets covered" in note.lower()
-    assert note.endswith("That $3.8 billion was the largest sum in this issue.")
+    assert note.endswith("That $3.8 billion is the number of the week.")
     assert "The number of the week" not in note
     assert_faithful(note, week)
 
@@ -403,7 +403,7 @@ def test_a_custom_section_names_the_theme() -> None:
     ]
     note = compose_note(week, NEWSLETTER)
     assert note.startswith("Motorsport dominated the week, and three outlets covered")
-    assert note.endswith("That €4.5m was the largest sum in this issue.")
+    assert note.endswith("That €4.5m is the number of the week.")
 
 
 def test_a_number_whose_sentence_is_too_long_to_quote_is_passed_over() -> None:

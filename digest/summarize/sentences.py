@@ -81,17 +81,33 @@ def _split_paragraph(paragraph: str) -> list[str]:
     for match in _CANDIDATE.finditer(paragraph):
         end = match.end()
         following = _next_word(paragraph, end)
-        if _is_boundary(paragraph[start : match.start()], match.group(), following):
+        before = _last_word_at(paragraph, start, match.start())
+        if _is_boundary(before, match.group(), following):
             pieces.append(paragraph[start:end])
             start = end
     pieces.append(paragraph[start:])
     return [clean for piece in pieces if (clean := " ".join(piece.split()))]
 
 
+_WORD_AT = re.compile(r"\s*(\S+)")
+
+
 def _next_word(paragraph: str, position: int) -> str:
-    """The whitespace-delimited word that starts after `position`."""
-    rest = paragraph[position:].split(maxsplit=1)
-    return rest[0] if rest else ""
+    """The whitespace-delimited word that starts after `position` (no copy of the rest:
+    a long paragraph with many periods stays linear)."""
+    match = _WORD_AT.match(paragraph, position)
+    return match.group(1) if match else ""
+
+
+def _last_word_at(paragraph: str, start: int, stop: int) -> str:
+    """The last whitespace-delimited word of `paragraph[start:stop]`, found from the right."""
+    end = stop
+    while end > start and paragraph[end - 1].isspace():
+        end -= 1
+    begin = end
+    while begin > start and not paragraph[begin - 1].isspace():
+        begin -= 1
+    return paragraph[begin:end]
 
 
 def _is_boundary(before: str, punctuation: str, following: str) -> bool:
