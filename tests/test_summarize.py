@@ -386,3 +386,10 @@ def test_a_headline_repeated_as_the_first_line_is_not_the_summary() -> None:
     summary = summarize_text(text, title)
     assert not summary.text.startswith("Will Harbor")
     assert summary.sentences[0].startswith("Harbor Auto unveiled")
+
+
+def test_runs_of_dots_split_in_linear_time() -> None:
+    """A dot leader ("Contents........7") once made the splitter backtrack exponentially:
+    with that bug this input would not finish in any CI's lifetime."""
+    text = "Contents" + "." * 80 + "7 and more text. Next sentence here."
+    assert split_sentences(text)[-1] == "Next sentence here."

@@ -28,7 +28,9 @@ CLOSE_QUOTES = "\"'\u201d\u2019\u00bb"  # " ' right double, right single, guille
 _DASHES = "-\u2013\u2014"  # hyphen, en dash, em dash
 # Terminal punctuation, then any closing quotes/brackets, then the whitespace before
 # the next sentence. A boundary needs whitespace: "3.5" and "example.com" never split.
-_CANDIDATE = re.compile(rf"(?:\.{{2,}}|\u2026|[.?!])+[{CLOSE_QUOTES})\]]*(?=\s)")
+# One run of end punctuation, matched from its first character and never backtracked
+# into (possessive): a nested quantifier here was exponential on "a.........x".
+_CANDIDATE = re.compile(rf"(?<![.?!\u2026])[.?!\u2026]++[{CLOSE_QUOTES})\]]*+(?=\s)")
 _OPENERS = OPEN_QUOTES + "([*" + _DASHES
 _CLOSERS = CLOSE_QUOTES + ")]"
 _NEWLINES = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
