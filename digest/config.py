@@ -263,6 +263,7 @@ DEFAULT_SECTIONS: tuple[dict[str, Any], ...] = (
 
 class Health(_Section):
     silent_weeks: Annotated[int, Field(ge=1, le=52)] = 4  # a feed with nothing newer is "silent"
+    owner_section: bool = False  # list failed and silent feeds in out/ (never in the email)
 
 
 class Config(_Section):

@@ -166,6 +166,7 @@ class Digest:
     note: str = ""  # the editor's note (Markdown, no links), "" for none
     more: tuple[Section, ...] = ()  # "Also worth reading", by section; empty ones left out
     issue_number: int = 1
+    health: tuple[str, ...] = ()  # feed problems, for the owner's copy only (never emailed)
 
     @property
     def flagged(self) -> int:

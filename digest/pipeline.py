@@ -247,9 +247,14 @@ def _finish(
     if digest is None:
         deliver.write_file(out / "report.json", deliver.report_json(report))
         raise RunError(_no_digest_reason(report, out))
+    if config.health.owner_section:
+        digest = replace(digest, health=_health_lines(report.feed_health))
     rendered = render.render(digest, config.output.templates_dir)
+    emailed = rendered
+    if digest.health:  # the owner's copy in out/ has them; the email never does
+        emailed = render.render(replace(digest, health=()), config.output.templates_dir)
     subject = _subject(config, digest)
-    message = deliver.build_message(digest, subject, rendered.text, rendered.html, config.delivery)
+    message = deliver.build_message(digest, subject, emailed.text, emailed.html, config.delivery)
     files: dict[str, str | bytes] = {
         "digest.html": rendered.html,
         "digest.txt": rendered.text,
@@ -328,6 +333,12 @@ def _health(found: FeedsResult, now: datetime, weeks: int) -> dict[str, list[str
         if r.status != "failed" and r.latest is not None and r.latest < cutoff
     ]
     return {"failed": failed, "silent": silent}
+
+
+def _health_lines(health: dict[str, list[str]]) -> tuple[str, ...]:
+    failed = [f"Failed this run: {line}" for line in health.get("failed", [])]
+    silent = [f"Silent: {line}" for line in health.get("silent", [])]
+    return tuple(failed + silent)
 
 
 def _check_writable(out: Path) -> None:

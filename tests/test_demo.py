@@ -114,3 +114,8 @@ def test_demo_has_sections_a_note_and_framing(demo: tuple[RunResult, dict[str, s
     assert "Alex Morgan, motoring editor of The Autos Digest, selects their favourite" in text
     assert "7 stories · about" in text and "Issue 1 · 9\u201315 November 2026" in text
     assert "ALSO WORTH READING" in text
+    html = demo[1]["digest.html"]
+    assert "Also worth reading" in html and html.count('class="more-item"') == sum(
+        len(section.stories) for section in digest.more
+    )
+    assert "## Also worth reading" in demo[1]["digest.md"]

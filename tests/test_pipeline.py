@@ -362,3 +362,20 @@ def test_refused_recipients_are_reported(config: Config) -> None:
         result.report.delivery == "sent to 1 recipient(s); refused by the server: gone@example.org"
     )
     assert box.envelopes[0][1] == ["reader@example.org"]
+
+
+def test_feed_health_goes_to_the_owners_copy_never_to_the_email(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    config = make_config(
+        tmp_path, [http_server.host_port], feeds=world(http_server), health={"owner_section": True}
+    )
+    run(config, OPTIONS)
+    text = (config.output.dir / "digest.txt").read_text()
+    assert "FOR THE OWNER ONLY" in text and "Failed this run: Gamma: not a feed" in text
+    assert "For the owner only" in (config.output.dir / "digest.html").read_text()
+    message = message_from_bytes(
+        (config.output.dir / "digest.eml").read_bytes(), policy=policy.default
+    )
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        assert "owner only" not in part.get_content().lower()
