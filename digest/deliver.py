@@ -7,21 +7,18 @@ pipeline, around `send()`.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import smtplib
 import ssl
 import tempfile
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
-from typing import Any
 
 from digest.config import Delivery
-from digest.models import Digest, RunReport
+from digest.models import Digest, RunReport, to_jsonable
 
 
 class DeliveryError(Exception):
@@ -65,21 +62,6 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, tuples and datetimes as plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def digest_json(digest: Digest) -> str:

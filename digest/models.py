@@ -6,9 +6,11 @@ terminal. Datetimes are always timezone-aware (UTC unless said otherwise).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -230,3 +232,19 @@ class RunReport:
     @property
     def feeds_failed(self) -> int:
         return sum(1 for f in self.feeds if f.status == "failed")
+
+
+def to_jsonable(value: Any) -> Any:
+    """These values as plain JSON: dataclasses as objects, tuples as lists, datetimes as
+    ISO 8601 strings. One encoding for digest.json, report.json and the state's caches."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value

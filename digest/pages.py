@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from digest.deliver import to_jsonable
 from digest.detect.disclosure import Rule, find_disclosures
 from digest.extract import Page, extract_page
 from digest.http import Fetcher, FetchError
-from digest.models import Entry, Evidence, PageFailure
+from digest.models import Entry, Evidence, PageFailure, to_jsonable
 from digest.store import Store
 
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})

@@ -102,7 +102,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         digest = editorial.compose(
             config, window, picks, more, started, store.issue_number(digest_id)
         )
-        report = _report(digest_id, started, options, found, pages, articles, timings, counts)
+        report = _report(digest_id, started, options.now, found, pages, articles, timings, counts)
         report = replace(
             report,
             stories_clustered=len(groups),
@@ -214,7 +214,7 @@ def _summarized(config: Config, store: Store, story: Story, now: datetime, n: in
 def _report(
     digest_id: str,
     started: datetime,
-    options: RunOptions,
+    clock: Callable[[], datetime],
     found: FeedsResult,
     pages: PagesResult,
     articles: list[Article],
@@ -227,7 +227,7 @@ def _report(
     return RunReport(
         digest_id=digest_id,
         started_at=started,
-        finished_at=options.now(),
+        finished_at=clock(),
         feeds=found.reports,
         entries=len(found.entries),
         articles=len(articles),

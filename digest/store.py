@@ -15,12 +15,11 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from digest.models import Entry, Summary
+from digest.models import Entry, Summary, to_jsonable
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -211,7 +210,7 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)",
-                (key, json.dumps(asdict(summary)), now.isoformat()),
+                (key, json.dumps(to_jsonable(summary)), now.isoformat()),
             )
 
     # what history says about outlets
@@ -303,11 +302,11 @@ class Store:
 
 def _entry_row(entry: Entry, now: datetime) -> tuple[str, str, str, str | None, str]:
     seen = entry.first_seen or now
-    data = asdict(entry) | {"first_seen": seen}
+    data = to_jsonable(entry) | {"first_seen": seen.isoformat()}
     return (
         entry.feed_url,
         entry.url,
-        json.dumps(data, default=_iso),
+        json.dumps(data),
         entry.published.isoformat() if entry.published else None,
         seen.isoformat(),
     )
@@ -318,9 +317,3 @@ def _entry_from(data: dict[str, Any]) -> Entry:
         if data.get(key):
             data[key] = datetime.fromisoformat(data[key]).astimezone(UTC)
     return Entry(**data)
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__}")
