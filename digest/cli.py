@@ -112,12 +112,14 @@ def _add_run(commands: Any) -> None:
     )
     llm = run.add_mutually_exclusive_group()
     llm.add_argument(
-        "--llm", action="store_true", help="summarize with the model in [llm] (needs [llm])"
+        "--llm",
+        action="store_true",
+        help="summarize with the model in [llm] (the default when [llm] is set)",
     )
     llm.add_argument(
         "--no-llm",
         action="store_true",
-        help="summarize with the built-in extractive summarizer (the default)",
+        help="summarize with the built-in extractive summarizer, even when [llm] is set",
     )
     run.add_argument(
         "--max-stories",
@@ -157,13 +159,20 @@ def _add_summarize(commands: Any) -> None:
     summarize = commands.add_parser(
         "summarize",
         help="summarize articles from files (.txt or .html)",
-        description="Summarize each file with the built-in extractive summarizer; "
-        "with --json one JSON object per file, one per line.",
+        description="Summarize each file with the built-in extractive summarizer, or with "
+        "--llm the model in the config's [llm]; with --json one JSON object per file, one "
+        "per line.",
     )
     summarize.add_argument("files", nargs="+", type=Path, metavar="FILE")
     summarize.add_argument(
         "--sentences", type=positive, default=3, metavar="N", help="at most N sentences (default 3)"
     )
+    summarize.add_argument(
+        "--llm",
+        action="store_true",
+        help="summarize with the model in [llm]; a story it cannot do gets the offline summary",
+    )
+    _config_flag(summarize)
     summarize.add_argument("--json", action="store_true", help="print JSON lines")
     summarize.set_defaults(handler=_summarize)
 
@@ -254,21 +263,18 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.resend and not args.send:
         raise UsageError("--resend goes with --send")
-    if args.llm:
-        raise UsageError(
-            "--llm needs a model, and this version of digest has no [llm] support yet; "
-            "drop --llm to use the built-in summarizer"
-        )
     options = RunOptions(
         since=args.since,
         until=args.until,
         send=args.send,
         resend=args.resend,
         max_stories=args.max_stories,
+        use_model=not args.no_llm,
     )
     if args.demo:
         return _run_demo(args, options)
     config = _overridden(load_config(args.config), args)
+    _check_llm_flag(config, args)
     require_feeds(config, args.config)
     if args.send and not config.delivery.configured:
         raise ConfigError(
@@ -287,6 +293,7 @@ def _run_demo(args: argparse.Namespace, options: Any) -> int:
         raise UsageError("the demo has no mail server: run it without --send")
     with _demo_server(DemoServer) as server:
         config = _overridden(demo_config(server.base, server.host_port), args)
+        _check_llm_flag(config, args)
         options = replace(options, until=options.until or demo_until())
         return _execute(config, _in_zone(config, options), quiet=args.quiet)
 
@@ -312,6 +319,15 @@ def _in_zone(config: Config, options: Any) -> Any:
     return replace(options, until=until.replace(tzinfo=ZoneInfo(config.newsletter.timezone)))
 
 
+def _check_llm_flag(config: Config, args: argparse.Namespace) -> None:
+    if getattr(args, "llm", False) and config.llm is None:
+        where = "the demo's config" if getattr(args, "demo", False) else str(args.config)
+        raise UsageError(
+            f"--llm needs a model: add an [llm] section to {where} (see docs/providers.md), "
+            "or drop --llm to use the built-in summarizer"
+        )
+
+
 def _overridden(config: Config, args: argparse.Namespace) -> Config:
     updates: dict[str, Any] = {}
     if args.out:
@@ -331,12 +347,26 @@ def _execute(config: Config, options: Any, quiet: bool) -> int:
             print(f"digest: {exc}", file=sys.stderr)
             return EXIT_FAILED
     report = result.report
+    for warning in report.warnings:
+        if warning.startswith("model: "):
+            print(f"digest: {warning}", file=sys.stderr)
     html = _shown(Path(report.outputs["html"]))
     print(
         f"{_count(len(report.feeds), 'feed')}, {report.feeds_failed} failed; "
-        f"{_count(report.stories, 'story', 'stories')}; {report.delivery}; {html}"
+        f"{_count(report.stories, 'story', 'stories')}; {_model_line(report.llm)}"
+        f"{report.delivery}; {html}"
     )
     return EXIT_OK
+
+
+def _model_line(usage: Any) -> str:
+    from digest.pipeline import usage_text
+
+    if not usage.model:
+        return ""
+    cached = f", {usage.cached} cached" if usage.cached else ""
+    offline = f", {usage.offline} offline" if usage.offline else ""
+    return f"model {usage.model}: {usage_text(usage)}{cached}{offline}; "
 
 
 def _count(n: int, one: str, many: str = "") -> str:
@@ -412,28 +442,74 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _summarize(args: argparse.Namespace) -> int:
-    from digest.extract import extract_page
-    from digest.summarize.extractive import summarize_text
-
+    """One line per file, in the order given; a file that cannot be read is named in
+    its place and the rest go on."""
     code = EXIT_OK
+    documents: dict[Path, tuple[str, str]] = {}
+    errors: dict[Path, UsageError] = {}
     for path in args.files:
         try:
-            data = read_input(path)
+            documents[path] = _document(path)
         except UsageError as exc:
-            code = _emit_error(path, exc, args.json)
+            errors[path] = exc
+    by_model = _model_results(args, documents) if args.llm else {}
+    for path in args.files:
+        if path in errors:
+            code = _emit_error(path, errors[path], args.json)
             continue
-        title, text = "", data.decode("utf-8", errors="replace")
-        if _is_html(path):
-            page = extract_page(data)
-            title, text = (page.title, page.text) if page else ("", "")
-        summary = summarize_text(text, title, args.sentences)
-        result = {
-            "summary": summary.text,
-            "method": summary.method,
-            "sentences": list(summary.sentences),
-        }
-        _emit(path, result, args.json, summary.text)
+        title, text = documents[path]
+        result = by_model.get(path) or _offline_result(title, text, args.sentences)
+        _emit(path, result, args.json, str(result["summary"]))
     return code
+
+
+def _document(path: Path) -> tuple[str, str]:
+    """A file's (title, text): an extracted page, or the text of a text file."""
+    from digest.extract import extract_page
+
+    data = read_input(path)
+    if not _is_html(path):
+        return "", data.decode("utf-8", errors="replace")
+    page = extract_page(data)
+    return (page.title, page.text) if page else ("", "")
+
+
+def _offline_result(title: str, text: str, sentences: int) -> dict[str, Any]:
+    from digest.summarize.extractive import summarize_text
+
+    summary = summarize_text(text, title, sentences)
+    return {"summary": summary.text, "method": summary.method, "sentences": list(summary.sentences)}
+
+
+def _model_results(
+    args: argparse.Namespace, documents: dict[Path, tuple[str, str]]
+) -> dict[Path, dict[str, Any]]:
+    """The model's summaries by file; a file it failed on is left out (and named)."""
+    from digest.summarize.llm import Failed
+    from digest.summarize.providers import Unavailable
+    from digest.summarize.stage import model_summaries
+
+    config = load_config(args.config)
+    try:
+        answers, _ = model_summaries(config, list(documents.values()))
+    except Unavailable as exc:
+        if config.llm is None:
+            raise UsageError(f"{args.config}: {exc}") from None
+        print(f"digest: {exc}", file=sys.stderr)
+        return {}
+    results: dict[Path, dict[str, Any]] = {}
+    for path, answer in zip(documents, answers, strict=True):
+        if isinstance(answer, Failed):
+            print(f"digest: {path}: offline summary: {answer.reason}", file=sys.stderr)
+            continue
+        results[path] = {
+            "summary": answer.text,
+            "method": answer.method,
+            "sentences": list(answer.sentences),
+            "why": answer.why,
+            "tags": list(answer.tags),
+        }
+    return results
 
 
 def _is_html(path: Path) -> bool:

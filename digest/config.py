@@ -15,7 +15,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_NAME = "digest.toml"
 
@@ -41,6 +48,7 @@ class Newsletter(_Section):
         "in this weekly newsletter."
     )
     editor_pronoun: str = "their"  # fills {their}: "her", "his", "their"
+    tone: str = "warm, brisk and plain-spoken, with a dry wit; no hype"  # the model-written note
     show_note: bool = True  # the editor's note at the top
     timezone: str = "UTC"
     language: str = "en"
@@ -92,6 +100,50 @@ class FeedConfig(_Section):
 class Summarizer(_Section):
     sentences: Annotated[int, Field(ge=1, le=5)] = 3
     max_words: Annotated[int, Field(ge=20, le=300)] = 60
+
+
+Provider = Literal["openai", "github", "ollama", "custom"]
+
+
+class Price(_Section):
+    """US dollars per million tokens."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+
+
+class Llm(_Section):
+    """A model for summaries and the editor's note; absent means the offline summarizer."""
+
+    provider: Provider = "openai"
+    model: str = ""  # default per provider, see digest.summarize.providers
+    base_url: str = ""  # default per provider; OPENAI_BASE_URL for openai and custom
+    api_key_env: str = ""  # default per provider: OPENAI_API_KEY, GITHUB_TOKEN, none
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60.0  # seconds per request
+    retries: Annotated[int, Field(ge=0, le=10)] = 2  # the SDK's retries on 429 / 5xx
+    max_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    max_input_tokens: Annotated[int, Field(ge=500, le=1_000_000)] = 6000
+    max_output_tokens: Annotated[int, Field(ge=100, le=16_000)] = 700
+    max_calls: Annotated[int, Field(ge=0, le=10_000)] = 40  # per run
+    max_tokens: Annotated[int, Field(ge=0)] = 150_000  # per run, prompt + completion
+    max_failures: Annotated[int, Field(ge=1, le=50)] = 3  # in a row, then offline for the run
+    show_usage: bool = False  # calls, tokens and cost in the digest's footer
+    prices: dict[str, Price] = {}  # model id -> price; adds to the built-in table
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(f"base_url must be an http:// or https:// URL (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _custom_is_complete(self) -> Llm:
+        if self.provider == "custom" and not (self.base_url and self.model):
+            raise ValueError("provider 'custom' needs both base_url and model")
+        return self
 
 
 class Delivery(_Section):
@@ -270,6 +322,7 @@ class Config(_Section):
     newsletter: Newsletter = Newsletter()
     feeds: list[FeedConfig] = []
     summarizer: Summarizer = Summarizer()
+    llm: Llm | None = None
     delivery: Delivery = Field(default_factory=lambda: Delivery.model_validate({}))
     state: State = State()
     output: Output = Output()
@@ -318,6 +371,13 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
 
 def _refuse_secrets(raw: dict[str, Any], path: Path) -> None:
+    llm = raw.get("llm")
+    if isinstance(llm, dict) and "api_key" in llm:
+        raise ConfigError(
+            f"{path}: key 'llm.api_key' is not allowed: keys are never read from the config "
+            "file. Remove it and set the environment variable named by 'llm.api_key_env' "
+            "(default OPENAI_API_KEY, or GITHUB_TOKEN for provider 'github') instead."
+        )
     delivery = raw.get("delivery")
     if isinstance(delivery, dict) and "password" in delivery:
         raise ConfigError(

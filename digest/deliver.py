@@ -70,6 +70,7 @@ def digest_json(digest: Digest) -> str:
 
 def report_json(report: RunReport) -> str:
     data = to_jsonable(report) | {"feeds_failed": report.feeds_failed}
+    data["llm"]["total_tokens"] = report.llm.total_tokens
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

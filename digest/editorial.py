@@ -57,9 +57,15 @@ def compose(
     more: list[Section],
     generated_at: datetime,
     issue_number: int = 1,
+    note: str | None = None,
+    usage: str = "",
 ) -> Digest:
-    """The issue: framing, the editor's note, the picks and "Also worth reading"."""
+    """The issue: framing, the editor's note, the picks and "Also worth reading".
+
+    `note` is the model's note; without one the note is composed offline."""
     newsletter = config.newsletter
+    if note is None:
+        note = compose_note(picks, newsletter) if newsletter.show_note else ""
     return Digest(
         id=issue_id(newsletter, window),
         title=newsletter.title,
@@ -73,7 +79,8 @@ def compose(
         generated_at=generated_at,
         stories=tuple(picks),
         show_style=config.detect.show_style,
-        note=compose_note(picks, newsletter) if newsletter.show_note else "",
+        note=note,
         more=tuple(more),
         issue_number=issue_number,
+        usage=usage,
     )

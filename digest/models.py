@@ -114,6 +114,8 @@ class Summary:
     text: str
     method: str  # "extractive", or the model that wrote it
     sentences: tuple[str, ...] = ()
+    why: str = ""  # "Why it matters", from a model
+    tags: tuple[str, ...] = ()  # topic tags, from a model
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class Digest:
     more: tuple[Section, ...] = ()  # "Also worth reading", by section; empty ones left out
     issue_number: int = 1
     health: tuple[str, ...] = ()  # feed problems, for the owner's copy only (never emailed)
+    usage: str = ""  # the model's calls, tokens and cost, when [llm] show_usage is on
 
     @property
     def flagged(self) -> int:
@@ -180,6 +183,30 @@ class Digest:
         """About how long the picks take to read in full (230 words a minute)."""
         words = sum(story.article.words for story in self.stories)
         return max(1, round(words / 230))
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """What the model did this run (all zero when the run was offline)."""
+
+    provider: str = ""
+    model: str = ""  # "" when no model was used
+    calls: int = 0  # requests made
+    cached: int = 0  # stories and notes served from the summary cache
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None  # None: the model has no price
+    offline: int = 0  # selected stories that got the offline summary instead
+    reasons: dict[str, int] = field(default_factory=dict)  # why, and how often
+    guard_trips: int = 0  # answers with a number or name not in the source
+    invalid: int = 0  # answers that were not the JSON asked for
+    structured_output: str = ""  # "json_schema", or "json in prompt" after a rejection
+    note: str = "offline"  # "model", "cached" or "offline"
+    token_count: str = ""  # "tiktoken o200k_base", or why counts were estimated
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 FeedStatus = Literal["ok", "not-modified", "failed"]
@@ -228,6 +255,7 @@ class RunReport:
     ai_flagged: int = 0  # stories in the digest from AI-generated sources
     stories_clustered: int = 0  # distinct stories the articles formed
     feed_health: dict[str, list[str]] = field(default_factory=dict)  # failed / silent feeds
+    llm: ModelUsage = field(default_factory=ModelUsage)
 
     @property
     def feeds_failed(self) -> int:

@@ -10,7 +10,6 @@ files are written).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -25,12 +24,11 @@ from digest.config import Config, ConfigError
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
-from digest.models import Article, Digest, Feed, RunReport, Section, Story, Window
+from digest.models import Article, Digest, Feed, ModelUsage, RunReport, Section, Story, Window
 from digest.pages import Detector, PagesResult, read_pages
 from digest.store import Store
-from digest.summarize.extractive import summarize_text
+from digest.summarize.stage import summarize
 
-SUMMARY_VERSION = 2  # bump when the extractive summarizer changes its output
 KEEP_ENTRIES = timedelta(days=60)
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -55,6 +53,7 @@ class RunOptions:
     send: bool = False
     resend: bool = False
     max_stories: int | None = None
+    use_model: bool = True  # False: the offline summarizer even when [llm] is set
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -90,23 +89,24 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         with _timed(timings, "rank"):
             picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
-            picks = [
-                _summarized(config, store, s, started, config.summarizer.sentences) for s in picks
-            ]
-            more = [
-                Section(
-                    m.title, tuple(_summarized(config, store, s, started, 1) for s in m.stories)
-                )
-                for m in more
-            ]
+            done = summarize(config, store, picks, more, started, options.use_model)
         digest = editorial.compose(
-            config, window, picks, more, started, store.issue_number(digest_id)
+            config,
+            window,
+            done.picks,
+            done.more,
+            started,
+            store.issue_number(digest_id),
+            note=done.note,
+            usage=_usage_line(config, done.usage),
         )
         report = _report(digest_id, started, options.now, found, pages, articles, timings, counts)
         report = replace(
             report,
             stories_clustered=len(groups),
             feed_health=_health(found, started, config.health.silent_weeks),
+            llm=done.usage,
+            warnings=report.warnings + done.warnings,
         )
         return _finish(config, store, digest if picks else None, report, options)
 
@@ -197,18 +197,19 @@ def _rank(
     return rank.select(ranked, limit, config.ranking, titles)
 
 
-def _summarized(config: Config, store: Store, story: Story, now: datetime, n: int) -> Story:
-    """The story with the summary of its canonical article, through the summary cache."""
-    settings, article = config.summarizer, story.article
-    key = hashlib.sha256(
-        f"extractive|{SUMMARY_VERSION}|{n}|{settings.max_words}|"
-        f"{article.title}\n{article.text}".encode()
-    ).hexdigest()
-    summary = store.summary(key)
-    if summary is None:
-        summary = summarize_text(article.text, article.title, n, settings.max_words)
-        store.save_summary(key, summary, now)
-    return replace(story, summary=summary)
+def _usage_line(config: Config, usage: ModelUsage) -> str:
+    """The footer's line on the model, when the owner asked for it."""
+    if not (config.llm and config.llm.show_usage and usage.model):
+        return ""
+    return f"Summaries by {usage.model}: {usage_text(usage)}."
+
+
+def usage_text(usage: ModelUsage) -> str:
+    """ "8 calls, 12,345 tokens, about $0.0123" (the cost only when the model has a price)."""
+    text = f"{usage.calls} call{'s' if usage.calls != 1 else ''}, {usage.total_tokens:,} tokens"
+    if usage.cost_usd is not None:
+        text += f", about ${usage.cost_usd:.4f}"
+    return text
 
 
 def _report(

@@ -204,7 +204,13 @@ class Store:
         if row is None:
             return None
         data = json.loads(row[0])
-        return Summary(data["text"], data["method"], tuple(data["sentences"]))
+        return Summary(
+            data["text"],
+            data["method"],
+            tuple(data["sentences"]),
+            data.get("why", ""),
+            tuple(data.get("tags", ())),
+        )
 
     def save_summary(self, key: str, summary: Summary, now: datetime) -> None:
         with self._transaction() as db:

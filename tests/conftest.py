@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from tests.servers import HTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
+
+# tiktoken (and digest.summarize.tokens) read encoding files from this cache, filled from
+# npm by `python scripts/tiktoken_cache.py` (`make test` runs it): set at import time so
+# every test sees the repository's cache, never a download. An outer setting wins.
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(REPO / ".cache" / "tiktoken"))
 
 
 @pytest.fixture
