@@ -33,7 +33,9 @@ _DASHES = "-\u2013\u2014"  # hyphen, en dash, em dash
 _CANDIDATE = re.compile(rf"(?<![.?!\u2026])[.?!\u2026]++[{CLOSE_QUOTES})\]]*+(?=\s)")
 _OPENERS = OPEN_QUOTES + "([*" + _DASHES
 _CLOSERS = CLOSE_QUOTES + ")]"
-_NEWLINES = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+# Line breaks alone: a pattern with \s* around them rescans a long run of spaces from
+# every position in it (quadratic); the paragraphs are stripped instead.
+_NEWLINES = re.compile(r"[\r\n\u2028\u2029]+")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -72,7 +74,7 @@ def split_sentences(text: str) -> list[str]:
     """
     sentences: list[str] = []
     for paragraph in _NEWLINES.split(text):
-        sentences.extend(_split_paragraph(paragraph))
+        sentences.extend(_split_paragraph(paragraph.strip()))
     return sentences
 
 
