@@ -114,3 +114,18 @@ def test_a_long_source_is_fast() -> None:
     started = time.perf_counter()
     assert unsupported(output, source) == ["€7bn"]
     assert time.perf_counter() - started < 2.0
+
+
+# --- the quality gate on real articles (bench/eval_guard.py) --------------------------------
+
+
+@pytest.mark.corpus
+def test_guard_gate_on_the_summaries_corpus(corpus: Path) -> None:
+    """Copied summaries never trip the guard; changed numbers and swapped names always do
+    (floors pinned in bench/eval_guard.py)."""
+    from bench import eval_guard
+
+    results = eval_guard.evaluate(corpus / "summaries" / "cnndm-writers.jsonl")
+    for key, floor in eval_guard.FLOORS.items():
+        assert results[key] >= floor, (key, results[key])
+    assert results["number_errors"] >= 30 and results["name_errors"] >= 60

@@ -29,7 +29,8 @@ must occur in the article it summarises. The same normalisation applies to both 
   with or without a unit.
 * Ranges share currency, unit and scale: "$5-7bn" and "5 to 7 billion dollars" both state
   $5bn and $7bn.
-* Not checked: number words ("three"), ordinals ("3rd", "first"), signs ("-3%" reads 3%).
+* Ordinals in digits ("13th") need the ordinal or the number in the source. Not checked:
+  number words ("three", "first"), signs ("-3%" reads 3%).
 * A token mixing letters and digits ("ID.4", "F-150", "EX30", "Q3", "1990s") is a name: it
   must occur in the source as one token, ignoring case and separators ("F150" = "F-150",
   "Level 2" = "Level-2"); "Q1".."Q4", "H1", "H2" are also supported by "first quarter" etc.
@@ -517,8 +518,10 @@ def _is_initial(text: str, start: int) -> bool:
 
 def _word_ok(word: str, initial: bool, facts: _Facts) -> bool:
     bare = _bare(word)
-    if bare.isdigit() or _ORDINAL.fullmatch(bare):
+    if bare.isdigit():
         return True
+    if _ORDINAL.fullmatch(bare):
+        return _ordinal_ok(bare, facts)
     if _has_digit(bare):
         return _mixed_ok(bare, facts)
     if not _has_upper(bare) or bare in _TITLES:
@@ -560,9 +563,16 @@ def _mixed_ok(token: str, facts: _Facts) -> bool:
     return all(_part_ok(part, facts) for part in token.split("-"))
 
 
+def _ordinal_ok(word: str, facts: _Facts) -> bool:
+    """ "13th" is supported by "13th" or by 13 in the source, not by "14th"."""
+    return _squash(word) in facts.squashed or Decimal(word[:-2]) in facts.values
+
+
 def _part_ok(part: str, facts: _Facts) -> bool:
-    if not _has_digit(part) or _ORDINAL.fullmatch(part):
+    if not _has_digit(part):
         return True
+    if _ORDINAL.fullmatch(part):
+        return _ordinal_ok(part, facts)
     if part.isdigit():
         return Decimal(part) in facts.values
     return _squash(part) in facts.squashed
