@@ -106,6 +106,18 @@ def _add_run(commands: Any) -> None:
         "--resend", action="store_true", help="with --send: send even if this issue was sent before"
     )
     run.add_argument(
+        "--to",
+        type=addresses,
+        metavar="ADDR[,ADDR]",
+        help="with --send: these recipients instead of [delivery] to",
+    )
+    run.add_argument(
+        "--proof-to",
+        type=addresses,
+        metavar="ADDR[,ADDR]",
+        help="without --send: email a proof here; the issue is not marked as sent",
+    )
+    run.add_argument(
         "--demo",
         action="store_true",
         help="use the built-in demo corpus on a loopback server (no network, no key)",
@@ -249,6 +261,15 @@ def moment(text: str) -> datetime:
     return when
 
 
+def addresses(text: str) -> tuple[str, ...]:
+    """Comma-separated e-mail addresses."""
+    found = tuple(part.strip() for part in text.split(",") if part.strip())
+    bad = [a for a in found if "@" not in a or any(c.isspace() for c in a)]
+    if not found or bad:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of addresses")
+    return found
+
+
 def positive(text: str) -> int:
     if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= MAX_STORIES:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_STORIES}")
@@ -263,6 +284,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.resend and not args.send:
         raise UsageError("--resend goes with --send")
+    if args.to and not args.send:
+        raise UsageError("--to goes with --send (for a proof of a dry run use --proof-to)")
+    if args.proof_to and args.send:
+        raise UsageError("--proof-to is for dry runs; with --send use --to")
     options = RunOptions(
         since=args.since,
         until=args.until,
@@ -270,6 +295,7 @@ def _run(args: argparse.Namespace) -> int:
         resend=args.resend,
         max_stories=args.max_stories,
         use_model=not args.no_llm,
+        proof_to=args.proof_to or (),
     )
     if args.demo:
         return _run_demo(args, options)
@@ -289,8 +315,8 @@ def _run_demo(args: argparse.Namespace, options: Any) -> int:
 
     from digest.demo import DemoServer, demo_config, demo_until
 
-    if args.send:
-        raise UsageError("the demo has no mail server: run it without --send")
+    if args.send or args.proof_to:
+        raise UsageError("the demo has no mail server: run it without --send or --proof-to")
     with _demo_server(DemoServer) as server:
         config = _overridden(demo_config(server.base, server.host_port), args)
         _check_llm_flag(config, args)
@@ -334,6 +360,8 @@ def _overridden(config: Config, args: argparse.Namespace) -> Config:
         updates["output"] = config.output.model_copy(update={"dir": args.out.resolve()})
     if args.state:
         updates["state"] = config.state.model_copy(update={"path": args.state.resolve()})
+    if getattr(args, "to", None):
+        updates["delivery"] = config.delivery.model_copy(update={"to": list(args.to)})
     return config.model_copy(update=updates) if updates else config
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -345,8 +346,22 @@ def default_sections() -> list[SectionRule]:
     ]
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate `path`; relative paths in it are relative to its folder."""
+# Settings that may come from the environment instead of the file (GitHub Actions secrets,
+# say: a public repository should not list its readers' addresses). A set variable wins
+# over the file; an empty one is ignored, as an unset secret is an empty string there.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "DIGEST_FROM": ("delivery", "from"),
+    "DIGEST_TO": ("delivery", "to"),  # comma-separated
+    "DIGEST_SMTP_HOST": ("delivery", "smtp_host"),
+    "DIGEST_SMTP_PORT": ("delivery", "smtp_port"),
+    "DIGEST_SMTP_SECURITY": ("delivery", "security"),
+    "DIGEST_SMTP_USERNAME": ("delivery", "username"),
+}
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate `path` (with the `ENV_OVERRIDES` found in `environ`, default the
+    process environment); relative paths in it are relative to its folder."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -357,16 +372,45 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, path)
+    origins = _apply_env(raw, os.environ if environ is None else environ)
+    return parse_config(raw, path, origins)
 
 
-def parse_config(raw: dict[str, Any], path: Path) -> Config:
-    """Validate a parsed TOML document; `path` is only for messages and relative paths."""
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Apply the overrides; returns the keys set, with the variable each came from."""
+    origins = {}
+    for name, (section, key) in ENV_OVERRIDES.items():
+        value = environ.get(name, "").strip()
+        if not value:
+            continue
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            continue  # the file's own error is reported by validation
+        target[key] = _env_value(name, key, value)
+        origins[f"{section}.{key}"] = name
+    return origins
+
+
+def _env_value(name: str, key: str, value: str) -> Any:
+    if key == "to":
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if key == "smtp_port":
+        if not value.isdecimal():
+            raise ConfigError(f"environment variable {name}: not a port number (got {value!r})")
+        return int(value)
+    return value
+
+
+def parse_config(
+    raw: dict[str, Any], path: Path, origins: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a parsed TOML document; `path` is only for messages and relative paths,
+    `origins` names the environment variable behind a key that came from one."""
     _refuse_secrets(raw, path)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(_describe(exc, path, origins or {})) from None
     return _resolve_paths(config, path.parent)
 
 
@@ -387,10 +431,12 @@ def _refuse_secrets(raw: dict[str, Any], path: Path) -> None:
         )
 
 
-def _describe(exc: ValidationError, path: Path) -> str:
+def _describe(exc: ValidationError, path: Path, origins: Mapping[str, str]) -> str:
     lines = [f"{path}: {len(exc.errors())} error(s) in the configuration"]
     for error in exc.errors():
         key = _dotted(error["loc"])
+        if key.split("[")[0] in origins:
+            key += f" (from the environment variable {origins[key.split('[')[0]]})"
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (check its spelling and section)")
         elif error["type"] == "missing":

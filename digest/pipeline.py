@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from digest import cluster, deliver, detect, editorial, rank, render, sections
-from digest.config import Config, ConfigError
+from digest.config import Config, ConfigError, Delivery
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
@@ -54,6 +54,7 @@ class RunOptions:
     resend: bool = False
     max_stories: int | None = None
     use_model: bool = True  # False: the offline summarizer even when [llm] is set
+    proof_to: tuple[str, ...] = ()  # without `send`: email a proof here; the ledger is untouched
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -273,6 +274,12 @@ def _finish(
     )
     if options.send:
         report = _send(config, store, digest, message, report, options.now)
+    elif options.proof_to:
+        proof = config.delivery.model_copy(update={"to": list(options.proof_to)})
+        message = deliver.build_message(
+            digest, f"[Proof] {subject}", emailed.text, emailed.html, proof
+        )
+        report = replace(report, delivery=_proof(proof, message))
     deliver.write_file(out / "report.json", deliver.report_json(report))
     if report.delivery.startswith("failed"):
         raise SendFailed(f"{report.delivery}; the digest is in {out}")
@@ -307,6 +314,18 @@ def _send(
     if refused:
         status += f"; refused by the server: {', '.join(refused)}"
     return replace(report, delivery=status)
+
+
+def _proof(delivery: Delivery, message: EmailMessage) -> str:
+    """Send a proof copy; the issue stays unsent (a proof never touches the ledger)."""
+    if not (delivery.smtp_host and delivery.sender):
+        return "failed: a proof needs [delivery] from and smtp_host"
+    try:
+        refused = deliver.send(message, delivery)
+    except deliver.DeliveryError as exc:
+        return f"failed: proof: {exc}"
+    accepted = len(delivery.to) - len(refused)
+    return f"proof sent to {accepted} recipient(s); the issue is not marked as sent"
 
 
 def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:

@@ -60,6 +60,13 @@ def test_bad_flags_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["run", "--since", "fortnight"])
     assert exited.value.code == 2 and "7d" in capsys.readouterr().err
     assert main(["run", "--resend"]) == 2
+    assert main(["run", "--to", "a@example.org"]) == 2
+    assert "--proof-to" in capsys.readouterr().err
+    assert main(["run", "--send", "--proof-to", "a@example.org"]) == 2
+    assert main(["run", "--demo", "--proof-to", "a@example.org"]) == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--send", "--to", "not an address"])
+    assert exited.value.code == 2
 
 
 def test_demo_run_prints_the_result_line(

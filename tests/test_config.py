@@ -89,3 +89,23 @@ def test_starter_config_is_valid_and_lists_real_automotive_feeds(tmp_path: Path)
     assert {"Electrek", "InsideEVs", "Autocar", "Jalopnik", "Green Car Reports"} <= names
     assert all(f.url.startswith("https://") for f in config.feeds)
     assert len({f.url for f in config.feeds}) == len(config.feeds)
+
+
+def test_delivery_settings_from_the_environment_win_and_are_named(tmp_path: Path) -> None:
+    from digest.config import load_config
+
+    path = tmp_path / "digest.toml"
+    path.write_text('[delivery]\nto = ["file@example.org"]\nsmtp_host = "file.example.org"\n')
+    env = {
+        "DIGEST_TO": "a@example.org, b@example.org",
+        "DIGEST_SMTP_PORT": "2525",
+        "DIGEST_SMTP_HOST": "",  # an unset GitHub secret is empty: ignored
+    }
+    config = load_config(path, env)
+    assert config.delivery.to == ["a@example.org", "b@example.org"]
+    assert config.delivery.smtp_port == 2525
+    assert config.delivery.smtp_host == "file.example.org"
+    with pytest.raises(ConfigError, match="DIGEST_SMTP_PORT"):
+        load_config(path, {"DIGEST_SMTP_PORT": "587x"})
+    with pytest.raises(ConfigError, match="from the environment variable DIGEST_SMTP_SECURITY"):
+        load_config(path, {"DIGEST_SMTP_SECURITY": "tls"})

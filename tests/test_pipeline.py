@@ -379,3 +379,18 @@ def test_feed_health_goes_to_the_owners_copy_never_to_the_email(
     )
     for part in message.iter_parts():  # type: ignore[attr-defined]
         assert "owner only" not in part.get_content().lower()
+
+
+def test_a_proof_goes_to_the_owner_and_leaves_the_issue_unsent(
+    config: Config, inbox: tuple[smtp.Inbox, int]
+) -> None:
+    box, port = inbox
+    config = with_delivery(config, port)
+    proof = RunOptions(until=NOW, now=lambda: NOW, proof_to=("owner@example.org",))
+    result = run(config, proof)
+    assert result.report.delivery.startswith("proof sent to 1 recipient(s)")
+    assert box.envelopes == [("digest@example.org", ["owner@example.org"])]
+    assert str(box.messages[0]["Subject"]).startswith("[Proof] ")
+    send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+    assert run(config, send).report.delivery == "sent to 1 recipient(s)"  # not "already sent"
+    assert box.envelopes[1] == ("digest@example.org", ["reader@example.org"])
