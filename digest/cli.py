@@ -93,7 +93,9 @@ def _add_run(commands: Any) -> None:
         "--until",
         type=moment,
         metavar="DATE",
-        help="end of the window, e.g. 2026-11-16 or 2026-11-16T06:00Z (default: now)",
+        default=os.environ.get("DIGEST_UNTIL") or None,
+        help="end of the window, e.g. 2026-11-16 or 2026-11-16T06:00Z "
+        "(default: $DIGEST_UNTIL or now)",
     )
     run.add_argument("--out", type=Path, metavar="DIR", help="output folder (default [output] dir)")
     run.add_argument("--state", type=Path, metavar="PATH", help="state file (default [state] path)")

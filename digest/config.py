@@ -356,6 +356,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DIGEST_SMTP_PORT": ("delivery", "smtp_port"),
     "DIGEST_SMTP_SECURITY": ("delivery", "security"),
     "DIGEST_SMTP_USERNAME": ("delivery", "username"),
+    "DIGEST_LLM_PROVIDER": ("llm", "provider"),  # creates [llm] when the file has none
+    "DIGEST_LLM_MODEL": ("llm", "model"),
 }
 
 

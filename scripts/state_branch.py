@@ -136,7 +136,7 @@ class Git:
             raise Failure(f"`{shown}` timed out after {timeout:.0f}s") from exc
         if proc.returncode not in ok:
             detail = self.redact(proc.stderr.strip() or proc.stdout.strip() or "no output")
-            lines = detail.splitlines()[-6:]
+            lines = [line for line in detail.splitlines() if line.strip()][-6:]
             raise Failure(f"`{shown}` failed (exit {proc.returncode}): " + " | ".join(lines))
         return proc
 
@@ -166,6 +166,10 @@ def config_env(environ: Mapping[str, str], entries: Sequence[tuple[str, str]]) -
         out[f"GIT_CONFIG_KEY_{i}"] = key
         out[f"GIT_CONFIG_VALUE_{i}"] = value
     return out
+
+
+def files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def say(message: str) -> None:
@@ -289,7 +293,7 @@ def pull(git: Git, directory: Path, branch: str, remote: str, attempts: int) -> 
         if created:  # leave no half-written state behind
             shutil.rmtree(directory, ignore_errors=True)
         raise
-    say(f"pulled {branch} from {git.redact(remote)} at {commit}: {count} files into {directory}")
+    say(f"pulled {branch} from {git.redact(remote)} at {commit}: {files(count)} into {directory}")
 
 
 # --- push ----------------------------------------------------------------------------------
@@ -356,9 +360,7 @@ def push(
             f"{directory} has no files to publish: refusing to replace {branch} with empty state"
         )
     env = identity(environ)
-    commit = git.run(
-        ["commit-tree", "--no-gpg-sign", "-m", message, tree], env=env
-    ).stdout.strip()
+    commit = git.run(["commit-tree", "--no-gpg-sign", "-m", message, tree], env=env).stdout.strip()
     ref = f"refs/heads/{branch}"
     with_retries(
         f"git push {git.redact(remote)} {ref}",
@@ -370,7 +372,7 @@ def push(
     )
     note = f" (left out {len(skipped)}: {', '.join(p.name for p in skipped)})" if skipped else ""
     say(
-        f"pushed {count} files from {directory} to {branch} on {git.redact(remote)} "
+        f"pushed {files(count)} from {directory} to {branch} on {git.redact(remote)} "
         f"as {commit} (one commit, no parent){note}"
     )
 
@@ -418,7 +420,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     args = parser().parse_args(argv)
     env = dict(os.environ if environ is None else environ)
     git = Git(env)
-    directory = Path(args.dir).absolute()
+    directory = Path(args.dir).resolve()
     try:
         if args.command == "pull":
             pull(git, directory, args.branch, args.remote, args.attempts)
