@@ -172,6 +172,10 @@ class Digest:
     issue_number: int = 1
     health: tuple[str, ...] = ()  # feed problems, for the owner's copy only (never emailed)
     usage: str = ""  # the model's calls, tokens and cost, when [llm] show_usage is on
+    web_url: str = ""  # this issue in the web archive ("View in browser"), when [archive] url
+    archive_url: str = ""  # the web archive's index, when [archive] url is set
+    unsubscribe_url: str = ""  # https link, or a mailto: link, when [delivery] has one
+    shortened: bool = False  # "Also worth reading" was cut to keep the email under Gmail's clip
 
     @property
     def flagged(self) -> int:
