@@ -157,6 +157,25 @@ class Delivery(_Section):
     username: str = ""
     password_env: str = "DIGEST_SMTP_PASSWORD"
     timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    list_id: str = ""  # List-Id; default: the newsletter's slug at the sender's domain
+    unsubscribe_url: str = ""  # https: List-Unsubscribe with one-click List-Unsubscribe-Post
+    unsubscribe_mailto: str = ""  # an address: List-Unsubscribe mailto:
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme != "https" or not parts.hostname):
+            raise ValueError(f"unsubscribe_url must be an https:// URL (got {value!r})")
+        return value
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        address = value.removeprefix("mailto:")
+        if address and ("@" not in address or any(c.isspace() or c in "<>," for c in address)):
+            raise ValueError(f"unsubscribe_mailto must be one e-mail address (got {value!r})")
+        return address
 
     @property
     def port(self) -> int:
@@ -191,6 +210,26 @@ class State(_Section):
 class Output(_Section):
     dir: FilePath = Path("out")
     templates_dir: FilePath | None = None
+    max_email_bytes: Annotated[int, Field(ge=20_000, le=10_000_000)] = (
+        100_000  # Gmail clips at 102 KB
+    )
+
+
+class Archive(_Section):
+    """The static web archive: an index of issues, a page per issue, an Atom feed."""
+
+    enabled: bool = True
+    dir: FilePath | None = None  # default: "archive" inside the output folder
+    url: str = ""  # where it is published (GitHub Pages, say): "View in browser" links
+    include: Literal["sent", "all"] = "sent"  # "all": dry runs too (a local archive)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(f"url must be an http:// or https:// URL (got {value!r})")
+        return value
 
 
 class Network(_Section):
@@ -327,6 +366,7 @@ class Config(_Section):
     delivery: Delivery = Field(default_factory=lambda: Delivery.model_validate({}))
     state: State = State()
     output: Output = Output()
+    archive: Archive = Archive()
     network: Network = Network()
     detect: Detect = Detect()
     ranking: Ranking = Ranking()
@@ -475,7 +515,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         }
     )
     state = config.state.model_copy(update={"path": absolute(config.state.path)})
-    return config.model_copy(update={"output": output, "state": state})
+    archive = config.archive.model_copy(
+        update={"dir": absolute(config.archive.dir) if config.archive.dir else None}
+    )
+    return config.model_copy(update={"output": output, "state": state, "archive": archive})
 
 
 def require_feeds(config: Config, path: Path) -> None:

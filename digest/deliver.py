@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import smtplib
 import ssl
 import tempfile
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
+from urllib.parse import quote
 
 from digest.config import Delivery
 from digest.models import Digest, RunReport, to_jsonable
@@ -85,9 +87,34 @@ def build_message(
     message["To"] = ", ".join(delivery.to) if delivery.to else "undisclosed-recipients:;"
     message["Date"] = format_datetime(digest.generated_at)
     message["Message-ID"] = message_id(digest, html, sender)
+    for name, value in list_headers(digest, delivery, sender).items():
+        message[name] = value
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
+
+
+def list_headers(digest: Digest, delivery: Delivery, sender: str) -> dict[str, str]:
+    """List-Id (RFC 2919), and List-Unsubscribe (RFC 2369) with a mailto and/or https
+    target; List-Unsubscribe-Post (RFC 8058, one click) only with an https endpoint."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    list_id = delivery.list_id or f"{_slug(digest.title)}.{domain}"
+    title = " ".join(digest.title.replace('"', "'").split())
+    headers = {"List-Id": f'"{title}" <{list_id}>'}
+    targets = []
+    if delivery.unsubscribe_mailto:
+        subject = quote(f"unsubscribe {list_id}")
+        targets.append(f"<mailto:{delivery.unsubscribe_mailto}?subject={subject}>")
+    if delivery.unsubscribe_url:
+        targets.append(f"<{delivery.unsubscribe_url}>")
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if targets:
+        headers["List-Unsubscribe"] = ", ".join(targets)
+    return headers
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "digest"
 
 
 def message_id(digest: Digest, html: str, sender: str) -> str:

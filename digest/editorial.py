@@ -83,4 +83,21 @@ def compose(
         more=tuple(more),
         issue_number=issue_number,
         usage=usage,
+        web_url=_in_archive(config, issue_id(newsletter, window) + "/"),
+        archive_url=_in_archive(config, ""),
+        unsubscribe_url=unsubscribe_link(config),
     )
+
+
+def _in_archive(config: Config, path: str) -> str:
+    """An absolute link into the published web archive, or "" when it has no URL."""
+    url = config.archive.url
+    return f"{url.rstrip('/')}/{path}" if url and config.archive.enabled else ""
+
+
+def unsubscribe_link(config: Config) -> str:
+    """What the footer's "Unsubscribe" links to: the https endpoint, else a mailto."""
+    delivery = config.delivery
+    if delivery.unsubscribe_url:
+        return delivery.unsubscribe_url
+    return f"mailto:{delivery.unsubscribe_mailto}" if delivery.unsubscribe_mailto else ""

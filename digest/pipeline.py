@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from digest import cluster, deliver, detect, editorial, rank, render, sections
+from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
 from digest.config import Config, ConfigError, Delivery
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
@@ -251,7 +251,9 @@ def _finish(
         raise RunError(_no_digest_reason(report, out))
     if config.health.owner_section:
         digest = replace(digest, health=_health_lines(report.feed_health))
-    rendered = render.render(digest, config.output.templates_dir)
+    digest, rendered, size_warning = _fit_email(config, digest)
+    if size_warning:
+        report = replace(report, warnings=(*report.warnings, size_warning))
     emailed = rendered
     if digest.health:  # the owner's copy in out/ has them; the email never does
         emailed = render.render(replace(digest, health=()), config.output.templates_dir)
@@ -280,6 +282,9 @@ def _finish(
             digest, f"[Proof] {subject}", emailed.text, emailed.html, proof
         )
         report = replace(report, delivery=_proof(proof, message))
+    if _archived(config, report):
+        index = archive.update(config.archive, archive.archive_dir(config), digest, emailed.html)
+        report = replace(report, outputs=report.outputs | {"archive": str(index[1])})
     deliver.write_file(out / "report.json", deliver.report_json(report))
     if report.delivery.startswith("failed"):
         raise SendFailed(f"{report.delivery}; the digest is in {out}")
@@ -314,6 +319,53 @@ def _send(
     if refused:
         status += f"; refused by the server: {', '.join(refused)}"
     return replace(report, delivery=status)
+
+
+def _fit_email(config: Config, digest: Digest) -> tuple[Digest, render.Rendered, str]:
+    """The digest rendered under `max_email_bytes` (Gmail clips a message's HTML past
+    102 KB and hides the rest, footer and unsubscribe link included): "Also worth
+    reading" is cut, halving the list until it fits; a warning says what was done."""
+    limit = config.output.max_email_bytes
+    rendered = render.render(digest, config.output.templates_dir)
+    size = len(rendered.html.encode("utf-8"))
+    if size <= limit:
+        return digest, rendered, ""
+    items = [(s.title, story) for s in digest.more for story in s.stories]
+    while items:
+        items = items[: len(items) // 2]
+        shorter = replace(digest, more=_regroup(items), shortened=True)
+        rendered = render.render(shorter, config.output.templates_dir)
+        if len(rendered.html.encode("utf-8")) <= limit:
+            return shorter, rendered, _cut_warning(size, limit, len(items), shorter)
+    shorter = replace(digest, more=(), shortened=bool(digest.more))
+    rendered = render.render(shorter, config.output.templates_dir)
+    kept = len(rendered.html.encode("utf-8"))
+    warning = _cut_warning(size, limit, 0, shorter)
+    if kept > limit:
+        warning += f"; still {kept / 1000:.0f} KB: Gmail will clip it"
+    return shorter, rendered, warning
+
+
+def _regroup(items: list[tuple[str, Story]]) -> tuple[Section, ...]:
+    sections: dict[str, list[Story]] = {}
+    for title, story in items:
+        sections.setdefault(title, []).append(story)
+    return tuple(Section(title, tuple(stories)) for title, stories in sections.items())
+
+
+def _cut_warning(size: int, limit: int, kept: int, digest: Digest) -> str:
+    where = f"; the full issue is at {digest.web_url}" if digest.web_url else ""
+    return (
+        f"the email's HTML was {size / 1000:.0f} KB, over max_email_bytes "
+        f"({limit / 1000:.0f} KB): 'Also worth reading' cut to {kept} item(s){where}"
+    )
+
+
+def _archived(config: Config, report: RunReport) -> bool:
+    settings = config.archive
+    if not settings.enabled:
+        return False
+    return settings.include == "all" or report.delivery.startswith("sent")
 
 
 def _proof(delivery: Delivery, message: EmailMessage) -> str:
