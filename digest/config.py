@@ -398,6 +398,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DIGEST_SMTP_USERNAME": ("delivery", "username"),
     "DIGEST_LLM_PROVIDER": ("llm", "provider"),  # creates [llm] when the file has none
     "DIGEST_LLM_MODEL": ("llm", "model"),
+    "DIGEST_ARCHIVE_DIR": ("archive", "dir"),  # relative to the config file's folder
+    "DIGEST_ARCHIVE_URL": ("archive", "url"),
 }
 
 

@@ -3,6 +3,7 @@
 Templates are looked up like Pelican's themes: first in the user's templates directory
 (if any), then in the package theme; the theme is also reachable as `default/...`, so a
 user template can `{% extends "default/digest.html.j2" %}` and replace a single block.
+docs/templates.md describes the theme, its context and its filters to designers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from digest.models import Digest
 from digest.text import squash
 
 __all__ = [
+    "FILTERS",
+    "TEMPLATES",
     "RenderError",
     "Rendered",
     "TemplateNotFoundError",
@@ -40,6 +43,7 @@ __all__ = [
     "find_theme_dir",
     "format_date",
     "host",
+    "make_context",
     "make_environment",
     "markdown_to_html",
     "md_escape",
@@ -49,6 +53,7 @@ __all__ = [
     "reading_minutes",
     "render",
     "safe_url",
+    "search_path",
     "wrap",
 ]
 
@@ -66,6 +71,9 @@ _UNPRINTABLE = re.compile(
 _NO_PAD = re.compile(r"%-([dmHIMSjy])")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S|\bwww\.\S|\bmailto:\S", re.IGNORECASE)
 _LEADING_STYLE = re.compile(r"<head[^>]*>\s*(<style\b[^>]*>.*?</style>)", re.DOTALL | re.IGNORECASE)
+# `<style data-css-inline="keep">`: a block css_inline leaves in place (Outlook.com's dark
+# mode rules); the marker is not needed once the CSS is inlined.
+_KEEP_MARKER = re.compile(r"(<style\b[^>]*?)\s+data-css-inline=\"keep\"", re.IGNORECASE)
 # Escaped with a backslash, which both CommonMark and Python-Markdown understand.
 _MD_INLINE = re.compile(r"([\\`*_\[\]])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])", re.MULTILINE)
@@ -110,8 +118,12 @@ def find_theme_dir() -> Path:
     return package_dir.parent / "templates"
 
 
-def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """A Jinja environment: user templates first, then the theme, then `default/` = theme."""
+def make_environment(templates_dir: Path | None = None, strict: bool = False) -> jinja2.Environment:
+    """A Jinja environment: user templates first, then the theme, then `default/` = theme.
+
+    `strict` makes an undefined name or attribute an error (`jinja2.StrictUndefined`), as
+    `digest templates check` wants; a normal run prints nothing for it instead.
+    """
     theme = jinja2.FileSystemLoader(find_theme_dir())
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
@@ -126,13 +138,14 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalize,
+        undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
     )
     env.filters.update(FILTERS)
     env.globals.update(tool_name="digest", tool_version=digest_package.__version__)
     return env
 
 
-def _search_path(env: jinja2.Environment) -> list[Path]:
+def search_path(env: jinja2.Environment) -> list[Path]:
     """Every directory the environment's loaders look in, in order."""
     found: list[Path] = []
 
@@ -156,9 +169,14 @@ def _search_path(env: jinja2.Environment) -> list[Path]:
 def render(digest: Digest, templates_dir: Path | None = None) -> Rendered:
     """Render the issue as HTML (CSS inlined), plain text and Markdown."""
     env = make_environment(templates_dir)
-    context = {"digest": digest, "stories": digest.stories}
+    context = make_context(digest)
     html, text, md = (_render_one(env, name, context) for name in TEMPLATES)
     return Rendered(html=inline_css(html), text=text, markdown=md)
+
+
+def make_context(digest: Digest) -> dict[str, Any]:
+    """What the three templates are rendered with (globals and filters aside)."""
+    return {"digest": digest, "stories": digest.stories}
 
 
 def _render_one(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -166,7 +184,7 @@ def _render_one(env: jinja2.Environment, name: str, context: dict[str, Any]) -> 
         return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as exc:
         missing = exc.name if isinstance(exc.name, str) else name
-        raise TemplateNotFoundError(missing, _search_path(env)) from exc
+        raise TemplateNotFoundError(missing, search_path(env)) from exc
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or name
         raise RenderError(f"{where}, line {exc.lineno}: {exc.message}") from exc
@@ -180,7 +198,7 @@ def inline_css(html: str) -> str:
         inlined: str = css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False)
     except ValueError as exc:
         raise RenderError(f"could not inline the CSS: {exc}") from exc
-    return _style_after_meta(inlined)
+    return _style_after_meta(_KEEP_MARKER.sub(r"\1", inlined))
 
 
 def _style_after_meta(html: str) -> str:

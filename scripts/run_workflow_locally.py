@@ -132,6 +132,7 @@ def run_step(
 def _demo_config(workdir: Path, source: Path, placeholder: str, base: str, host: str) -> Path:
     """The demo's digest.toml pointed at the running server (state comes from --state)."""
     text = source.read_text(encoding="utf-8").replace(placeholder, base)
+    text = text.replace('include = "all"', 'include = "sent"')  # as a real config: sent only
     raw = tomllib.loads(text)
     allow = ", ".join(f'"{h}"' for h in [host, *raw.get("network", {}).get("allow_hosts", [])])
     text = text.replace("[network]", f"[network]\nallow_hosts = [{allow}]", 1)

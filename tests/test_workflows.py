@@ -110,6 +110,13 @@ def test_least_privilege(weekly: dict[str, Any]) -> None:
                 assert step["with"]["persist-credentials"] is False
 
 
+def test_pages_publishing_is_opt_in_and_scoped(weekly: dict[str, Any]) -> None:
+    job = weekly["jobs"]["publish-archive"]
+    assert "vars.DIGEST_PAGES == 'true'" in job["if"]
+    assert job["permissions"] == {"pages": "write", "id-token": "write"}
+    assert "contents" not in job["permissions"]
+
+
 def test_concurrency_never_cancels_a_send_and_jobs_time_out(weekly: dict[str, Any]) -> None:
     assert weekly["concurrency"]["cancel-in-progress"] is False
     assert weekly["concurrency"]["group"]
@@ -193,8 +200,9 @@ def test_scheduled_run_sends_and_keeps_the_state(
     assert step.outputs["save_state"] == "true" and step.outputs["attempted_send"] == "true"
     assert [e[1] for e in box.envelopes] == [["reader@example.org"]]
     issue = step.outputs["digest_id"]
-    archived = tmp_path / ".digest-data" / "archive" / issue
-    assert sorted(p.name for p in archived.iterdir()) == ["digest.html", "digest.json", "digest.md"]
+    archive = tmp_path / ".digest-data" / "archive"
+    assert sorted(p.name for p in (archive / issue).iterdir()) == ["digest.json", "index.html"]
+    assert (archive / "index.html").exists() and (archive / "feed.xml").exists()
     assert (tmp_path / ".digest-data" / "state.sqlite").exists()
     assert "| Stories | 7 |" in step.summary and "sent to 1 recipient" in step.summary
     again = run_step("schedule", environ=_mail(port), workdir=tmp_path)  # a retried job
