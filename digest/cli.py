@@ -71,7 +71,49 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summarize(commands)
     _add_detect(commands)
     _add_cluster(commands)
+    _add_templates(commands)
+    _add_preview(commands)
     return parser
+
+
+def _add_templates(commands: Any) -> None:
+    templates = commands.add_parser(
+        "templates",
+        help="copy the theme to edit it, or check your templates",
+        description="Customize the newsletter's look: `init` copies the default theme into a "
+        "folder to edit (point [output] templates_dir at it); `check` renders every template "
+        "with a sample issue and reports errors as file:line with a hint.",
+    )
+    actions = templates.add_subparsers(title="actions", metavar="ACTION", required=True)
+    init = actions.add_parser("init", help="copy the default theme into DIR")
+    init.add_argument("dir", type=Path, metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite files already there")
+    init.set_defaults(handler=_templates_init)
+    check = actions.add_parser("check", help="render every template with a sample issue")
+    _config_flag(check)
+    check.add_argument(
+        "--templates",
+        type=Path,
+        metavar="DIR",
+        help="templates folder to check (default: [output] templates_dir of the config)",
+    )
+    check.set_defaults(handler=_templates_check)
+
+
+def _add_preview(commands: Any) -> None:
+    preview = commands.add_parser(
+        "preview",
+        help="serve the last digest on 127.0.0.1 and screenshot it",
+        description="Serve the output folder on 127.0.0.1 and, when Chromium is installed, "
+        "write preview-desktop.png (800 px) and preview-mobile.png (375 px) beside the issue.",
+    )
+    preview.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
+    preview.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    preview.add_argument("--no-screenshots", action="store_true", help="only serve")
+    preview.add_argument(
+        "--once", action="store_true", help="take the screenshots and exit (no server left running)"
+    )
+    preview.set_defaults(handler=_preview)
 
 
 def _add_run(commands: Any) -> None:
@@ -430,6 +472,51 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
             bar.update(tasks[stage], completed=done, total=total or None)
 
         yield update
+
+
+# templates and preview
+
+
+def _templates_init(args: argparse.Namespace) -> int:
+    from digest import theme
+
+    try:
+        written = theme.init(args.dir, force=args.force)
+    except (FileExistsError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        f"copied {len(written)} files to {args.dir}; set [output] templates_dir = "
+        f'"{args.dir}" and delete what you do not change'
+    )
+    return EXIT_OK
+
+
+def _templates_check(args: argparse.Namespace) -> int:
+    from digest import theme
+
+    folder = args.templates
+    if folder is None and args.config.exists():
+        folder = load_config(args.config).output.templates_dir
+    problems = theme.check(folder)
+    for problem in problems:
+        print(problem)
+    where = str(folder) if folder else "the default theme"
+    if problems:
+        print(f"{_count(len(problems), 'problem')} in {where}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"no problems in {where}")
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from digest.preview import PreviewError, preview
+
+    try:
+        result = preview(args.out, args.port, shots=not args.no_screenshots, wait=not args.once)
+    except PreviewError as exc:
+        print(f"digest: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED if result.failed else EXIT_OK
 
 
 # init

@@ -1,0 +1,791 @@
+"""The theme, for designers: copy it to edit (`init`), and check a templates directory
+(`check`) before a run finds the mistake.
+
+`check` renders every template, the user's and the theme's, with an invented issue that
+takes every branch (picks with other coverage, an AI-generated source, style signals, a
+note, sections, the web links, a shortened email, the owner's section) under
+`jinja2.StrictUndefined`, and reports each problem as `file:line: message` with a hint a
+designer can act on. It also checks the HTML against the rules of email: no scripts,
+forms or external stylesheets, alt text on every image, layout tables marked
+`role="presentation"`, and a size Gmail does not clip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import shutil
+import traceback
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from digest import models
+from digest.models import Article, Digest, Evidence, Section, Story, Summary, Verdict
+from digest.render import (
+    FILTERS,
+    TEMPLATES,
+    RenderError,
+    find_theme_dir,
+    inline_css,
+    make_context,
+    make_environment,
+    search_path,
+)
+
+__all__ = [
+    "MAX_HTML_BYTES",
+    "README",
+    "Problem",
+    "ThemeError",
+    "check",
+    "init",
+    "sample_digest",
+    "theme_files",
+]
+
+MAX_HTML_BYTES = 100 * 1024  # Gmail clips a message over 102 KB; keep a margin under it
+TEMPLATE_SUFFIX = ".j2"
+
+README = """\
+Your copy of the digest newsletter theme
+========================================
+
+These are the default theme's templates, copied here for you to edit. Point
+`[output] templates_dir` in digest.toml at this folder.
+
+* Delete what you do not change. Anything missing here comes from the default
+  theme, so keep only the files you edit: you will get the theme's fixes for the
+  rest when digest is upgraded.
+* To replace one block of the email and keep the rest, extend the default theme
+  from your own digest.html.j2:
+
+      {% extends "default/digest.html.j2" %}
+      {% block footer %}<tr><td class="footer">Sent by the motoring desk.</td></tr>{% endblock %}
+
+* To replace one part everywhere, keep just that partial, e.g. _footer.html.j2,
+  _story.html.j2 or _labels.html.j2 (the AI-source labels).
+* digest.txt.j2 is the plain-text part of the email; digest.md.j2 the Markdown copy.
+
+Check your templates before a run with `digest templates check`: it renders every
+template with an invented issue and names the file and line of each problem.
+Every variable, block and filter is described in docs/templates.md.
+"""
+
+
+class ThemeError(Exception):
+    """The theme could not be copied (files in the way)."""
+
+    def __init__(self, message: str, files: tuple[Path, ...] = ()) -> None:
+        super().__init__(message)
+        self.files = files
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a theme: where, what, and what to do about it."""
+
+    file: str  # the template's path (as the loader found it), or a directory
+    line: int | None  # 1-based line in `file`; None when no line applies
+    message: str
+    hint: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}\n  hint: {self.hint}"
+
+
+# --- init ----------------------------------------------------------------------------
+
+
+def theme_files() -> list[Path]:
+    """Every template of the package theme, relative to the theme directory."""
+    theme = find_theme_dir()
+    return sorted(
+        path.relative_to(theme)
+        for path in theme.rglob(f"*{TEMPLATE_SUFFIX}")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+def init(target: Path, *, force: bool = False) -> list[Path]:
+    """Copy the theme's templates and a README.txt into `target`; the files written.
+
+    Refuses, naming the files, when any of them exists already, unless `force`.
+    """
+    if target.exists() and not target.is_dir():
+        raise ThemeError(f"{target} exists and is not a directory")
+    theme = find_theme_dir()
+    plan: list[tuple[Path | None, Path]] = [(theme / rel, target / rel) for rel in theme_files()]
+    plan.append((None, target / "README.txt"))
+    existing = tuple(dest for _, dest in plan if dest.exists())
+    if existing and not force:
+        listing = "\n".join(f"  {path}" for path in existing)
+        raise ThemeError(
+            f"{len(existing)} of the theme's files already exist in {target}; "
+            f"nothing was copied (--force overwrites them):\n{listing}",
+            existing,
+        )
+    written: list[Path] = []
+    for source, dest in plan:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source is None:
+            dest.write_text(README, encoding="utf-8")
+        else:
+            shutil.copyfile(source, dest)
+        written.append(dest)
+    return written
+
+
+# --- the invented issue --------------------------------------------------------------
+
+
+_HUMAN = Verdict()
+
+
+def sample_digest() -> Digest:
+    """An invented issue that takes every branch of the default theme."""
+    start = datetime(2026, 11, 9, tzinfo=UTC)
+
+    def article(
+        slug: str,
+        source: str,
+        title: str,
+        day: int,
+        words: int,
+        verdict: Verdict = _HUMAN,
+        *,
+        dated: bool = True,
+    ) -> Article:
+        host = source.lower().replace(" ", "-").replace("&", "and")
+        return Article(
+            url=f"https://{host}.example/2026/11/{slug}",
+            source=source,
+            feed_url=f"https://{host}.example/feed.xml",
+            title=title,
+            text=" ".join(["word"] * words),
+            method="page",
+            author="Staff reporter",
+            date=start + timedelta(days=day, hours=8) if dated else None,
+            sitename=source,
+            description=title,
+            image=f"https://{host}.example/images/{slug}.jpg",
+            verdict=verdict,
+        )
+
+    disclosed = Verdict(
+        level="disclosed",
+        score=0.91,
+        evidence=(Evidence("disclosed", "byline", "Generated by AI Agent Marlow Quill", "byline"),),
+        label="AI-generated: the publisher's byline reads \u201cGenerated by AI Agent "
+        "Marlow Quill\u201d",
+    )
+    suspected = Verdict(
+        level="suspected",
+        score=0.72,
+        evidence=(Evidence("style", "style-score", "uniform sentence lengths", "text"),),
+        label="Style signals only, not a finding: uniform sentence lengths",
+    )
+    picks = (
+        Story(
+            article=article(
+                "arden-hanseong-cell-plant",
+                "The Axle Ledger",
+                "Arden and Hanseong open a $3.8 billion battery cell plant in Tennessee",
+                1,
+                640,
+            ),
+            summary=Summary(
+                text="Arden Motor Co. and Hanseong Energy opened their cell plant in "
+                "Clarksville on Tuesday.\n\nThe venture gives Arden board control of its "
+                "own battery supply.",
+                method="sample-model",
+                why="Carmakers are buying control of cells instead of buying cells.",
+                tags=("batteries", "investment"),
+            ),
+            score=0.94,
+            others=(
+                article("clarksville-cells", "Voltline", "Clarksville cells start", 1, 420),
+                article(
+                    "arden-bet", "Ledgerline Markets", "Arden's battery bet", 2, 380, disclosed
+                ),
+            ),
+            section="EVs & batteries",
+        ),
+        Story(
+            article=article("halden-ohio-idle", "Tradelane", "Halden idles its Ohio plant", 5, 300),
+            summary=Summary(
+                "Halden Motors will idle its Ohio plant for three weeks.", "extractive"
+            ),
+            score=0.81,
+            section="Industry, deals & earnings",
+        ),
+        Story(
+            article=article(
+                "parts-stocks-slide",
+                "Ledgerline Markets",
+                "Auto-parts stocks slide",
+                3,
+                250,
+                disclosed,
+            ),
+            summary=Summary("Shares of parts makers fell after the tariff decree.", "extractive"),
+            score=0.66,
+        ),
+        Story(
+            article=article(
+                "lidar-prices",
+                "Sensor Weekly",
+                "Lidar prices halve",
+                2,
+                200,
+                suspected,
+                dated=False,
+            ),
+            summary=Summary("A lidar maker will sell its newest unit for $399.", "extractive"),
+            score=0.52,
+            section="Autonomy & software",
+        ),
+    )
+    more = (
+        Section(
+            "Launches & reviews",
+            (
+                Story(
+                    article=article(
+                        "kestrel-uno", "Torque & Tread", "Kestrel Uno first drive", 5, 900
+                    ),
+                    summary=Summary(
+                        "A cheap electric crossover that does not feel it.", "extractive"
+                    ),
+                    score=0.4,
+                    others=(article("uno-review", "Motorway Daily", "Uno reviewed", 5, 700),),
+                ),
+                Story(
+                    article=article(
+                        "coty-shortlist", "Motorway Daily", "Car of the Year shortlist", 6, 500
+                    ),
+                    summary=Summary("", "extractive"),
+                    score=0.3,
+                ),
+            ),
+        ),
+        Section(
+            "Markets",
+            (
+                Story(
+                    article=article(
+                        "dealer-margins", "Ledgerline Markets", "Dealer margins", 4, 300, disclosed
+                    ),
+                    summary=Summary("Dealer margins narrowed again.", "extractive"),
+                    score=0.2,
+                ),
+            ),
+        ),
+    )
+    return Digest(
+        id="sample-weekly-2026-W46",
+        title="The Sample Weekly",
+        editor="Alex Morgan",
+        editor_title="motoring editor",
+        editor_line="Alex Morgan picks the *week's* motoring stories.",
+        language="en",
+        timezone="Europe/London",
+        period_start=start,
+        period_end=start + timedelta(days=7),
+        generated_at=start + timedelta(days=7, hours=7, minutes=30),
+        stories=picks,
+        show_style=True,
+        note="Four outlets covered the **leading story**; the number of the week is $3.8 billion.",
+        more=more,
+        issue_number=46,
+        health=("Carriageway Chronicle: HTTP 404 for the third run in a row",),
+        usage="Model sample-model: 5 calls, 9,120 tokens, about $0.0041",
+        web_url="https://news.example.com/issues/2026-W46.html",
+        archive_url="https://news.example.com/issues/",
+        unsubscribe_url="https://news.example.com/unsubscribe?list=sample-weekly",
+        shortened=True,
+    )
+
+
+def _bare_digest() -> Digest:
+    """The sample with everything optional left out: the other side of every `if`."""
+    return replace(
+        sample_digest(),
+        editor="",
+        editor_title="",
+        editor_line="",
+        stories=(),
+        show_style=False,
+        note="",
+        more=(),
+        health=(),
+        usage="",
+        web_url="",
+        archive_url="",
+        unsubscribe_url="",
+        shortened=False,
+    )
+
+
+# --- check ---------------------------------------------------------------------------
+
+
+class _Recorder(jinja2.BaseLoader):
+    """A loader that notes the file of every template it loads."""
+
+    def __init__(self, inner: jinja2.BaseLoader) -> None:
+        self.inner = inner
+        self.files: set[str] = set()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        if filename is not None:
+            self.files.add(os.path.normpath(filename))
+        return source, filename, uptodate
+
+    def list_templates(self) -> list[str]:
+        return self.inner.list_templates()
+
+
+def check(templates_dir: Path | None = None, digest: Digest | None = None) -> list[Problem]:
+    """Every problem of the theme in `templates_dir` (with the package theme behind it).
+
+    Renders digest.html.j2, digest.txt.j2 and digest.md.j2 (and so every partial they
+    include) with `digest`, or with the invented `sample_digest()` and a bare copy of
+    it, strictly; then every template they did not reach on its own; then the HTML.
+    """
+    problems: list[Problem] = []
+    if templates_dir is not None and not templates_dir.is_dir():
+        problems.append(
+            Problem(
+                str(templates_dir),
+                None,
+                "the templates directory does not exist (the default theme is used)",
+                "create it with `digest templates init DIR`, or fix [output] templates_dir",
+            )
+        )
+    env = make_environment(templates_dir, strict=True)
+    searched = search_path(env)
+    assert env.loader is not None
+    recorder = _Recorder(env.loader)
+    env.loader = recorder
+    samples = [digest] if digest is not None else [sample_digest(), _bare_digest()]
+    html_problems: list[tuple[str, Problem]] = []
+    for index, sample in enumerate(samples):
+        context = make_context(sample)
+        for name in TEMPLATES:
+            try:
+                output = env.get_template(name).render(context)
+            except Exception as exc:
+                problems.append(_problem(exc, name, env, searched))
+                continue
+            if name.endswith(".html.j2") and index == 0:
+                html_file = _filename(env, name)
+                try:
+                    html = inline_css(output)
+                except RenderError as exc:
+                    problems.append(Problem(html_file, None, str(exc), _CSS_HINT))
+                    continue
+                html_problems += _check_html(html, html_file)
+
+    templates = _templates(templates_dir)
+    unused = not problems  # the three rendered: what they did not reach is not used
+    standalone = {**make_context(samples[0]), **_partial_context(sample_digest())}
+    for name, filename in templates:
+        if os.path.normpath(filename) in recorder.files:
+            continue
+        try:
+            env.get_template(name).render(standalone)
+        except Exception as exc:
+            problems.append(_problem(exc, name, env, searched, alone=True, unused=unused))
+
+    found = [_scan_source(name, filename) for name, filename in templates]
+    static_kinds = {kind for kind_problems in found for kind, _ in kind_problems}
+    problems += [problem for kind_problems in found for _, problem in kind_problems]
+    problems += [problem for kind, problem in html_problems if kind not in static_kinds]
+    unique = {(p.file, p.line, p.message): p for p in reversed(problems)}  # the first wins
+    return sorted(unique.values(), key=lambda p: (p.file, p.line or 0))
+
+
+def _filename(env: jinja2.Environment, name: str) -> str:
+    try:
+        return env.get_template(name).filename or name
+    except jinja2.TemplateError:
+        return name
+
+
+def _partial_context(sample: Digest) -> dict[str, Any]:
+    """What a partial sees inside the loops of digest.html.j2."""
+    return {
+        "story": sample.stories[0],
+        "number": 1,
+        "section": sample.more[0],
+    }
+
+
+def _templates(templates_dir: Path | None) -> list[tuple[str, str]]:
+    """(name to load it by, its file) for every template of the user's dir and the theme;
+    a theme template the user's replaces is loaded as `default/NAME`."""
+    found: list[tuple[str, str]] = []
+    user_names: set[str] = set()
+    if templates_dir is not None and templates_dir.is_dir():
+        for path in sorted(templates_dir.rglob(f"*{TEMPLATE_SUFFIX}")):
+            if path.is_file():
+                name = path.relative_to(templates_dir).as_posix()
+                user_names.add(name)
+                found.append((name, os.path.normpath(templates_dir / name)))
+    theme = find_theme_dir()
+    for rel in theme_files():
+        name = rel.as_posix()
+        load_as = f"default/{name}" if name in user_names else name
+        found.append((load_as, os.path.normpath(theme / name)))
+    return found
+
+
+# --- problems from exceptions --------------------------------------------------------
+
+_SYNTAX_HINT = (
+    "check the {% %} tags are balanced: every {% if %} needs an {% endif %}, {% for %} an "
+    "{% endfor %}, {% block %} an {% endblock %}, {% macro %} an {% endmacro %}; and that "
+    "each {{ }} and {% %} is closed"
+)
+_CSS_HINT = "check the CSS of _styles.css.j2 (or your `styles` block) for unbalanced braces"
+_UNKNOWN_FILTER = re.compile(r"No filter named '([^']+)'")
+_UNKNOWN_TEST = re.compile(r"No test named '([^']+)'")
+_NO_ATTRIBUTE = re.compile(r"^'(?P<type>[\w.]+) object' has no attribute '(?P<attr>[^']*)'")
+_NO_ELEMENT = re.compile(r"^'(?P<type>[\w.]+) object' has no element (?P<key>.*)$")
+_UNDEFINED_NAME = re.compile(r"^'(?P<name>[^']*)' is undefined")
+
+# What a template calls each model object, and where it finds it.
+_VARIABLES = {
+    "Digest": "digest",
+    "Story": "story",
+    "Article": "article",
+    "Summary": "summary",
+    "Verdict": "verdict",
+    "Section": "section",
+    "Evidence": "evidence",
+}
+_NESTED = {
+    "Digest": {"stories": "Story", "more": "Section"},
+    "Story": {"article": "Article", "summary": "Summary"},
+    "Article": {"verdict": "Verdict"},
+    "Verdict": {"evidence": "Evidence"},
+    "Section": {"stories": "Story"},
+}
+_CONTEXT_NAMES = ("digest", "stories", "tool_name", "tool_version")
+# What designers reach for, and what it is called here.
+_SYNONYMS = {
+    "headline": "title",
+    "name": "title",
+    "link": "url",
+    "href": "url",
+    "permalink": "url",
+    "outlet": "source",
+    "publisher": "source",
+    "site": "sitename",
+    "published": "date",
+    "pubdate": "date",
+    "body": "text",
+    "content": "text",
+    "excerpt": "text",
+    "byline": "author",
+    "tags": "tags",
+    "why_it_matters": "why",
+}
+_LOOP_NAMES = ("story", "number", "section")
+
+
+def _problem(
+    exc: Exception,
+    name: str,
+    env: jinja2.Environment,
+    searched: list[Path],
+    *,
+    alone: bool = False,
+    unused: bool = False,
+) -> Problem:
+    """The problem an exception raised while loading or rendering `name` stands for.
+
+    `alone`: `name` was rendered on its own (no other template reached it); `unused`:
+    and the three newsletter templates rendered without it.
+    """
+    frame_file, frame_line = _template_frame(exc)
+    file = frame_file or _filename(env, name)
+    line = frame_line
+    note = ""
+    if alone:
+        note = " (checked on its own, with digest, stories, story, number and section"
+        note += f": {', '.join(TEMPLATES)} do not use {name})" if unused else ")"
+    if isinstance(exc, jinja2.TemplateSyntaxError):  # and TemplateAssertionError
+        file = exc.filename or file
+        line = exc.lineno
+        filter_hint = _filter_or_test_hint(exc.message or str(exc), env)
+        if filter_hint:
+            return Problem(file, line, exc.message or str(exc), filter_hint + note)
+        return Problem(file, line, f"syntax error: {exc.message}", _SYNTAX_HINT + note)
+    if isinstance(exc, jinja2.TemplateNotFound):  # and TemplatesNotFound
+        missing = ", ".join(repr(n) for n in exc.templates) if exc.templates else repr(exc.name)
+        places = "; ".join(
+            f"{i}. {path}" + ("" if path.is_dir() else " (does not exist)")
+            for i, path in enumerate(searched, 1)
+        )
+        hint = (
+            f"looked in, in order: {places}. Names are relative to these directories; "
+            'the theme\'s own are also "default/NAME"'
+        )
+        return Problem(file, line, f"template {missing} not found", hint + note)
+    if isinstance(exc, jinja2.UndefinedError):
+        message = exc.message or str(exc)
+        return Problem(file, line, message, _undefined_hint(message) + note)
+    text = str(exc)
+    filter_hint = _filter_or_test_hint(text, env)
+    if filter_hint:
+        return Problem(file, line, text, filter_hint + note)
+    return Problem(
+        file,
+        line,
+        f"{type(exc).__name__}: {text}",
+        "this line failed while rendering an invented issue; check the values it uses "
+        "and the filters' arguments (docs/templates.md lists both)" + note,
+    )
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template file and line in the traceback (Jinja adds those frames)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(TEMPLATE_SUFFIX):
+            return frame.filename, frame.lineno
+    return None, None
+
+
+def _close(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(matches)}? " if matches else ""
+
+
+def _filter_or_test_hint(message: str, env: jinja2.Environment) -> str:
+    if match := _UNKNOWN_FILTER.search(message):
+        ours = sorted(FILTERS)
+        builtin = sorted(set(env.filters) - set(FILTERS))
+        return (
+            f"{_close(match.group(1), sorted(env.filters))}the filters are digest's "
+            f"{', '.join(ours)} (see docs/templates.md) and Jinja's {', '.join(builtin)}"
+        )
+    if match := _UNKNOWN_TEST.search(message):
+        tests = sorted(env.tests)
+        return f"{_close(match.group(1), tests)}the tests are {', '.join(tests)}"
+    return ""
+
+
+def _attributes(cls: type) -> list[str]:
+    """The fields and properties a template can read on a model object."""
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+    names += [n for n, v in vars(cls).items() if isinstance(v, property) and n not in names]
+    return names
+
+
+def _model(type_name: str) -> type | None:
+    module, _, cls_name = type_name.rpartition(".")
+    if module != models.__name__:
+        return None
+    cls = getattr(models, cls_name, None)
+    return cls if isinstance(cls, type) else None
+
+
+def _undefined_hint(message: str) -> str:
+    if match := _NO_ATTRIBUTE.match(message):
+        return _attribute_hint(match.group("type"), match.group("attr"))
+    if match := _NO_ELEMENT.match(message):
+        return (
+            f"there is no element {match.group('key')} here: a list may be shorter than "
+            "you think (test it with {% if x | length > n %}), or loop over it with {% for %}"
+        )
+    if match := _UNDEFINED_NAME.match(message):
+        name = match.group("name")
+        digest_fields = _attributes(Digest)
+        suggestion = f"did you mean digest.{name}? " if name in digest_fields else ""
+        suggestion = suggestion or _close(name, _CONTEXT_NAMES + _LOOP_NAMES)
+        if not suggestion and (near := difflib.get_close_matches(name, digest_fields, n=2)):
+            suggestion = f"did you mean {' or '.join(f'digest.{n}' for n in near)}? "
+        return (
+            f"{suggestion}the templates see {', '.join(_CONTEXT_NAMES)}; inside a pick "
+            "(_story.html.j2, the `story` block) also story and number; inside a section "
+            "(_section.html.j2, _more.html.j2) section and story; names you {% set %} "
+            "yourself, and loop variables"
+        )
+    return "see docs/templates.md for every variable the templates see"
+
+
+def _attribute_hint(type_name: str, attr: str) -> str:
+    cls = _model(type_name)
+    if cls is None:
+        kind = type_name.rpartition(".")[2]
+        if kind in {"tuple", "list"}:
+            return (
+                "this is a list: loop over it with {% for x in ... %}, take one with [0], "
+                "or count it with | length"
+            )
+        if kind == "str":
+            return "this is text (str): it has no attributes; filters such as | upper apply"
+        return f"this is a {kind}, not one of digest's objects (docs/templates.md lists them)"
+    name = _VARIABLES.get(cls.__name__, cls.__name__.lower())
+    available = _attributes(cls)
+    wanted = _SYNONYMS.get(attr.lower(), attr)
+    if wanted != attr and wanted in available:
+        return f"did you mean {name}.{wanted}? {name} has: {', '.join(available)}"
+    deeper = [
+        f"{name}.{field}.{wanted}"
+        for field, inner in _NESTED.get(cls.__name__, {}).items()
+        if wanted in _attributes(getattr(models, inner))
+        and field not in {"stories", "more", "evidence"}
+    ]
+    suggestion = f"did you mean {' or '.join(deeper)}? " if deeper else _close(attr, available)
+    return f"{suggestion}{name} has: {', '.join(available)}"
+
+
+# --- the rules of email HTML ---------------------------------------------------------
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _stylesheet(attrs: dict[str, str | None]) -> bool:
+    return "stylesheet" in (attrs.get("rel") or "").lower()
+
+
+# kind: (what is wrong, what to do)
+_RULES: dict[str, tuple[str, str]] = {
+    "script": (
+        "<script> in the email",
+        "remove it: mail clients strip scripts, and spam filters count them against you",
+    ),
+    "form": (
+        "<form> in the email",
+        "link to a web page instead: most mail clients disable forms or warn about them",
+    ),
+    "iframe": ("<iframe> in the email", "link to the page instead: no mail client shows frames"),
+    "link": (
+        '<link rel="stylesheet"> in the email',
+        "put the rules in _styles.css.j2 (they are inlined); mail clients do not load CSS",
+    ),
+    "import": (
+        "@import in the CSS",
+        "put the rules in _styles.css.j2 (they are inlined); mail clients do not load CSS",
+    ),
+    "img": (
+        "<img> without alt text",
+        'add alt="..." saying what the picture shows (alt="" for decoration): many '
+        "readers see images blocked, and screen readers read the alt",
+    ),
+    "table": (
+        '<table> without role="presentation"',
+        'add role="presentation" to layout tables, so screen readers do not read them as data',
+    ),
+    "lang": (
+        "<html> without a lang attribute",
+        'add lang="{{ digest.language }}": screen readers pick their voice from it',
+    ),
+}
+
+
+def _check_html(html: str, file: str) -> list[tuple[str, Problem]]:
+    """The HTML of the sample issue against the rules of email: (kind, problem) pairs."""
+    found: list[tuple[str, Problem]] = []
+
+    def add(kind: str, detail: str = "") -> None:
+        message, hint = _RULES[kind]
+        found.append((kind, Problem(file, None, message + detail, hint)))
+
+    size = len(html.encode("utf-8"))
+    if size > MAX_HTML_BYTES:
+        found.append(
+            (
+                "size",
+                Problem(
+                    file,
+                    None,
+                    f"the HTML of an invented issue is {size / 1024:.0f} KB; Gmail clips "
+                    "an email over 102 KB and hides the rest",
+                    f"keep it under {MAX_HTML_BYTES // 1024} KB: every class's CSS is "
+                    "inlined on each element that uses it, so trim rules and repeated markup",
+                ),
+            )
+        )
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        if tag in {"script", "form", "iframe"}:
+            add(tag)
+        elif tag == "link" and _stylesheet(attrs):
+            add("link")
+        elif tag == "img" and "alt" not in attrs:
+            add("img", f" (src={attrs.get('src') or ''})")
+        elif tag == "table" and (attrs.get("role") or "") != "presentation":
+            add("table")
+        elif tag == "html" and not (attrs.get("lang") or "").strip():
+            add("lang")
+    if re.search(r"@import\b", html, re.IGNORECASE):
+        add("import")
+    return list(dict.fromkeys(found))
+
+
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_HTML_COMMENT = re.compile(r"<!--(?!\[if).*?-->", re.DOTALL)
+_TAG = re.compile(r"<(script|form|iframe|link|img|table)\b([^>]*)>", re.IGNORECASE)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """A comment replaced by its newlines, so that line numbers stay right."""
+    return "\n" * match.group(0).count("\n")
+
+
+def _scan_source(name: str, filename: str) -> list[tuple[str, Problem]]:
+    """The email rules a template's own source breaks, with their lines."""
+    if not (name.endswith(".html.j2") or name.endswith(".css.j2")):
+        return []
+    try:
+        source = Path(filename).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    source = _HTML_COMMENT.sub(_blank, _JINJA_COMMENT.sub(_blank, source))
+    found: list[tuple[str, Problem]] = []
+
+    def add(kind: str, offset: int) -> None:
+        message, hint = _RULES[kind]
+        found.append((kind, Problem(filename, source.count("\n", 0, offset) + 1, message, hint)))
+
+    for match in _TAG.finditer(source):
+        tag, attrs = match.group(1).lower(), match.group(2)
+        if tag in {"script", "form", "iframe"}:
+            add(tag, match.start())
+        elif tag == "link" and "stylesheet" in attrs.lower():
+            add("link", match.start())
+        elif tag == "img" and not re.search(r"\balt\s*=", attrs, re.IGNORECASE):
+            add("img", match.start())
+        elif tag == "table" and not re.search(
+            r"\brole\s*=\s*[\"']?presentation", attrs, re.IGNORECASE
+        ):
+            add("table", match.start())
+    for match in re.finditer(r"@import\b", source, re.IGNORECASE):
+        add("import", match.start())
+    return found
