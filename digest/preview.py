@@ -388,6 +388,7 @@ def _take_shots(
         try:
             screenshot(result.chromium, result.url, target, shot.width, height, timeout)
         except PreviewError as exc:
+            target.unlink(missing_ok=True)  # not last run's picture passed off as this one
             result.failed.append(f"{shot.filename}: {exc}")
             echo(f"screenshot failed: {shot.filename}: {exc}")
             continue

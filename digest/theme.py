@@ -79,8 +79,10 @@ Every variable, block and filter is described in docs/templates.md.
 """
 
 
-class ThemeError(Exception):
-    """The theme could not be copied (files in the way)."""
+class ThemeError(FileExistsError):
+    """The theme could not be copied: files (or a file, for the folder) are in the way.
+
+    A `FileExistsError`, so an `except OSError` catches it too."""
 
     def __init__(self, message: str, files: tuple[Path, ...] = ()) -> None:
         super().__init__(message)

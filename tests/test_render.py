@@ -159,10 +159,10 @@ def test_styles_are_inlined_and_media_rules_kept(rendered: Rendered) -> None:
     assert all("font-family: Georgia" in (a.get("style") or "") for a in headlines)
     links = [a for tag, a in doc.tags if tag == "a" and "story-link" in (a["class"] or "")]
     assert all("color:" in (a.get("style") or "") for a in links)
-    style = re.search(r"<style>(.*?)</style>", rendered.html, re.DOTALL)
-    assert style is not None
-    assert "@media (max-width: 620px)" in style.group(1)
-    assert "@media (prefers-color-scheme: dark)" in style.group(1)
+    styles = "".join(re.findall(r"<style>(.*?)</style>", rendered.html, re.DOTALL))
+    assert "@media (max-width: 620px)" in styles
+    assert "@media (prefers-color-scheme: dark)" in styles
+    assert "overflow-wrap" not in styles  # plain rules are inlined, not repeated in <head>
     assert rendered.html.index('<meta charset="utf-8">') < rendered.html.index("<style>")
 
 
@@ -189,8 +189,9 @@ def test_hostile_text_is_escaped_in_html() -> None:
     assert not any(tag == "script" for tag, _ in doc.tags)
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
     text = "".join(doc.text)
-    for field in ("Autos", "Editor says", "Title", "Source", "Summary"):
+    for field in ("Autos", "Title", "Source", "Summary"):
         assert f"{field} {HOSTILE}" in text
+    assert "Editor says <script>alert(1)</script>" in text  # Markdown, but no raw HTML
     hrefs = {a["href"] for tag, a in doc.tags if tag == "a"}
     assert "https://example.com/a?b=1&c=(2) x" in hrefs
 
