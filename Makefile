@@ -37,10 +37,12 @@ test: lint
 golden: $(VENV)/.installed
 	$(PY) -m tests.golden
 
-# The README's picture of the demo digest (needs Debian's chromium).
+# The README's pictures of the demo digest, desktop and phone (needs Debian's chromium).
 screenshot: demo
-	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=800,1500 \
+	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=800,1700 \
 		--screenshot=docs/demo.png file://$(CURDIR)/out/digest.html
+	$(CHROMIUM) $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=375,1400 \
+		--screenshot=docs/demo-mobile.png file://$(CURDIR)/out/digest.html
 
 clean:
 	rm -rf $(VENV) out .digest

@@ -228,3 +228,26 @@ name = "Harbor Watch"
     )
     assert "Harbor recalls vans" in (tmp_path / "out" / "digest.txt").read_text()
     assert (tmp_path / ".digest" / "state.sqlite").exists()
+
+
+def test_templates_init_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    theme = tmp_path / "my-theme"
+    assert main(["templates", "init", str(theme)]) == 0
+    assert (theme / "digest.html.j2").exists() and "copied" in capsys.readouterr().out
+    assert main(["templates", "init", str(theme)]) == 2  # never overwrites silently
+    assert "digest.html.j2" in capsys.readouterr().err
+    assert main(["templates", "init", str(theme), "--force"]) == 0
+    assert main(["templates", "check", "--templates", str(theme)]) == 0
+    footer = theme / "_footer.html.j2"
+    footer.write_text("<tr><td>\n{{ story.headline }}\n</td></tr>\n")
+    capsys.readouterr()
+    assert main(["templates", "check", "--templates", str(theme)]) == 1
+    out = capsys.readouterr().out
+    assert f"{footer.name}:2:" in out and "hint:" in out
+
+
+def test_preview_without_a_digest_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", "--out", str(tmp_path), "--once", "--port", "0"]) == 1
+    assert "run `digest run` first" in capsys.readouterr().err
