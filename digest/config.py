@@ -252,6 +252,13 @@ class Network(_Section):
         return value
 
 
+class Performance(_Section):
+    """How CPU work (feed parsing, page extraction) is spread over the machine."""
+
+    workers: Annotated[int, Field(ge=0, le=64)] = 0  # processes; 0: one per core, 1: none
+    min_pool_jobs: Annotated[int, Field(ge=1)] = 64  # fewer jobs than this stay in-process
+
+
 class ListedSource(_Section):
     domain: str
     reason: str
@@ -368,6 +375,7 @@ class Config(_Section):
     output: Output = Output()
     archive: Archive = Archive()
     network: Network = Network()
+    performance: Performance = Performance()
     detect: Detect = Detect()
     ranking: Ranking = Ranking()
     health: Health = Health()

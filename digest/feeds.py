@@ -19,10 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
+from digest.config import Performance
 from digest.http import Fetcher, FetchError, Response
 from digest.models import Entry, Feed, FeedReport, Window
 from digest.store import Store
 from digest.text import html_to_text, squash
+from digest.workers import Workers
 
 TRACKING_KEYS = frozenset(
     [
@@ -201,9 +203,14 @@ async def collect(
     window: Window,
     now: datetime,
     already_sent: set[str],
+    performance: Performance | None = None,
 ) -> FeedsResult:
-    """Fetch all feeds concurrently and return the window's entries with a report per feed."""
-    results = await asyncio.gather(*(_collect_one(f, fetcher, store, window, now) for f in feeds))
+    """Fetch all feeds concurrently and return the window's entries with a report per feed;
+    feeds are parsed in worker processes when there are many."""
+    async with Workers(performance or Performance(), len(feeds)) as workers:
+        results = await asyncio.gather(
+            *(_collect_one(f, fetcher, store, window, now, workers) for f in feeds)
+        )
     reports = tuple(report for report, _ in results)
     entries = _dedup(entry for _, found in results for entry in found)
     fresh = tuple(e for e in entries if e.url not in already_sent)
@@ -211,16 +218,16 @@ async def collect(
 
 
 async def _collect_one(
-    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime
+    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime, workers: Workers
 ) -> tuple[FeedReport, list[Entry]]:
     try:
-        return await _fetch_and_parse(feed, fetcher, store, window, now)
+        return await _fetch_and_parse(feed, fetcher, store, window, now, workers)
     except Exception as exc:  # a last resort: one feed never sinks the run
         return _fallback(feed, store, window, f"unexpected {type(exc).__name__}: {exc}"[:300])
 
 
 async def _fetch_and_parse(
-    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime
+    feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime, workers: Workers
 ) -> tuple[FeedReport, list[Entry]]:
     etag, modified = store.validators(feed.url)
     try:
@@ -236,28 +243,31 @@ async def _fetch_and_parse(
             feed.url, name, "not-modified", len(entries), len(in_window), latest=_latest(entries)
         )
         return report, in_window
-    return _parsed(feed, response, store, window, now)
+    return await _parsed(feed, response, store, window, now, workers)
 
 
-def _parsed(
-    feed: Feed, response: Response, store: Store, window: Window, now: datetime
+async def _parsed(
+    feed: Feed, response: Response, store: Store, window: Window, now: datetime, workers: Workers
 ) -> tuple[FeedReport, list[Entry]]:
     headers = dict(response.headers) | {"content-location": response.url}
-    parsed = parse_feed(response.body, headers, feed, now, store.first_seen(feed.url))
+    seen = store.first_seen(feed.url)
+    parsed = await workers.run(parse_feed, response.body, headers, feed, now, seen)
     if parsed.error:
         return _fallback(feed, store, window, parsed.error, parsed.warnings)
     validators = (response.headers.get("etag"), response.headers.get("last-modified"))
-    store.save_feed(feed.url, validators, parsed.entries, now)
-    in_window = [e for e in parsed.entries if e.date in window]
+    # One entry per URL as the store keeps them, so a 304's replay is this very list.
+    entries = _dedup(parsed.entries)
+    store.save_feed(feed.url, validators, entries, now)
+    in_window = [e for e in entries if e.date in window]
     name = feed.name or parsed.title
     report = FeedReport(
         feed.url,
         name,
         "ok",
-        len(parsed.entries),
+        len(entries),
         len(in_window),
         warnings=parsed.warnings,
-        latest=_latest(parsed.entries),
+        latest=_latest(entries),
     )
     return report, in_window
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from digest.config import Performance
+from digest.detect import style
 from digest.detect.disclosure import Rule, find_disclosures
 from digest.extract import Page, extract_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, PageFailure, to_jsonable
 from digest.store import Store
+from digest.workers import WorkerCrashed, Workers
 
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
 
@@ -29,6 +31,7 @@ class Read:
 
     page: Page
     disclosures: tuple[Evidence, ...]
+    style: tuple[float, ...] = ()  # the style features of page.text (see detect.style)
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,10 @@ async def read_pages(
     detector: Detector,
     now: datetime,
     tick: Callable[[], None] = lambda: None,
+    performance: Performance | None = None,
 ) -> PagesResult:
     """Every entry's page, concurrently; cached pages are neither fetched nor extracted."""
+    performance = performance or Performance()
     pages: dict[str, Read] = {}
     todo = []
     for entry in entries:
@@ -64,10 +69,10 @@ async def read_pages(
             tick()
         else:
             todo.append(entry)
-    # One worker thread for all lxml work: trafilatura and lxml crash (SIGSEGV, "double
-    # free") when pages are extracted in several threads at once (trafilatura#840).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract") as worker:
-        reads = (_read_one(e.url, fetcher, detector, worker, tick) for e in todo)
+    # Extraction runs in worker processes (one per core), or for a small run in one
+    # thread: never in several threads, as lxml and trafilatura crash then (trafilatura#840).
+    async with Workers(performance, len(todo)) as workers:
+        reads = (_read_one(e.url, fetcher, detector, workers, tick) for e in todo)
         results = await asyncio.gather(*reads)
     failures = []
     for entry, (read, reason) in zip(todo, results, strict=True):
@@ -83,11 +88,13 @@ async def _read_one(
     url: str,
     fetcher: Fetcher,
     detector: Detector,
-    worker: Executor,
+    workers: Workers,
     tick: Callable[[], None],
 ) -> tuple[Read | None, str]:
     try:
-        return await _fetch_and_read(url, fetcher, detector, worker)
+        return await _fetch_and_read(url, fetcher, detector, workers)
+    except WorkerCrashed as exc:
+        return None, str(exc)
     except Exception as exc:  # a last resort: one page never sinks the run
         return None, f"unexpected {type(exc).__name__}: {exc}"[:300]
     finally:
@@ -95,7 +102,7 @@ async def _read_one(
 
 
 async def _fetch_and_read(
-    url: str, fetcher: Fetcher, detector: Detector, worker: Executor
+    url: str, fetcher: Fetcher, detector: Detector, workers: Workers
 ) -> tuple[Read | None, str]:
     try:
         response = await fetcher.get(url)
@@ -103,24 +110,26 @@ async def _fetch_and_read(
         return None, str(exc)
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})"
-    loop = asyncio.get_running_loop()
-    read = await loop.run_in_executor(worker, _read, response.body, response.url, detector.rules)
+    read = await workers.run(_read, response.body, response.url, list(detector.rules))
     if read is None:
         return None, "no article text found on the page"
     return read, ""
 
 
 def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
+    """Everything the run needs from a page, computed once (in a worker) and cached."""
     page = extract_page(body, url)
     if page is None:
         return None
-    return Read(page, tuple(find_disclosures(body, url, list(rules))))
+    disclosures = tuple(find_disclosures(body, url, list(rules)))
+    return Read(page, disclosures, style.feature_values(page.text))
 
 
 def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:
     return {
         "page": to_jsonable(read.page),
         "disclosures": to_jsonable(read.disclosures),
+        "style": list(read.style),
         "rules": fingerprint,
     }
 
@@ -132,4 +141,5 @@ def _cached(data: dict[str, Any] | None, fingerprint: str) -> Read | None:
     page = data["page"]
     if page.get("date"):
         page = page | {"date": datetime.fromisoformat(page["date"])}
-    return Read(Page(**page), tuple(Evidence(**e) for e in data["disclosures"]))
+    disclosures = tuple(Evidence(**e) for e in data["disclosures"])
+    return Read(Page(**page), disclosures, tuple(data.get("style", ())))

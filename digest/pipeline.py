@@ -10,6 +10,8 @@ files are written).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
 from digest.config import Config, ConfigError, Delivery
+from digest.detect import style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
@@ -28,6 +31,7 @@ from digest.models import Article, Digest, Feed, ModelUsage, RunReport, Section,
 from digest.pages import Detector, PagesResult, read_pages
 from digest.store import Store
 from digest.summarize.stage import summarize
+from digest.workers import map_cpu
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -81,12 +85,11 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             config, store, detector, window, started, digest_id, timings, tick
         )
         with _timed(timings, "detect"):
-            articles = _detect(config, store, _articles(config, found, pages), pages, detector)
+            found_articles = _articles(config, found, pages)
+            articles = _detect(config, store, found_articles, pages, detector, started)
             store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
         with _timed(timings, "cluster"):
-            groups = cluster.cluster(
-                [cluster.Item(a.url, a.title, a.text, a.source, a.date) for a in articles]
-            )
+            groups = _clustered(store, articles, started)
         with _timed(timings, "rank"):
             picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
@@ -117,7 +120,8 @@ def _detector(config: Config) -> Detector:
         rules = detect.rules(config.detect)
     except ValueError as exc:
         raise ConfigError(f"[[detect.rules]]: {exc}") from None
-    return Detector(rules, detect.rules_fingerprint(rules))
+    # the page cache holds disclosures and style features: either changing voids it
+    return Detector(rules, f"{detect.rules_fingerprint(rules)}-{style.version()}")
 
 
 def _gather(
@@ -137,7 +141,7 @@ def _gather(
         async with Fetcher(config.network) as fetcher:
             with _timed(timings, "feeds"):
                 tick("feeds", 0, len(feeds))
-                found = await collect(feeds, fetcher, store, window, now, sent)
+                found = await collect(feeds, fetcher, store, window, now, sent, config.performance)
                 tick("feeds", len(feeds), len(feeds))
             with _timed(timings, "pages"):
                 total = len(found.entries)
@@ -150,6 +154,7 @@ def _gather(
                     detector,
                     now,
                     lambda: tick("pages", next(done), total),
+                    config.performance,
                 )
             return found, pages, dict(fetcher.counts)
 
@@ -169,12 +174,72 @@ def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Ar
 
 
 def _detect(
-    config: Config, store: Store, articles: list[Article], pages: PagesResult, detector: Detector
+    config: Config,
+    store: Store,
+    articles: list[Article],
+    pages: PagesResult,
+    detector: Detector,
+    now: datetime,
 ) -> list[Article]:
     """Each article with its AI-source verdict (page evidence, the owner's lists, history)."""
     disclosures = {url: read.disclosures for url, read in pages.pages.items()}
     known = detect.listing(config.detect, store)
-    return detect.assess(articles, disclosures, known, detector.rules)
+    for text, values in _style_features(config, store, articles, pages, now).items():
+        style.remember(text, values)
+    try:
+        return detect.assess(articles, disclosures, known, detector.rules)
+    finally:
+        style.forget()
+
+
+def _style_features(
+    config: Config, store: Store, articles: list[Article], pages: PagesResult, now: datetime
+) -> dict[str, tuple[float, ...]]:
+    """Every article's style features: from its page's read (computed in the extraction
+    workers, or cached with the page), else from the state's cache, else computed now
+    (in worker processes when there are many) and cached, so a text is scored once."""
+    known = {read.page.text: read.style for read in pages.pages.values() if read.style}
+    version = style.version()
+    keys = {
+        a.text: f"style:{version}:{hashlib.sha256(a.text.encode()).hexdigest()}"
+        for a in articles
+        if a.text not in known
+    }
+    for text, key in keys.items():
+        cached = store.result(key)
+        if isinstance(cached, list):
+            known[text] = tuple(cached)
+    missing = [text for text in keys if text not in known]
+    computed = map_cpu(style.feature_values, missing, config.performance)
+    for text, values in zip(missing, computed, strict=True):
+        known[text] = values
+        store.save_result(keys[text], list(values), now)
+    return known
+
+
+def _clustered(store: Store, articles: list[Article], now: datetime) -> list[list[int]]:
+    """Stories as groups of article indexes, through a cache keyed by the exact input,
+    in any order (and by the clustering code): re-running a week does not cluster it
+    again. Groups are cached as URLs, so a different order maps back correctly."""
+    items = [cluster.Item(a.url, a.title, a.text, a.source, a.date) for a in articles]
+    digest = hashlib.sha256(_CLUSTER_CODE)
+    for line in sorted(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]) for i in items):
+        digest.update(line.encode())
+    key = "cluster:" + digest.hexdigest()
+    index = {item.id: n for n, item in enumerate(items)}
+    cached = store.result(key)
+    if isinstance(cached, list) and all(url in index for group in cached for url in group):
+        return [[index[url] for url in group] for group in cached]
+    groups = cluster.cluster(items)
+    store.save_result(key, [[items[n].id for n in group] for group in groups], now)
+    return groups
+
+
+_CLUSTER_CODE = Path(cluster.__file__).read_bytes()
+
+
+def _iso(when: datetime | None) -> str:
+    return when.astimezone(UTC).isoformat() if when else ""
 
 
 def _rank(

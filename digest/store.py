@@ -69,6 +69,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (host, digest_id)
     );
     """,
+    # 3: results of whole stages (clustering), keyed by a hash of their input
+    """
+    CREATE TABLE results (
+        key TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        saved_at TEXT NOT NULL
+    );
+    """,
 )
 
 LedgerStatus = Literal["sending", "sent"]
@@ -181,10 +189,28 @@ class Store:
         return [_entry_from(json.loads(data) | {"first_seen": seen}) for data, seen in rows]
 
     def prune_entries(self, before: datetime) -> int:
-        """Forget entries first seen before `before` (they can no longer be in a window)."""
+        """Forget entries first seen before `before` (they can no longer be in a window),
+        and cached pages, summaries and results saved before it: the state file stays the
+        size of a couple of months of news, not of every week since the first run."""
+        cutoff = before.isoformat()
         with self._transaction() as db:
-            cursor = db.execute("DELETE FROM entries WHERE first_seen < ?", (before.isoformat(),))
+            cursor = db.execute("DELETE FROM entries WHERE first_seen < ?", (cutoff,))
+            db.execute("DELETE FROM pages WHERE fetched_at < ?", (cutoff,))
+            db.execute("DELETE FROM summaries WHERE created_at < ?", (cutoff,))
+            db.execute("DELETE FROM results WHERE saved_at < ?", (cutoff,))
             return cursor.rowcount
+
+    def result(self, key: str) -> Any | None:
+        """A stage's cached result for an input hash, or None."""
+        row = self._db.execute("SELECT data FROM results WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_result(self, key: str, data: Any, now: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
+                (key, json.dumps(data), now.isoformat()),
+            )
 
     # caches
 

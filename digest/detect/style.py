@@ -15,6 +15,7 @@ are never flagged, because on short texts every rate is noise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -192,7 +193,35 @@ def features(text: str) -> dict[str, float]:
     Every value is a rate or a ratio, so a 200-word and a 2,000-word text are comparable.
     An empty text gives all zeros.
     """
-    return dict(zip(FEATURES, _feature_values(text[:_MAX_CHARS]), strict=True))
+    raw = text[:_MAX_CHARS]
+    values = _KNOWN.get(raw) or _feature_values(raw)
+    return dict(zip(FEATURES, values, strict=True))
+
+
+# Feature values computed elsewhere (in the extraction workers, kept in the page cache),
+# by text: a run scores thousands of articles, and a text is scored once, ever.
+_KNOWN: dict[str, tuple[float, ...]] = {}
+
+
+def feature_values(text: str) -> tuple[float, ...]:
+    """The feature values of `text` in FEATURES order (what `remember` takes back)."""
+    return _feature_values(text[:_MAX_CHARS])
+
+
+def remember(text: str, values: Sequence[float]) -> None:
+    """Use `values` for `text` instead of computing them (until `forget`)."""
+    if len(values) == len(FEATURES):
+        _KNOWN[text[:_MAX_CHARS]] = tuple(values)
+
+
+def forget() -> None:
+    _KNOWN.clear()
+
+
+def version() -> str:
+    """Changes when the features or the fitted model change (for caches of values)."""
+    data = resources.files(__package__ or "digest.detect").joinpath("style.json").read_bytes()
+    return hashlib.sha256(data + "|".join(FEATURES).encode()).hexdigest()[:12]
 
 
 @lru_cache(maxsize=8)

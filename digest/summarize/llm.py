@@ -27,7 +27,7 @@ from digest.config import Llm, Newsletter
 from digest.models import Article, Summary
 from digest.summarize import guard, prompts
 from digest.summarize.budget import Budget
-from digest.summarize.prompts import NoteAnswer, NoteItem, StoryAnswer, Task
+from digest.summarize.prompts import Failed, NoteAnswer, NoteItem, StoryAnswer, Task
 from digest.summarize.providers import Endpoint
 from digest.summarize.sentences import split_sentences
 from digest.summarize.tokens import TokenCounter, fit
@@ -38,13 +38,6 @@ A = TypeVar("A", bound=BaseModel)
 _MESSAGE_OVERHEAD = 8  # tokens per chat message beyond its text
 _RETRY_ROOM = 500  # input tokens kept free for a retry's extra turn
 _TAG = re.compile(r"[^a-z0-9&+ -]+")
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Why the model's answer is not used; the caller writes the offline one."""
-
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ __all__ = [
     "NOTE",
     "PROMPT_VERSION",
     "STORY",
+    "Failed",
     "NoteAnswer",
     "StoryAnswer",
     "Task",
@@ -34,6 +35,13 @@ SUMMARY_MAX_WORDS = 75
 WHY_MAX_WORDS = 35
 NOTE_MIN_WORDS = 60
 NOTE_MAX_WORDS = 120
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Why the model's answer is not used; the caller writes the offline one."""
+
+    reason: str
 
 
 class StoryAnswer(BaseModel):

@@ -18,15 +18,18 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from digest.config import Config
 from digest.models import Article, ModelUsage, Section, Story, Summary
 from digest.store import Store
 from digest.summarize import budget, tokens
 from digest.summarize.extractive import summarize_text
-from digest.summarize.llm import Failed, Writer
-from digest.summarize.prompts import PROMPT_VERSION, NoteItem
+from digest.summarize.prompts import PROMPT_VERSION, Failed, NoteItem
 from digest.summarize.providers import Unavailable, resolve
+
+if TYPE_CHECKING:  # the openai client is imported only by runs that use a model
+    from digest.summarize.llm import Writer
 
 __all__ = ["EXTRACTIVE_VERSION", "Summaries", "model_summaries", "offline", "summarize"]
 
@@ -68,6 +71,8 @@ def summarize(
         )
         return Summaries(done, more, None, usage, (f"model: {exc}",))
     counter = tokens.counter(endpoint.model, allow_download=config.network.allow_public)
+    from digest.summarize.llm import Writer
+
     writer = Writer(config.llm, endpoint, config.newsletter, counter)
     try:
         return _with_model(config, store, writer, list(picks), more, now)
@@ -211,6 +216,8 @@ def model_summaries(
         raise Unavailable("--llm needs an [llm] section in the config file")
     endpoint = resolve(config.llm, config.network)
     counter = tokens.counter(endpoint.model, allow_download=config.network.allow_public)
+    from digest.summarize.llm import Writer
+
     writer = Writer(config.llm, endpoint, config.newsletter, counter)
     try:
         articles = [Article("", "", "", title, text, "page") for title, text in documents]

@@ -1,0 +1,124 @@
+"""CPU-bound work off the event loop: feed parsing and page extraction.
+
+Fetching is I/O and runs concurrently on the event loop; parsing a feed and extracting
+an article are CPU work, and a weekly run has thousands of them. They go to a pool of
+worker processes, one per core (processes, not threads: lxml and trafilatura crash when
+several threads extract at once, trafilatura#840, and the GIL would serialise them
+anyway). A small run (the demo, the tests) stays in one thread in this process: starting
+workers costs more than it saves.
+
+A worker that dies (a page that crashes lxml, say) breaks the pool: it is restarted and
+the job is tried once more; a job that breaks two pools is reported as failed, and the
+run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from digest.config import Performance
+
+__all__ = ["WorkerCrashed", "Workers", "cores", "map_cpu"]
+
+T = TypeVar("T")
+_PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Workers:
+    """`async with Workers(settings, jobs) as w: await w.run(fn, *args)`.
+
+    Jobs start in one thread of this process; worker processes are started only when
+    `jobs` (the most there may be) reaches `min_pool_jobs` and work actually queues up
+    (a second job arrives while one runs): a warm run whose feeds all answer 304 parses
+    nothing and starts nothing.
+    """
+
+    def __init__(self, settings: Performance, jobs: int) -> None:
+        wanted = settings.workers or cores()
+        self.processes = wanted if wanted > 1 and jobs >= settings.min_pool_jobs else 0
+        self.restarts = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu")
+        self._pool: ProcessPoolExecutor | None = None
+        self._in_thread = 0
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker; raises `WorkerCrashed` when it kills two workers."""
+        if self._pool is None and (not self.processes or self._in_thread < 1):
+            return await self._run_in_thread(fn, *args)
+        for attempt in range(2):
+            pool = self._pool or self._start()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            except BrokenProcessPool:
+                if attempt:
+                    raise WorkerCrashed("the extraction worker crashed on it twice") from None
+                self._restart(pool)
+        raise AssertionError("unreachable")
+
+    async def _run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        self._in_thread += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        finally:
+            self._in_thread -= 1
+
+    def _start(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context())
+        return self._pool
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        if self._pool is broken:  # the first job to notice restarts it, once
+            self.restarts += 1
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._start()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def map_cpu(fn: Callable[[Any], T], items: list[Any], settings: Performance) -> list[T]:
+    """`[fn(x) for x in items]`, over worker processes when there are enough items."""
+    processes = settings.workers or cores()
+    if processes < 2 or len(items) < settings.min_pool_jobs:
+        return [fn(item) for item in items]
+    with ProcessPoolExecutor(processes, mp_context=_context()) as pool:
+        return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * processes))))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """A fork server (workers start clean, with digest's modules imported once), unless
+    the main program is not a file a new process can import (`python -` or a REPL)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is None or not Path(main).is_file():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+class WorkerCrashed(Exception):
+    """A job that killed its worker process twice."""
