@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,8 +103,8 @@ class Article:
     weight: float = 1.0
     verdict: Verdict = Verdict()
 
-    @property
-    def words(self) -> int:
+    @cached_property
+    def words(self) -> int:  # asked for often while ranking: counted once
         return len(self.text.split())
 
 

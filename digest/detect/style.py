@@ -245,9 +245,9 @@ def style_score(text: str) -> float:
 
 def is_suspected(text: str) -> bool:
     """Whether the style score reaches the threshold on a text long enough to judge."""
-    if word_count(text) < MIN_WORDS:
+    if style_score(text) < _model().threshold:  # cheap when the features are known
         return False
-    return style_score(text) >= _model().threshold
+    return word_count(text) >= MIN_WORDS
 
 
 def top_signals(text: str, n: int = 3) -> list[tuple[str, float]]:
