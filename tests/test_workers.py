@@ -1,0 +1,154 @@
+"""CPU work in worker processes, and the caches that let a re-run skip it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tomllib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest import cluster, pipeline
+from digest.config import Performance, parse_config
+from digest.demo import DEMO_CONFIG, DemoServer, demo_until
+from digest.demo.server import PLACEHOLDER
+from digest.detect import style
+from digest.models import Entry
+from digest.pipeline import RunOptions, RunResult, run
+from digest.store import Store
+from digest.workers import WorkerCrashed, Workers, map_cpu
+from tests.servers import HTTPServer, Reply, rss
+
+POOL = Performance(workers=2, min_pool_jobs=1)
+
+
+def pid_of(_: object) -> int:
+    return os.getpid()
+
+
+def die(_: object) -> int:
+    os._exit(3)  # a worker killed outright, as a segfault in lxml would
+
+
+def test_map_cpu_uses_worker_processes_only_when_there_is_enough_work() -> None:
+    assert set(map_cpu(pid_of, list(range(4)), Performance(min_pool_jobs=100))) == {os.getpid()}
+    pids = set(map_cpu(pid_of, list(range(8)), POOL))
+    assert os.getpid() not in pids
+
+
+def test_workers_start_processes_only_when_work_queues_up() -> None:
+    async def go(settings: Performance, jobs: int) -> set[int]:
+        async with Workers(settings, jobs) as workers:
+            return set(await asyncio.gather(*(workers.run(pid_of, i) for i in range(jobs))))
+
+    assert asyncio.run(go(Performance(min_pool_jobs=100), 6)) == {os.getpid()}
+    assert asyncio.run(go(POOL, 1)) == {os.getpid()}  # one job: no pool for it
+    assert asyncio.run(go(POOL, 8)) - {os.getpid()}  # queued work went to processes
+
+
+def test_a_job_that_kills_its_worker_fails_alone() -> None:
+    async def go() -> tuple[list[Any], int]:
+        async with Workers(POOL, 6) as workers:
+            jobs = [workers.run(pid_of, 0), workers.run(pid_of, 1), workers.run(die, 2)]
+            done = await asyncio.gather(*jobs, return_exceptions=True)
+            after = await workers.run(pid_of, 3)  # the pool was restarted
+            return [*done, after], workers.restarts
+
+    results, restarts = asyncio.run(go())
+    assert isinstance(results[2], WorkerCrashed)
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 2)
+    assert restarts >= 1
+
+
+def demo_run(tmp_path: Path, **performance: Any) -> RunResult:
+    with DemoServer() as server:
+        raw = tomllib.loads(DEMO_CONFIG.read_text().replace(PLACEHOLDER, server.base))
+        raw["network"]["allow_hosts"] = [server.host_port]
+        raw["state"] = {"path": str(tmp_path / "state.sqlite")}
+        raw["output"] = {"dir": str(tmp_path / "out")}
+        raw["archive"] = {"enabled": False}
+        raw["performance"] = performance
+        config = parse_config(raw, tmp_path / "digest.toml")
+        return run(config, RunOptions(until=demo_until(), now=lambda: demo_until()))
+
+
+def test_worker_processes_make_the_same_digest(tmp_path: Path) -> None:
+    alone = demo_run(tmp_path / "thread")
+    pooled = demo_run(tmp_path / "pool", workers=2, min_pool_jobs=1)
+    base = str(alone.out_dir.parent)
+    text = (alone.out_dir / "digest.txt").read_text()
+    other = (pooled.out_dir / "digest.txt").read_text()
+    port = text.split("127.0.0.1:")[1].split("/")[0]
+    other_port = other.split("127.0.0.1:")[1].split("/")[0]
+    assert text == other.replace(other_port, port)
+    assert base  # the runs had separate state
+
+
+def test_a_rerun_neither_clusters_nor_scores_style_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = demo_run(tmp_path)
+
+    def refuse(*args: object) -> object:
+        raise AssertionError("recomputed on a re-run")
+
+    monkeypatch.setattr(cluster, "cluster", refuse)
+    monkeypatch.setattr(style, "_feature_values", refuse)
+    second = demo_run(tmp_path)
+    assert first.digest is not None and second.digest is not None
+    assert [s.article.url for s in first.digest.stories] == [
+        s.article.url for s in second.digest.stories
+    ]
+
+
+def test_a_changed_article_is_clustered_again(tmp_path: Path) -> None:
+    digest = demo_run(tmp_path / "d").digest
+    assert digest is not None
+    picks = [s.article for s in digest.stories]
+    with Store(tmp_path / "state.sqlite") as store:
+        now = datetime(2026, 11, 16, tzinfo=UTC)
+        groups = pipeline._clustered(store, picks, now)
+        assert sorted(n for g in groups for n in g) == list(range(len(picks)))
+        assert pipeline._clustered(store, list(reversed(picks)), now)  # order-free key
+        keys = store._db.execute("SELECT count(*) FROM results").fetchone()[0]
+        changed = [replace(picks[0], text="Other."), *picks[1:]]
+        pipeline._clustered(store, changed, now)
+        assert store._db.execute("SELECT count(*) FROM results").fetchone()[0] == keys + 1
+
+
+def test_a_304_replays_the_entry_the_parse_kept(tmp_path: Path, http_server: HTTPServer) -> None:
+    """Two items with one link: the first is kept, on the first run and on the 304 run."""
+    now = datetime(2026, 11, 16, 12, tzinfo=UTC)
+    from email.utils import format_datetime
+
+    items = [("First title", now - timedelta(days=1)), ("Second title", now)]
+    body = rss(
+        [
+            {"title": t, "link": http_server.url("/a"), "pubDate": format_datetime(d)}
+            for t, d in items
+        ]
+    )
+    feed = http_server.route("/feed.xml", Reply(body=body, headers={"ETag": '"v1"'}))
+    from digest.feeds import collect
+    from digest.http import Fetcher
+    from digest.models import Feed, Window
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, [http_server.host_port])
+
+    async def once(store: Store) -> list[Entry]:
+        async with Fetcher(config.network) as fetcher:
+            window = Window(now - timedelta(days=7), now)
+            found = await collect([Feed(feed)], fetcher, store, window, now, set())
+            return list(found.entries)
+
+    with Store(tmp_path / "s.sqlite") as store:
+        cold = asyncio.run(once(store))
+        warm = asyncio.run(once(store))
+    assert [e.title for e in cold] == ["First title"]
+    assert [e.title for e in warm] == ["First title"]
+    assert http_server.hits("/feed.xml") == 2  # the second was a 304
