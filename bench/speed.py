@@ -67,7 +67,7 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    peak = [0.0]
+    peak = [0.0, 0.0]  # the tree's total, the largest single process
     ticks: dict[int, int] = {}
     done = threading.Event()
     sampler = threading.Thread(target=_sample, args=(process.pid, peak, ticks, done), daemon=True)
@@ -76,13 +76,13 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    reaped, largest = _children_usage()
+    reaped, _ = _children_usage()
     # Workers forked by a fork server are not the run's children: their CPU never reaches
     # its rusage, so the process tree's CPU is also sampled from /proc; take the larger.
     sampled = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     hits = {k: farm.hits[k] - before.get(k, 0) for k in farm.hits}
     cpu = max(reaped, sampled)
-    return Measured(wall, cpu, peak[0], largest, process.returncode, hits, stdout=out)
+    return Measured(wall, cpu, peak[0], peak[1], process.returncode, hits, stdout=out)
 
 
 _last_children = [0.0, 0.0]
@@ -103,8 +103,9 @@ def _sample(root: int, peak: list[float], ticks: dict[int, int], done: threading
     page = os.sysconf("SC_PAGE_SIZE")
     while not done.is_set():
         tree = _tree(root)
-        total = sum(_rss_pages(pid) for pid in tree) * page / 1e6
-        peak[0] = max(peak[0], total)
+        sizes = [_rss_pages(pid) * page / 1e6 for pid in tree]
+        peak[0] = max(peak[0], sum(sizes))
+        peak[1] = max(peak[1], max(sizes, default=0.0))
         for pid in tree:
             ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
         time.sleep(0.02)

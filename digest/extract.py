@@ -37,6 +37,8 @@ MAX_BYTES: Final = 20_000_000  # trafilatura's own MAX_FILE_SIZE for downloads
 MAX_ELEMENTS: Final = 50_000  # beyond this even fast mode takes seconds: give up (feed text)
 FULL_MODE_MAX_ELEMENTS: Final = 5_000  # above this, fast mode only
 PRECISION_KEEP: Final = 0.5  # trust the precision pass unless it drops half the text
+# A precise text this long has the body: the balanced pass is run only for shorter ones.
+PRECISE_ENOUGH_WORDS: Final = 250
 DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%z"
 
 JSON_KEYS: Final = ("title", "text", "author", "date", "sitename", "url", "paywalled")
@@ -274,12 +276,12 @@ def _extract_page(html: bytes | str, url: str | None) -> Page | None:
         return None
     paywalled = is_paywalled(tree)  # the raw markup; trafilatura works on its own copy
     fast = _size(tree) > FULL_MODE_MAX_ELEMENTS
-    document = _run(tree, url, fast=fast, precision=False, metadata=True)
+    document = _run(tree, url, fast=fast, precision=not fast, metadata=True)
+    text = (document.text or "") if document else ""
+    if not fast and len(text.split()) < PRECISE_ENOUGH_WORDS:
+        text, document = _balanced(tree, url, text, document)
     if document is None:  # no text: keep what the metadata says (title, paywall)
         return _page(_metadata(tree, url), "", url, paywalled)
-    text = document.text or ""
-    if not fast and text:
-        text = _prefer_precise(tree, url, text)
     return _page(document, text, url, paywalled)
 
 
@@ -317,11 +319,16 @@ def _run(
     return document if isinstance(document, Document) else None
 
 
-def _prefer_precise(tree: HtmlElement, url: str | None, balanced: str) -> str:
-    """Use the favor_precision text unless it lost the body (kept under half of it)."""
-    precise = _run(tree, url, fast=False, precision=True, metadata=False)
-    text = (precise.text or "") if precise else ""
-    return text if len(text) >= PRECISION_KEEP * len(balanced) else balanced
+def _balanced(
+    tree: HtmlElement, url: str | None, precise: str, document: Document | None
+) -> tuple[str, Document | None]:
+    """A short favor_precision text may have lost the body: take the balanced pass's text
+    when the precise one kept under half of it (one pass, not two, for most pages)."""
+    balanced = _run(tree, url, fast=False, precision=False, metadata=document is None)
+    text = (balanced.text or "") if balanced else ""
+    if len(precise) >= PRECISION_KEEP * len(text):
+        return precise, document
+    return text, document or balanced
 
 
 def _metadata(tree: HtmlElement, url: str | None) -> Document:

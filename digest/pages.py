@@ -20,8 +20,9 @@ from digest.extract import Page, extract_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, PageFailure, to_jsonable
 from digest.store import Store
-from digest.workers import WorkerCrashed, Workers
+from digest.workers import WorkerCrashed, Workers, cores
 
+IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
 
 
@@ -71,9 +72,16 @@ async def read_pages(
             todo.append(entry)
     # Extraction runs in worker processes (one per core), or for a small run in one
     # thread: never in several threads, as lxml and trafilatura crash then (trafilatura#840).
+    # Pages in flight (fetched, waiting for a worker) are bounded: fetching outruns
+    # extraction, and unbounded it would hold every page of the week in memory at once.
+    in_flight = asyncio.Semaphore(IN_FLIGHT_PER_CORE * cores())
+
+    async def one(entry: Entry) -> tuple[Read | None, str]:
+        async with in_flight:
+            return await _read_one(entry.url, fetcher, detector, workers, tick)
+
     async with Workers(performance, len(todo)) as workers:
-        reads = (_read_one(e.url, fetcher, detector, workers, tick) for e in todo)
-        results = await asyncio.gather(*reads)
+        results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     for entry, (read, reason) in zip(todo, results, strict=True):
         if read is None:

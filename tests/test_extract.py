@@ -188,10 +188,22 @@ def passes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_small_tree_gets_a_precision_pass(passes: list[dict[str, Any]]) -> None:
+def test_a_short_precise_text_is_checked_against_a_balanced_pass(
+    passes: list[dict[str, Any]],
+) -> None:
+    """Precision first (with metadata); a short result may have lost the body, so a
+    balanced pass without metadata decides."""
     assert extract_page(page_html(), URL) is not None
     modes = [(c["fast"], c["favor_precision"], c["with_metadata"]) for c in passes]
-    assert modes == [(False, False, True), (False, True, False)]
+    assert modes == [(False, True, True), (False, False, False)]
+
+
+def test_a_long_precise_text_needs_one_pass(
+    passes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extract, "PRECISE_ENOUGH_WORDS", 5)
+    assert extract_page(page_html(), URL) is not None
+    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, True)]
 
 
 def test_big_tree_gets_one_fast_pass(

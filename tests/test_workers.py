@@ -64,16 +64,18 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
     assert restarts >= 1
 
 
-def demo_run(tmp_path: Path, **performance: Any) -> RunResult:
-    with DemoServer() as server:
-        raw = tomllib.loads(DEMO_CONFIG.read_text().replace(PLACEHOLDER, server.base))
-        raw["network"]["allow_hosts"] = [server.host_port]
-        raw["state"] = {"path": str(tmp_path / "state.sqlite")}
-        raw["output"] = {"dir": str(tmp_path / "out")}
-        raw["archive"] = {"enabled": False}
-        raw["performance"] = performance
-        config = parse_config(raw, tmp_path / "digest.toml")
-        return run(config, RunOptions(until=demo_until(), now=lambda: demo_until()))
+def demo_run(tmp_path: Path, server: DemoServer | None = None, **performance: Any) -> RunResult:
+    if server is None:
+        with DemoServer() as own:
+            return demo_run(tmp_path, own, **performance)
+    raw = tomllib.loads(DEMO_CONFIG.read_text().replace(PLACEHOLDER, server.base))
+    raw["network"]["allow_hosts"] = [server.host_port]
+    raw["state"] = {"path": str(tmp_path / "state.sqlite")}
+    raw["output"] = {"dir": str(tmp_path / "out")}
+    raw["archive"] = {"enabled": False}
+    raw["performance"] = performance
+    config = parse_config(raw, tmp_path / "digest.toml")
+    return run(config, RunOptions(until=demo_until(), now=lambda: demo_until()))
 
 
 def test_worker_processes_make_the_same_digest(tmp_path: Path) -> None:
@@ -91,14 +93,14 @@ def test_worker_processes_make_the_same_digest(tmp_path: Path) -> None:
 def test_a_rerun_neither_clusters_nor_scores_style_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = demo_run(tmp_path)
-
     def refuse(*args: object) -> object:
         raise AssertionError("recomputed on a re-run")
 
-    monkeypatch.setattr(cluster, "cluster", refuse)
-    monkeypatch.setattr(style, "_feature_values", refuse)
-    second = demo_run(tmp_path)
+    with DemoServer() as server:  # the same URLs both times, as a real week's feeds
+        first = demo_run(tmp_path, server)
+        monkeypatch.setattr(cluster, "cluster", refuse)
+        monkeypatch.setattr(style, "_feature_values", refuse)
+        second = demo_run(tmp_path, server)
     assert first.digest is not None and second.digest is not None
     assert [s.article.url for s in first.digest.stories] == [
         s.article.url for s in second.digest.stories
@@ -143,7 +145,7 @@ def test_a_304_replays_the_entry_the_parse_kept(tmp_path: Path, http_server: HTT
     async def once(store: Store) -> list[Entry]:
         async with Fetcher(config.network) as fetcher:
             window = Window(now - timedelta(days=7), now)
-            found = await collect([Feed(feed)], fetcher, store, window, now, set())
+            found = await collect([Feed(feed, "Test")], fetcher, store, window, now, set())
             return list(found.entries)
 
     with Store(tmp_path / "s.sqlite") as store:
