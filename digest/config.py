@@ -157,6 +157,8 @@ class Delivery(_Section):
     username: str = ""
     password_env: str = "DIGEST_SMTP_PASSWORD"
     timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    retries: Annotated[int, Field(ge=0, le=5)] = 2  # after a "try again later" failure
+    retry_delay: Annotated[float, Field(ge=0, le=300)] = 2.0  # seconds, doubled each time
     list_id: str = ""  # List-Id; default: the newsletter's slug at the sender's domain
     unsubscribe_url: str = ""  # https: List-Unsubscribe with one-click List-Unsubscribe-Post
     unsubscribe_mailto: str = ""  # an address: List-Unsubscribe mailto:

@@ -28,11 +28,13 @@ class DeliveryError(Exception):
 
     `maybe_sent` is true when the failure came while the server was taking the message,
     so it may have been delivered: the ledger must then keep the send as uncertain.
+    `transient` is true when trying again later may work (and nothing was delivered).
     """
 
-    def __init__(self, reason: str, maybe_sent: bool = False) -> None:
+    def __init__(self, reason: str, maybe_sent: bool = False, transient: bool = False) -> None:
         super().__init__(reason)
         self.maybe_sent = maybe_sent
+        self.transient = transient
 
 
 # Failures that are certain to come before the server accepted the message.
@@ -148,8 +150,21 @@ def send(message: EmailMessage, delivery: Delivery) -> list[str]:
             refused = smtp.send_message(message, to_addrs=recipients(message))
     except (smtplib.SMTPException, OSError) as exc:
         maybe = handing_over and not isinstance(exc, NOT_SENT)
-        raise DeliveryError(_smtp_reason(exc, delivery), maybe_sent=maybe) from None
+        transient = not maybe and _transient(exc)
+        raise DeliveryError(
+            _smtp_reason(exc, delivery), maybe_sent=maybe, transient=transient
+        ) from None
     return sorted(refused)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: a 4xx answer ("try again later"), or a connection that failed
+    or dropped before the message was handed over. Not a refused login or a 5xx."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, OSError | smtplib.SMTPServerDisconnected)
 
 
 def _connect(delivery: Delivery) -> smtplib.SMTP:

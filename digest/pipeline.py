@@ -373,7 +373,7 @@ def _send(
     msg_id = str(message["Message-ID"])
     store.mark(digest.id, "sending", msg_id, to, urls, now())
     try:
-        refused = deliver.send(message, delivery)
+        refused = _send_with_retries(message, delivery)
     except deliver.DeliveryError as exc:
         if not exc.maybe_sent:
             store.unmark(digest.id)  # certainly not sent: a later run may try again
@@ -431,6 +431,20 @@ def _archived(config: Config, report: RunReport) -> bool:
     if not settings.enabled:
         return False
     return settings.include == "all" or report.delivery.startswith("sent")
+
+
+def _send_with_retries(message: EmailMessage, delivery: Delivery) -> list[str]:
+    """Send; a failure that delivered nothing and may pass ("try again later", a refused
+    connection) is retried with a doubling pause. Others are raised at once: a send that
+    may have reached readers is never repeated."""
+    for attempt in range(delivery.retries + 1):
+        try:
+            return deliver.send(message, delivery)
+        except deliver.DeliveryError as exc:
+            if not exc.transient or attempt == delivery.retries:
+                raise
+            time.sleep(delivery.retry_delay * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _proof(delivery: Delivery, message: EmailMessage) -> str:

@@ -22,6 +22,17 @@ class Inbox:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     refuse: frozenset[str] = frozenset()
     stall: float = 0.0
+    busy: int = 0  # answer "421 try again later" to this many MAIL commands first
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.busy > 0:
+            self.busy -= 1
+            return "421 4.3.2 busy, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

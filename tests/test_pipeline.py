@@ -254,7 +254,7 @@ def test_starttls_with_login(
 
 
 def test_smtp_failure_keeps_the_digest_and_does_not_mark_it_sent(config: Config) -> None:
-    config = with_delivery(config, smtp.free_port())  # nothing listens there
+    config = with_delivery(config, smtp.free_port(), retry_delay=0)  # nothing listens there
     send = RunOptions(until=NOW, now=lambda: NOW, send=True)
     with pytest.raises(SendFailed, match="digest is in"):
         run(config, send)
@@ -394,3 +394,32 @@ def test_a_proof_goes_to_the_owner_and_leaves_the_issue_unsent(
     send = RunOptions(until=NOW, now=lambda: NOW, send=True)
     assert run(config, send).report.delivery == "sent to 1 recipient(s)"  # not "already sent"
     assert box.envelopes[1] == ("digest@example.org", ["reader@example.org"])
+
+
+def test_a_busy_server_is_tried_again_and_the_issue_goes_out_once(config: Config) -> None:
+    box = smtp.Inbox(busy=2)  # "421 try again later", twice
+    controller = smtp.start(box)
+    try:
+        config = with_delivery(config, controller.port, retries=2, retry_delay=0.05)
+        result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
+        assert result.report.delivery == "sent to 1 recipient(s)"
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_a_server_still_busy_after_the_retries_fails_and_can_be_retried_later(
+    config: Config,
+) -> None:
+    box = smtp.Inbox(busy=3)
+    controller = smtp.start(box)
+    try:
+        config = with_delivery(config, controller.port, retries=1, retry_delay=0.05)
+        send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+        with pytest.raises(SendFailed, match="421"):
+            run(config, send)
+        assert box.messages == []
+        run(config, send)  # nothing went out, so the ledger lets a later run send
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
