@@ -423,3 +423,41 @@ def test_a_server_still_busy_after_the_retries_fails_and_can_be_retried_later(
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+def test_secrets_never_reach_reports_files_or_messages(
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A failed login: nothing the run writes (report, issue, .eml, state) or prints, and
+    not the error, carries the password."""
+    secret = "s3cret-Pa55word-that-must-not-leak"
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", secret)
+    controller = smtp.start(smtp.Inbox(), tls=server_context, auth=("digest", "another one"))
+    try:
+        config = with_delivery(
+            config,
+            controller.port,
+            security="starttls",
+            username="digest",
+            password_env="TEST_SMTP_PASSWORD",
+            retries=0,
+            timeout=3,
+        )
+        with pytest.raises(SendFailed) as failed:
+            run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
+    finally:
+        controller.stop()
+    assert secret not in str(failed.value)
+    written = "".join(p.read_text(errors="replace") for p in config.output.dir.rglob("*.*"))
+    captured = capsys.readouterr()
+    assert secret not in written + captured.out + captured.err
+    state = config.state.path.read_bytes()
+    assert secret.encode() not in state
