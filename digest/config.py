@@ -241,6 +241,7 @@ class Network(_Section):
     read_timeout: Annotated[float, Field(gt=0, le=300)] = 20.0
     max_bytes: Annotated[int, Field(ge=10_000)] = 10_000_000
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    run_deadline: Annotated[float, Field(ge=0, le=86_400)] = 1200.0  # s for all fetching; 0: none
     concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     per_host: Annotated[int, Field(ge=1, le=32)] = 4
 

@@ -113,6 +113,7 @@ class Fetcher:
     _client: httpx.AsyncClient | None = None
     _global: asyncio.Semaphore | None = None
     _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _ends_at: float = 0.0  # the run's fetching deadline (loop time); 0: none
 
     @property
     def allow_hosts(self) -> frozenset[str]:
@@ -132,6 +133,8 @@ class Fetcher:
             trust_env=False,
         )
         self._global = asyncio.Semaphore(net.concurrency)
+        if net.run_deadline:
+            self._ends_at = asyncio.get_running_loop().time() + net.run_deadline
         return self
 
     async def __aexit__(
@@ -171,6 +174,7 @@ class Fetcher:
         deadline = self.network.connect_timeout + 2 * self.network.read_timeout
         # The host's slot first: a queue for one busy host must not hold global slots.
         async with per_host, self._global:
+            deadline = min(deadline, self._left())
             self.counts["requests"] += 1
             try:
                 async with asyncio.timeout(deadline):
@@ -181,6 +185,19 @@ class Fetcher:
                 raise FetchError(f"timed out ({type(exc).__name__})") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+    def _left(self) -> float:
+        """Seconds left before the run's deadline; FetchError once it has passed."""
+        if not self._ends_at:
+            return float("inf")
+        left = self._ends_at - asyncio.get_running_loop().time()
+        if left <= 0:
+            self.counts["past_deadline"] += 1
+            raise FetchError(
+                f"not fetched: the run's time limit ([network] run_deadline = "
+                f"{self.network.run_deadline:.0f} s) was reached"
+            )
+        return left
 
     async def _stream(self, url: str, headers: dict[str, str]) -> Response:
         assert self._client is not None
