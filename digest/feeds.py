@@ -107,7 +107,8 @@ def parse_feed(
 ) -> Parsed:
     """Parse a feed body; `seen` maps canonical URLs to when they were first seen."""
     parsed = feedparser.parse(body, response_headers=headers)
-    title = squash(parsed.feed.get("title", "")) or urlsplit(feed.url).hostname or feed.url
+    title = _short(squash(html_to_text(parsed.feed.get("title", ""))))
+    title = title or urlsplit(feed.url).hostname or feed.url
     source = feed.name or title
     entries, skipped = [], 0
     for item in parsed.entries:
@@ -119,7 +120,8 @@ def parse_feed(
             skipped += 1
         else:
             entries.append(entry)
-    warnings = _warnings(parsed, len(entries), skipped)
+    entries, capped = _newest(entries)
+    warnings = _warnings(parsed, len(entries), skipped) + _oddities(entries, capped)
     if not entries and (parsed.bozo or not parsed.get("version")):
         return Parsed(title, (), warnings, _why_empty(parsed, headers))
     return Parsed(title, tuple(entries), warnings)
@@ -140,13 +142,20 @@ def _entry(
         url=url,
         feed_url=feed.url,
         source=source,
-        title=squash(html_to_text(item.get("title", ""))) or "(untitled)",
+        title=_short(squash(html_to_text(item.get("title", "")))) or "(untitled)",
         summary=summary,
         content=content if len(content) > len(summary) else "",
-        author=squash(item.get("author", "")),
+        author=_short(squash(html_to_text(item.get("author", "")))),
         published=_date(item, now),
         first_seen=seen.get(url, now),
     )
+
+
+MAX_TITLE = 300  # characters: a longer title, name or author is cut (and the feed warned)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1].rstrip() + "\u2026"
 
 
 def _link(item: Any) -> str:
@@ -172,6 +181,35 @@ def _date(item: Any, now: datetime) -> datetime | None:
                 continue  # a date no calendar has (year 0, year 99999)
             return when if when <= now + FUTURE_SLACK else None
     return None
+
+
+MAX_ENTRIES = 500  # per feed and run: a feed of thousands is a dump, not a week's news
+
+
+def _newest(entries: list[Entry]) -> tuple[list[Entry], int]:
+    """At most MAX_ENTRIES, the newest (undated ones count as new), in feed order; and
+    how many there were."""
+    if len(entries) <= MAX_ENTRIES:
+        return entries, 0
+    ranked = sorted(entries, key=lambda e: e.published or datetime.max.replace(tzinfo=UTC))
+    keep = {id(e) for e in ranked[-MAX_ENTRIES:]}
+    return [e for e in entries if id(e) in keep], len(entries)
+
+
+def _oddities(entries: list[Entry], capped: int) -> tuple[str, ...]:
+    out = []
+    if capped:
+        out.append(f"kept the newest {MAX_ENTRIES:,} of {capped:,} entries")
+    undated = sum(1 for e in entries if e.published is None)
+    if undated:
+        out.append(
+            f"{undated} entries had no usable date (missing, invalid or in the future): "
+            "dated when first seen"
+        )
+    long = sum(1 for e in entries if len(e.title) == MAX_TITLE and e.title.endswith("\u2026"))
+    if long:
+        out.append(f"{long} titles over {MAX_TITLE} characters were shortened")
+    return tuple(out)
 
 
 def _warnings(parsed: Any, kept: int, skipped: int) -> tuple[str, ...]:

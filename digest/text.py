@@ -40,9 +40,14 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n\s*\n+")
 
 
+# C0 controls but tab and newlines, DEL, and C1 controls: never text a reader should get.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def squash(text: str | None) -> str:
-    """One line: every run of whitespace becomes one space (None becomes "")."""
-    return " ".join(text.split()) if text else ""
+    """One line: every run of whitespace becomes one space, control characters go
+    (None becomes "")."""
+    return " ".join(_CONTROLS.sub(" ", text).split()) if text else ""
 
 
 def html_to_text(fragment: str) -> str:
@@ -65,5 +70,5 @@ def html_to_text(fragment: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [_SPACES.sub(" ", _CONTROLS.sub(" ", line)).strip() for line in text.splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
