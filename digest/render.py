@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import css_inline
 import jinja2
 import markdown as markdown_lib
+import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
@@ -428,7 +429,20 @@ def markdown_to_html(source: object) -> Markup:
     """Editor-written Markdown as HTML; raw HTML is escaped, unsafe link targets dropped."""
     converter = markdown_lib.Markdown(extensions=[_NoRawHtml()], output_format="html")
     text = "" if source is None else str(source)
-    return Markup(converter.convert(_UNPRINTABLE.sub("", text)))
+    html = converter.convert(_UNPRINTABLE.sub("", text))
+    # Belt and braces: whatever the Markdown library emits passes an allowlist (nh3).
+    return Markup(
+        nh3.clean(
+            html,
+            tags=_MARKDOWN_TAGS,
+            attributes={"a": {"href", "title"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel=None,
+        )
+    )
+
+
+_MARKDOWN_TAGS = {"p", "br", "em", "strong", "b", "i", "a", "ul", "ol", "li", "blockquote", "code"}
 
 
 FILTERS: dict[str, Any] = {

@@ -23,6 +23,7 @@ class Inbox:
     refuse: frozenset[str] = frozenset()
     stall: float = 0.0
     busy: int = 0  # answer "421 try again later" to this many MAIL commands first
+    drop: bool = False  # close the connection while taking the message
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -43,6 +44,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop:  # the connection drops mid-message: the client cannot know the outcome
+            server.transport.close()
+            return "421 closing"
         if self.stall:
             await asyncio.sleep(self.stall)
         parsed = message_from_bytes(envelope.content, policy=policy.default)

@@ -461,3 +461,23 @@ def test_secrets_never_reach_reports_files_or_messages(
     assert secret not in written + captured.out + captured.err
     state = config.state.path.read_bytes()
     assert secret.encode() not in state
+
+
+def test_a_connection_dropped_mid_message_is_never_sent_again_without_resend(
+    config: Config,
+) -> None:
+    box = smtp.Inbox(drop=True)
+    controller = smtp.start(box)
+    try:
+        config = with_delivery(config, controller.port, retry_delay=0)
+        send = RunOptions(until=NOW, now=lambda: NOW, send=True)
+        with pytest.raises(SendFailed):
+            run(config, send)
+        box.drop = False
+        with pytest.raises(AlreadySent, match="was being sent"):  # it may have arrived
+            run(config, send)
+        assert box.messages == []
+        run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, resend=True))
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
