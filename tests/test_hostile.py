@@ -713,7 +713,7 @@ def params() -> Iterator[Any]:
         yield pytest.param(name, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("name", params())
+@pytest.mark.parametrize("name", list(params()))
 def test_a_hostile_input_is_named_and_the_digest_still_comes(
     name: str, tmp_path: Path, http_server: HTTPServer
 ) -> None:
