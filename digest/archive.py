@@ -27,6 +27,7 @@ import jinja2
 
 from digest import deliver
 from digest.config import Archive, Config
+from digest.editorial import slug
 from digest.models import Digest
 from digest.render import daterange
 
@@ -162,7 +163,7 @@ def _feed(settings: Archive, title: str, issues: list[Issue]) -> str:
     base = settings.url.rstrip("/") + "/" if settings.url else ""
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", f"{title}: past issues")
-    _text(feed, "id", base + "feed.xml" if base else f"urn:digest:{_slug(title)}")
+    _text(feed, "id", base + "feed.xml" if base else f"urn:digest:{slug(title)}")
     updated = max((i.generated_at for i in issues), default=None)
     _text(feed, "updated", updated.isoformat() if updated else "1970-01-01T00:00:00+00:00")
     _link(feed, base or "./", "alternate")
@@ -186,7 +187,3 @@ def _text(parent: ET.Element, name: str, value: str) -> None:
 
 def _link(parent: ET.Element, href: str, rel: str) -> None:
     ET.SubElement(parent, f"{{{ATOM}}}link", {"href": href, "rel": rel})
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")

@@ -40,6 +40,15 @@ class _Section(BaseModel):
 FilePath = Annotated[Path, Field(strict=False)]  # TOML has no path type: a string is fine
 
 
+def web_url(key: str, value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """`value` if empty or an absolute URL of one of `schemes`, else the error for `key`."""
+    parts = urlsplit(value)
+    if value and (parts.scheme not in schemes or not parts.hostname):
+        shown = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ValueError(f"{key} must be an {shown} URL (got {value!r})")
+    return value
+
+
 class Newsletter(_Section):
     title: str = "The Autos Digest"
     editor: str = "The Editor"
@@ -135,10 +144,7 @@ class Llm(_Section):
     @field_validator("base_url")
     @classmethod
     def _http_base(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
-            raise ValueError(f"base_url must be an http:// or https:// URL (got {value!r})")
-        return value
+        return web_url("base_url", value)
 
     @model_validator(mode="after")
     def _custom_is_complete(self) -> Llm:
@@ -166,10 +172,7 @@ class Delivery(_Section):
     @field_validator("unsubscribe_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if value and (parts.scheme != "https" or not parts.hostname):
-            raise ValueError(f"unsubscribe_url must be an https:// URL (got {value!r})")
-        return value
+        return web_url("unsubscribe_url", value, schemes=("https",))
 
     @field_validator("unsubscribe_mailto")
     @classmethod
@@ -228,10 +231,7 @@ class Archive(_Section):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
-            raise ValueError(f"url must be an http:// or https:// URL (got {value!r})")
-        return value
+        return web_url("url", value)
 
 
 class Network(_Section):

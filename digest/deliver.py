@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import smtplib
 import ssl
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from digest.config import Delivery
+from digest.editorial import slug
 from digest.models import Digest, RunReport, to_jsonable
 
 
@@ -100,7 +100,7 @@ def list_headers(digest: Digest, delivery: Delivery, sender: str) -> dict[str, s
     """List-Id (RFC 2919), and List-Unsubscribe (RFC 2369) with a mailto and/or https
     target; List-Unsubscribe-Post (RFC 8058, one click) only with an https endpoint."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    list_id = delivery.list_id or f"{_slug(digest.title)}.{domain}"
+    list_id = delivery.list_id or f"{slug(digest.title)}.{domain}"
     title = " ".join(digest.title.replace('"', "'").split())
     headers = {"List-Id": f'"{title}" <{list_id}>'}
     targets = []
@@ -113,10 +113,6 @@ def list_headers(digest: Digest, delivery: Delivery, sender: str) -> dict[str, s
     if targets:
         headers["List-Unsubscribe"] = ", ".join(targets)
     return headers
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "digest"
 
 
 def message_id(digest: Digest, html: str, sender: str) -> str:
