@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from digest.config import Config, parse_config
+from tests import smtp
 from tests.servers import HTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +28,15 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is absent")
     return CORPUS
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on loopback: the inbox, and the port it listens on."""
+    box = smtp.Inbox()
+    controller = smtp.start(box)
+    yield box, controller.port
+    controller.stop()
 
 
 @pytest.fixture

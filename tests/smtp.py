@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -91,3 +92,16 @@ def start(
     controller = Controller(inbox, **kwargs)
     controller.start()
     return controller
+
+
+def trusted_tls(folder: Path, monkeypatch: Any) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 from a test CA the client trusts
+    (through SSL_CERT_FILE, as a real client would read it)."""
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(folder / "ca.pem"))
+    return context

@@ -34,14 +34,6 @@ def demo() -> Iterator[DemoServer]:
         yield server
 
 
-@pytest.fixture
-def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
-    box = smtp.Inbox()
-    controller = smtp.start(box)
-    yield box, controller.port
-    controller.stop()
-
-
 def write_config(folder: Path, demo: DemoServer, port: int) -> Path:
     text = DEMO_CONFIG.read_text().replace(PLACEHOLDER, demo.base)
     text = text.replace("[network]", f'[network]\nallow_hosts = ["{demo.host_port}"]', 1)

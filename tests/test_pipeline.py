@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import ssl
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-import trustme
 
 from digest.config import Config
 from digest.pipeline import AlreadySent, RunError, RunOptions, SendFailed, run
@@ -180,14 +177,6 @@ def test_no_entries_is_a_run_error_with_a_report(config: Config) -> None:
     assert not (config.output.dir / "digest.html").exists()
 
 
-@pytest.fixture
-def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
-    box = smtp.Inbox()
-    controller = smtp.start(box)
-    yield box, controller.port
-    controller.stop()
-
-
 def with_delivery(config: Config, port: int, **kw: object) -> Config:
     delivery = config.delivery.model_validate(
         {
@@ -231,11 +220,7 @@ def test_next_week_leaves_out_what_was_sent(config: Config, inbox: tuple[smtp.In
 def test_starttls_with_login(
     config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    server_context = smtp.trusted_tls(tmp_path, monkeypatch)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "open sesame")
     box = smtp.Inbox()
     controller = smtp.start(box, tls=server_context, auth=("digest", "open sesame"))
@@ -266,11 +251,7 @@ def test_smtp_failure_keeps_the_digest_and_does_not_mark_it_sent(config: Config)
 
 
 def test_implicit_tls(config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    server_context = smtp.trusted_tls(tmp_path, monkeypatch)
     box = smtp.Inbox()
     controller = smtp.start(box, tls=server_context, implicit=True)
     try:
@@ -434,11 +415,7 @@ def test_secrets_never_reach_reports_files_or_messages(
     """A failed login: nothing the run writes (report, issue, .eml, state) or prints, and
     not the error, carries the password."""
     secret = "s3cret-Pa55word-that-must-not-leak"
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    server_context = smtp.trusted_tls(tmp_path, monkeypatch)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", secret)
     controller = smtp.start(smtp.Inbox(), tls=server_context, auth=("digest", "another one"))
     try:

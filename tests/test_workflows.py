@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,14 +170,6 @@ def test_every_secret_the_docs_name_is_passed_and_vice_versa(weekly: dict[str, A
 
 
 # the digest step, run here with the environment the workflow sets
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[smtp.Inbox, int]]:
-    box = smtp.Inbox()
-    controller = smtp.start(box)
-    yield box, controller.port
-    controller.stop()
 
 
 def _mail(port: int) -> dict[str, str]:
