@@ -13,8 +13,7 @@ import pytest
 
 from digest import archive
 from digest.config import Archive, Config, parse_config
-from digest.demo import DEMO_CONFIG, DemoServer, demo_until
-from digest.demo.server import PLACEHOLDER
+from digest.demo import DemoServer, demo_raw, demo_until
 from digest.pipeline import RunOptions, RunResult, run
 from tests.golden import CLOCK
 
@@ -22,13 +21,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def demo_run(tmp_path: Path, since: Any = None, **sections: dict[str, Any]) -> RunResult:
-    import tomllib
-
     with DemoServer() as server:
-        raw = tomllib.loads(DEMO_CONFIG.read_text().replace(PLACEHOLDER, server.base))
-        raw["network"]["allow_hosts"] = [server.host_port]
-        raw["state"] = {"path": str(tmp_path / "state.sqlite")}
-        raw["output"] = {"dir": str(tmp_path / "out")}
+        raw = demo_raw(server.base, server.host_port, tmp_path)
         for name, values in sections.items():
             raw[name] = raw.get(name, {}) | values
         config = parse_config(raw, tmp_path / "digest.toml")

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from digest.config import Config, parse_config
-from digest.demo import DEMO_CONFIG, DemoServer, demo_until
-from digest.demo.server import PLACEHOLDER
+from digest.demo import DemoServer, demo_raw, demo_until
 from digest.pipeline import RunOptions, RunResult, run
 from digest.summarize import stage
 from tests.llm_server import Fault, ModelServer
@@ -47,11 +46,8 @@ def llm_config(
     tmp_path: Path, demo: DemoServer, model: ModelServer, **llm: Any
 ) -> tuple[Config, dict[str, Any]]:
     """The demo's config, its state and output in `tmp_path`, with the test model."""
-    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(PLACEHOLDER, demo.base)
-    raw: dict[str, Any] = tomllib.loads(text)
-    raw["network"]["allow_hosts"] = [demo.host_port, model.host_port]
-    raw["state"] = {"path": str(tmp_path / "state.sqlite")}
-    raw["output"] = {"dir": str(tmp_path / "out")}
+    raw = demo_raw(demo.base, demo.host_port, tmp_path)
+    raw["network"]["allow_hosts"].append(model.host_port)
     raw["llm"] = {
         "provider": "custom",
         "base_url": model.base + "/v1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +13,7 @@ import pytest
 
 from digest import cluster, pipeline
 from digest.config import Performance, parse_config
-from digest.demo import DEMO_CONFIG, DemoServer, demo_until
-from digest.demo.server import PLACEHOLDER
+from digest.demo import DemoServer, demo_raw, demo_until
 from digest.detect import style
 from digest.models import Entry
 from digest.pipeline import RunOptions, RunResult, run
@@ -68,10 +66,7 @@ def demo_run(tmp_path: Path, server: DemoServer | None = None, **performance: An
     if server is None:
         with DemoServer() as own:
             return demo_run(tmp_path, own, **performance)
-    raw = tomllib.loads(DEMO_CONFIG.read_text().replace(PLACEHOLDER, server.base))
-    raw["network"]["allow_hosts"] = [server.host_port]
-    raw["state"] = {"path": str(tmp_path / "state.sqlite")}
-    raw["output"] = {"dir": str(tmp_path / "out")}
+    raw = demo_raw(server.base, server.host_port, tmp_path)
     raw["archive"] = {"enabled": False}
     raw["performance"] = performance
     config = parse_config(raw, tmp_path / "digest.toml")
