@@ -13,6 +13,7 @@ import os
 import smtplib
 import ssl
 import tempfile
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
@@ -186,3 +187,17 @@ def _smtp_reason(exc: BaseException, delivery: Delivery) -> str:
         return f'{where}: the server does not offer STARTTLS; try security = "ssl"'
     detail = str(exc) or type(exc).__name__
     return f"{where}: {type(exc).__name__}: {detail}"[:400]
+
+
+def send_with_retries(message: EmailMessage, delivery: Delivery) -> list[str]:
+    """Send; a failure that delivered nothing and may pass ("try again later", a refused
+    connection) is retried with a doubling pause. Others are raised at once: a send that
+    may have reached readers is never repeated."""
+    for attempt in range(delivery.retries + 1):
+        try:
+            return send(message, delivery)
+        except DeliveryError as exc:
+            if not exc.transient or attempt == delivery.retries:
+                raise
+            time.sleep(delivery.retry_delay * 2**attempt)
+    raise AssertionError("unreachable")

@@ -316,7 +316,8 @@ def _finish(
         raise RunError(_no_digest_reason(report, out))
     if config.health.owner_section:
         digest = replace(digest, health=_health_lines(report.feed_health))
-    digest, rendered, size_warning = _fit_email(config, digest)
+    limit = config.output.max_email_bytes
+    digest, rendered, size_warning = render.fit(digest, config.output.templates_dir, limit)
     if size_warning:
         report = replace(report, warnings=(*report.warnings, size_warning))
     emailed = rendered
@@ -373,7 +374,7 @@ def _send(
     msg_id = str(message["Message-ID"])
     store.mark(digest.id, "sending", msg_id, to, urls, now())
     try:
-        refused = _send_with_retries(message, delivery)
+        refused = deliver.send_with_retries(message, delivery)
     except deliver.DeliveryError as exc:
         if not exc.maybe_sent:
             store.unmark(digest.id)  # certainly not sent: a later run may try again
@@ -386,65 +387,11 @@ def _send(
     return replace(report, delivery=status)
 
 
-def _fit_email(config: Config, digest: Digest) -> tuple[Digest, render.Rendered, str]:
-    """The digest rendered under `max_email_bytes` (Gmail clips a message's HTML past
-    102 KB and hides the rest, footer and unsubscribe link included): "Also worth
-    reading" is cut, halving the list until it fits; a warning says what was done."""
-    limit = config.output.max_email_bytes
-    rendered = render.render(digest, config.output.templates_dir)
-    size = len(rendered.html.encode("utf-8"))
-    if size <= limit:
-        return digest, rendered, ""
-    items = [(s.title, story) for s in digest.more for story in s.stories]
-    while items:
-        items = items[: len(items) // 2]
-        shorter = replace(digest, more=_regroup(items), shortened=True)
-        rendered = render.render(shorter, config.output.templates_dir)
-        if len(rendered.html.encode("utf-8")) <= limit:
-            return shorter, rendered, _cut_warning(size, limit, len(items), shorter)
-    shorter = replace(digest, more=(), shortened=bool(digest.more))
-    rendered = render.render(shorter, config.output.templates_dir)
-    kept = len(rendered.html.encode("utf-8"))
-    warning = _cut_warning(size, limit, 0, shorter)
-    if kept > limit:
-        warning += f"; still {kept / 1000:.0f} KB: Gmail will clip it"
-    return shorter, rendered, warning
-
-
-def _regroup(items: list[tuple[str, Story]]) -> tuple[Section, ...]:
-    sections: dict[str, list[Story]] = {}
-    for title, story in items:
-        sections.setdefault(title, []).append(story)
-    return tuple(Section(title, tuple(stories)) for title, stories in sections.items())
-
-
-def _cut_warning(size: int, limit: int, kept: int, digest: Digest) -> str:
-    where = f"; the full issue is at {digest.web_url}" if digest.web_url else ""
-    return (
-        f"the email's HTML was {size / 1000:.0f} KB, over max_email_bytes "
-        f"({limit / 1000:.0f} KB): 'Also worth reading' cut to {kept} item(s){where}"
-    )
-
-
 def _archived(config: Config, report: RunReport) -> bool:
     settings = config.archive
     if not settings.enabled:
         return False
     return settings.include == "all" or report.delivery.startswith("sent")
-
-
-def _send_with_retries(message: EmailMessage, delivery: Delivery) -> list[str]:
-    """Send; a failure that delivered nothing and may pass ("try again later", a refused
-    connection) is retried with a doubling pause. Others are raised at once: a send that
-    may have reached readers is never repeated."""
-    for attempt in range(delivery.retries + 1):
-        try:
-            return deliver.send(message, delivery)
-        except deliver.DeliveryError as exc:
-            if not exc.transient or attempt == delivery.retries:
-                raise
-            time.sleep(delivery.retry_delay * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 def _proof(delivery: Delivery, message: EmailMessage) -> str:

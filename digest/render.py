@@ -13,7 +13,7 @@ import re
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from markdown.util import AMP_SUBSTITUTE
 from markupsafe import Markup
 
 import digest as digest_package
-from digest.models import Digest
+from digest.models import Digest, Section, Story
 from digest.text import squash
 
 __all__ = [
@@ -459,3 +459,42 @@ FILTERS: dict[str, Any] = {
     "md_escape": md_escape,
     "md_url": md_url,
 }
+
+
+def fit(digest: Digest, templates_dir: Path | None, limit: int) -> tuple[Digest, Rendered, str]:
+    """The digest rendered under `limit` bytes of HTML (Gmail clips a message's HTML past
+    102 KB and hides the rest, footer and unsubscribe link included): "Also worth
+    reading" is cut, halving the list until it fits; a warning says what was done."""
+    rendered = render(digest, templates_dir)
+    size = len(rendered.html.encode("utf-8"))
+    if size <= limit:
+        return digest, rendered, ""
+    items = [(s.title, story) for s in digest.more for story in s.stories]
+    while items:
+        items = items[: len(items) // 2]
+        shorter = replace(digest, more=_regroup(items), shortened=True)
+        rendered = render(shorter, templates_dir)
+        if len(rendered.html.encode("utf-8")) <= limit:
+            return shorter, rendered, _cut_warning(size, limit, len(items), shorter)
+    shorter = replace(digest, more=(), shortened=bool(digest.more))
+    rendered = render(shorter, templates_dir)
+    kept = len(rendered.html.encode("utf-8"))
+    warning = _cut_warning(size, limit, 0, shorter)
+    if kept > limit:
+        warning += f"; still {kept / 1000:.0f} KB: Gmail will clip it"
+    return shorter, rendered, warning
+
+
+def _regroup(items: list[tuple[str, Story]]) -> tuple[Section, ...]:
+    sections: dict[str, list[Story]] = {}
+    for title, story in items:
+        sections.setdefault(title, []).append(story)
+    return tuple(Section(title, tuple(stories)) for title, stories in sections.items())
+
+
+def _cut_warning(size: int, limit: int, kept: int, digest: Digest) -> str:
+    where = f"; the full issue is at {digest.web_url}" if digest.web_url else ""
+    return (
+        f"the email's HTML was {size / 1000:.0f} KB, over max_email_bytes "
+        f"({limit / 1000:.0f} KB): 'Also worth reading' cut to {kept} item(s){where}"
+    )
