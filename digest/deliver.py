@@ -19,6 +19,7 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
 from urllib.parse import quote
 
+from digest import addresses
 from digest.config import Delivery
 from digest.editorial import slug
 from digest.models import Digest, RunReport, to_jsonable
@@ -168,8 +169,8 @@ def _connect(delivery: Delivery) -> smtplib.SMTP:
     host, port, timeout = delivery.smtp_host, delivery.port, delivery.timeout
     context = ssl.create_default_context()
     if delivery.security == "ssl":
-        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-    smtp = smtplib.SMTP(host, port, timeout=timeout)
+        return addresses.SMTP_SSL(host, port, timeout=timeout, context=context)
+    smtp = addresses.SMTP(host, port, timeout=timeout)
     if delivery.security == "starttls":
         try:
             smtp.starttls(context=context)

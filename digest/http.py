@@ -1,4 +1,4 @@
-"""The one HTTP client: the only module that opens sockets.
+"""The one HTTP client for fetching: every feed and page request goes through it.
 
 Every request goes through `Fetcher.get`, which applies the house rules: a User-Agent
 that names the tool, connect/read timeouts and a whole-request deadline, a size cap
@@ -11,8 +11,6 @@ their host:port is allowlisted in `[network] allow_hosts`.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -21,13 +19,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from digest import __version__
+from digest.addresses import IPAddress, PinnedTransport, Refused, Rule
 from digest.config import Network
 
 USER_AGENT = (
     f"digest/{__version__} (weekly automotive newsletter; +https://pypi.org/project/digest/)"
 )
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class FetchError(Exception):
@@ -54,54 +52,21 @@ class Response:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def is_public(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses (not private, loopback,
-    link-local, carrier-grade NAT, multicast, reserved or unspecified)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return is_public(embedded)
-    return ip.is_global and not ip.is_multicast
-
-
 def address_allowed(host: str, port: int, ip: IPAddress, allow_hosts: frozenset[str]) -> bool:
-    """The guard's decision for one resolved address (no connection is made)."""
-    if is_public(ip):
-        return True
-    return f"{host}:{port}".lower() in allow_hosts or f"{ip}:{port}" in allow_hosts
+    """The guard's decision for one resolved address of a fetched URL (no connection)."""
+    return Rule(allow_hosts).allows(host, port, ip)
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
-    """All addresses `host` resolves to (an IP literal resolves to itself)."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(f"cannot resolve {host}: {exc.strerror}") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
-
-
-async def check_url(url: str, allow_hosts: frozenset[str], allow_public: bool = True) -> None:
-    """Raise unless `url` is http(s) and every address it resolves to is allowed.
-
-    With `allow_public` false nothing outside `allow_hosts` is even resolved.
-    """
+def check_url(url: str, allow_hosts: frozenset[str], allow_public: bool = True) -> None:
+    """Raise unless `url` is http(s) and, with `allow_public` false, its host:port is
+    listed in `allow_hosts`. Nothing is resolved here: the connection resolves the host
+    once and checks every address it gets (`digest.addresses.PinnedBackend`)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url[:200]}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if not allow_public and f"{parts.hostname}:{port}".lower() not in allow_hosts:
         raise BlockedAddress(f"refused {parts.hostname}:{port}: not in [network] allow_hosts")
-    for ip in await resolve(parts.hostname, port):
-        if not address_allowed(parts.hostname, port, ip, allow_hosts):
-            raise BlockedAddress(
-                f"refused {parts.hostname}:{port} ({ip} is a private, loopback or link-local "
-                "address; list it in [network] allow_hosts to fetch it)"
-            )
 
 
 @dataclass
@@ -121,14 +86,15 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         net = self.network
+        limits = httpx.Limits(
+            max_connections=net.concurrency, max_keepalive_connections=net.concurrency
+        )
         self._client = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(
                 connect=net.connect_timeout, read=net.read_timeout, write=10, pool=None
             ),
-            limits=httpx.Limits(
-                max_connections=net.concurrency, max_keepalive_connections=net.concurrency
-            ),
+            transport=PinnedTransport(Rule(self.allow_hosts), limits),
             follow_redirects=False,
             trust_env=False,
         )
@@ -155,7 +121,7 @@ class Fetcher:
 
     async def _follow(self, url: str, headers: dict[str, str]) -> Response:
         for _ in range(self.network.max_redirects + 1):
-            await check_url(url, self.allow_hosts, self.network.allow_public)
+            check_url(url, self.allow_hosts, self.network.allow_public)
             response = await self._one(url, headers)
             if response.status not in REDIRECTS:
                 return response
@@ -181,6 +147,8 @@ class Fetcher:
                     return await self._stream(url, headers)
             except TimeoutError:
                 raise FetchError(f"no complete answer within {deadline:.0f} s") from None
+            except Refused as exc:
+                raise BlockedAddress(str(exc)) from None
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out ({type(exc).__name__})") from None
             except httpx.HTTPError as exc:

@@ -35,8 +35,8 @@ class HTTPServer(LoopbackServer):
     it. Every request is recorded in `requests`.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__(host)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()

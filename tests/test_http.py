@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import trustme
 
 from digest.config import Network
 from digest.http import USER_AGENT, BlockedAddress, Fetcher, FetchError, address_allowed, check_url
+from tests.dns import scripted
 from tests.servers import HTTPServer, Reply
 
 
@@ -58,6 +63,8 @@ def canary() -> Iterator[HTTPServer]:
         "fd00::1",
         "::ffff:169.254.169.254",
         "224.0.0.1",
+        "168.63.129.16",  # Azure's host agent: a public-looking address
+        "fd00:ec2::254",
     ],
 )
 def test_guard_refuses_local_addresses_unless_allowlisted(address: str) -> None:
@@ -75,21 +82,21 @@ def test_guard_lets_public_addresses_through(address: str) -> None:
 @pytest.mark.parametrize(
     "url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://[::1]:80/"]
 )
-def test_check_url_decides_on_ip_literals_without_connecting(url: str) -> None:
+def test_ip_literals_are_refused_without_connecting(url: str) -> None:
     with pytest.raises(BlockedAddress, match="allow_hosts"):
-        asyncio.run(check_url(url, frozenset()))
+        fetch(Network(connect_timeout=1), url)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:x"])
 def test_only_http_urls_are_fetched(url: str) -> None:
     with pytest.raises(FetchError, match="not an http"):
-        asyncio.run(check_url(url, frozenset()))
+        check_url(url, frozenset())
 
 
 def test_allow_public_false_refuses_everything_not_listed_before_resolving() -> None:
     with pytest.raises(BlockedAddress, match="not in"):
-        asyncio.run(check_url("https://example.org/feed", frozenset(), allow_public=False))
-    asyncio.run(check_url("http://127.0.0.1:9/x", frozenset({"127.0.0.1:9"}), allow_public=False))
+        check_url("https://example.org/feed", frozenset(), allow_public=False)
+    check_url("http://127.0.0.1:9/x", frozenset({"127.0.0.1:9"}), allow_public=False)
 
 
 def test_get_sends_our_user_agent_and_decompresses_gzip(http_server: HTTPServer) -> None:
@@ -200,3 +207,106 @@ def test_waiting_for_a_slot_does_not_count_against_the_deadline(http_server: HTT
 def test_malformed_urls_are_fetch_errors_not_crashes(url: str) -> None:
     with pytest.raises(FetchError, match="bad URL"):
         fetch(Network(allow_public=False), url)
+
+
+# DNS rebinding: the connection goes to the address that was checked, for every hop.
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[HTTPServer, HTTPServer]]:
+    """A server on 127.0.0.1 (allowlisted) and a canary on 127.0.0.9, on the same port:
+    a name that moves from one to the other keeps its URL."""
+    with HTTPServer("127.0.0.1") as good:
+        port = int(good.host_port.rpartition(":")[2])
+        with HTTPServer("127.0.0.9", port) as canary:
+            canary.route("/a", Reply(body=b"from the canary"))
+            canary.route("/next", Reply(body=b"from the canary"))
+            yield good, canary
+
+
+def rebinding_net(good: HTTPServer) -> Network:
+    """Public fetching on (as in production), the good server's address allowlisted."""
+    return network(good, allow_public=True)
+
+
+def test_a_host_that_rebinds_is_read_from_the_checked_address_only(
+    pair: tuple[HTTPServer, HTTPServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, canary = pair
+    port = good.host_port.rpartition(":")[2]
+    dns = scripted(monkeypatch, {"rebind.test": ["127.0.0.1", "127.0.0.9"]})
+    good.route("/a", Reply(body=b"from the checked address"))
+    response = fetch(rebinding_net(good), f"http://rebind.test:{port}/a")
+    assert response.body == b"from the checked address"  # type: ignore[attr-defined]
+    assert dns.asked == ["rebind.test"]  # resolved once: the check and the connection
+    assert good.requests[0].headers["host"] == f"rebind.test:{port}"
+    # the next lookup answers the canary's address: refused, and nothing is sent there
+    with pytest.raises(BlockedAddress, match=r"refused rebind\.test:\d+ \(127\.0\.0\.9 is a"):
+        fetch(rebinding_net(good), f"http://rebind.test:{port}/a")
+    assert canary.requests == []
+
+
+def test_every_redirect_hop_is_read_from_its_checked_address(
+    pair: tuple[HTTPServer, HTTPServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, canary = pair
+    port = good.host_port.rpartition(":")[2]
+    scripted(monkeypatch, {"hop.test": ["127.0.0.1", "127.0.0.9"]})
+    good.route("/start", Reply(302, headers={"Location": f"http://hop.test:{port}/next"}))
+    good.route("/next", Reply(body=b"the hop, from the checked address"))
+    response = fetch(rebinding_net(good), good.url("/start"))
+    assert response.body == b"the hop, from the checked address"  # type: ignore[attr-defined]
+    assert canary.requests == []
+
+
+def test_a_name_with_one_refused_address_is_refused_whole(
+    http_server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = http_server.host_port.rpartition(":")[2]
+    scripted(monkeypatch, {"two.test": ["127.0.0.1 169.254.169.254"]})
+    http_server.route("/a", Reply(body=b"x"))
+    with pytest.raises(BlockedAddress, match=r"169\.254\.169\.254 is a link-local"):
+        fetch(network(http_server, allow_public=True), f"http://two.test:{port}/a")
+    assert http_server.requests == []
+
+
+@pytest.fixture
+def ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
+    """A test CA the client trusts (through SSL_CERT_FILE, as a real client reads it)."""
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    return authority
+
+
+@contextmanager
+def https_server(ca: trustme.CA, name: str) -> Iterator[HTTPServer]:
+    """An HTTPServer on 127.0.0.1 speaking TLS with a certificate for `name` only."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(context)
+    server = HTTPServer("127.0.0.1")
+    server._server.socket = context.wrap_socket(server._server.socket, server_side=True)
+    with server:
+        yield server
+
+
+def test_tls_to_the_pinned_address_still_verifies_the_name(
+    ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted(monkeypatch, {"feeds.test": ["127.0.0.1"]})
+    with https_server(ca, "feeds.test") as server:
+        server.route("/a", Reply(body=b"over TLS"))
+        port = server.host_port.rpartition(":")[2]
+        net = network(server, allow_hosts=[f"feeds.test:{port}", server.host_port])
+        response = fetch(net, f"https://feeds.test:{port}/a")
+        assert response.body == b"over TLS"  # type: ignore[attr-defined]
+        assert server.requests[0].headers["host"] == f"feeds.test:{port}"
+        # the certificate names feeds.test, not the address it was reached at
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(net, f"https://127.0.0.1:{port}/a")
+    with https_server(ca, "other.test") as server:
+        port = server.host_port.rpartition(":")[2]
+        net = network(server, allow_hosts=[f"feeds.test:{port}"])
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(net, f"https://feeds.test:{port}/a")
+        assert server.requests == []

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import openai
 from pydantic import BaseModel, ValidationError
 
+from digest.addresses import model_http_client
 from digest.config import Llm, Newsletter
 from digest.models import Article, Summary
 from digest.summarize import guard, prompts
@@ -75,6 +76,7 @@ class Writer:
             base_url=endpoint.base_url,
             timeout=settings.timeout,
             max_retries=settings.retries,
+            http_client=model_http_client(),
         )
 
     def close(self) -> None:

@@ -1,0 +1,314 @@
+"""Which addresses `digest` connects to, and connections made only to those.
+
+A host name is resolved once, every address it resolves to is checked, and the
+connection goes to a checked address: nothing resolves the name a second time, so a
+DNS answer that changes between the check and the connection (DNS rebinding) cannot
+move the request elsewhere. The name stays in the URL: the `Host` header, TLS SNI and
+the certificate check all use it. Three connection factories carry this out: an httpcore
+network backend under the fetcher's httpx client, an httpcore2 backend under the
+model's openai client, and smtplib classes for delivery.
+
+Two rules decide. Fetched URLs (feeds, pages, every redirect hop) must resolve to
+public addresses only. The model's host and the SMTP host, which the owner configures,
+may also be loopback or private (a local Ollama, a relay on the LAN). Both refuse the
+cloud metadata and link-local addresses. An address or name listed as host:port in
+`[network] allow_hosts` passes either rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import smtplib
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpcore
+import httpcore2
+import httpx
+import httpx2
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_nets = ipaddress.ip_network
+
+# Cloud instance metadata and host agents: refused by both rules unless allowlisted.
+# 169.254.0.0/16 holds 169.254.169.254 (AWS, GCP, Azure, most others).
+METADATA = (
+    _nets("169.254.0.0/16"),
+    _nets("fe80::/10"),
+    _nets("fd00:ec2::254/128"),  # AWS over IPv6
+    _nets("168.63.129.16/32"),  # Azure's host agent (GitHub's runners run on Azure)
+    _nets("100.100.100.200/32"),  # Alibaba Cloud
+)
+# Where an owner's own servers live: loopback, RFC 1918, shared (CGNAT) and unique-local.
+OWNER_LOCAL = (
+    _nets("127.0.0.0/8"),
+    _nets("10.0.0.0/8"),
+    _nets("172.16.0.0/12"),
+    _nets("192.168.0.0/16"),
+    _nets("100.64.0.0/10"),
+    _nets("::1/128"),
+    _nets("fc00::/7"),
+)
+
+
+class Refused(Exception):
+    """A host resolves to an address its rule refuses; the message says which and why."""
+
+
+def unwrap(ip: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped, 6to4 or Teredo IPv6 address, else `ip`."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return embedded
+    return ip
+
+
+def is_public(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses (not private, loopback,
+    link-local, carrier-grade NAT, multicast, reserved or unspecified) that are not a
+    cloud's metadata service."""
+    ip = unwrap(ip)
+    return ip.is_global and not ip.is_multicast and not _within(ip, METADATA)
+
+
+def _within(ip: IPAddress, nets: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    return any(ip.version == net.version and ip in net for net in nets)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one kind of connection may reach. `owner_local`: also loopback and private
+    addresses (for hosts the owner configures, not for URLs found in feeds)."""
+
+    allow_hosts: frozenset[str] = frozenset()  # "host:port", lower-case
+    owner_local: bool = False
+
+    def allows(self, host: str, port: int, ip: IPAddress) -> bool:
+        """The decision for one resolved address (no connection is made)."""
+        if f"{host}:{port}".lower() in self.allow_hosts or f"{ip}:{port}" in self.allow_hosts:
+            return True
+        if is_public(ip):
+            return True
+        return self.owner_local and _within(unwrap(ip), OWNER_LOCAL)
+
+    def check(self, host: str, port: int, ips: Iterable[IPAddress]) -> list[IPAddress]:
+        """`ips` without repeats, or Refused if any one of them is not allowed."""
+        checked = list(dict.fromkeys(ips))
+        for ip in checked:
+            if not self.allows(host, port, ip):
+                raise Refused(f"refused {host}:{port} ({ip} {self._why(ip)})")
+        return checked
+
+    def _why(self, ip: IPAddress) -> str:
+        if _within(unwrap(ip), METADATA):
+            kind = "is a link-local or cloud metadata address"
+        elif self.owner_local:
+            kind = "is not a public, loopback or private address"
+        else:
+            kind = "is a private, loopback or link-local address"
+        return f"{kind}; list it in [network] allow_hosts to connect to it"
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _addresses(
+    infos: Iterable[tuple[object, object, object, object, tuple[object, ...]]],
+) -> list[IPAddress]:
+    return [ipaddress.ip_address(str(info[4][0])) for info in infos]
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """All addresses `host` resolves to (an IP literal resolves to itself, without DNS)."""
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    loop = asyncio.get_running_loop()
+    return _addresses(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+
+
+def resolve_sync(host: str, port: int) -> list[IPAddress]:
+    """`resolve` for blocking callers (the model client, SMTP)."""
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    return _addresses(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connection factory, resolving and checking the host once and then
+    connecting to a checked address (the name stays with httpcore for SNI and TLS)."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                found = await resolve(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"cannot resolve {host}: timed out") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+        failure: httpcore.ConnectError | None = None
+        for ip in self.rule.check(host, port, found):
+            try:
+                return await self._inner.connect_tcp(
+                    str(ip), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"{host} resolves to no address")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over `PinnedBackend`; no proxies, certificates checked against
+    the system's or certifi's roots (or SSL_CERT_FILE / SSL_CERT_DIR when set)."""
+
+    def __init__(self, rule: Rule, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=True),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(rule),
+        )
+
+
+class PinnedSyncBackend(httpcore2.NetworkBackend):
+    """`PinnedBackend` for httpcore2's blocking client (under the openai client). A
+    refusal is a ConnectError, which the openai client reports as a connection error."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self._inner = httpcore2.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.NetworkStream:
+        try:
+            checked = self.rule.check(host, port, resolve_sync(host, port))
+        except Refused as exc:
+            raise httpcore2.ConnectError(str(exc)) from None
+        except OSError as exc:
+            raise httpcore2.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+        failure: httpcore2.ConnectError | None = None
+        for ip in checked:
+            try:
+                return self._inner.connect_tcp(
+                    str(ip), port, timeout, local_address, socket_options
+                )
+            except httpcore2.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore2.ConnectError(f"{host} resolves to no address")
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.NetworkStream:
+        raise httpcore2.ConnectError("unix sockets are not used")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class PinnedSyncTransport(httpx2.HTTPTransport):
+    def __init__(self, rule: Rule, limits: httpx2.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx2.create_ssl_context(trust_env=True),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedSyncBackend(rule),
+        )
+
+
+MODEL_RULE = Rule(owner_local=True)
+MODEL_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+def model_http_client() -> httpx2.Client:
+    """The openai client's HTTP client, connecting only to checked addresses (the model's
+    host and any host it redirects to, under the owner's rule)."""
+    import openai
+
+    return openai.DefaultHttpxClient(transport=PinnedSyncTransport(MODEL_RULE, MODEL_LIMITS))
+
+
+# SMTP
+
+
+class SMTPRefusedAddress(smtplib.SMTPConnectError):
+    """The SMTP host resolves to a refused address (a 5xx-like failure: not retried)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(554, reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+SMTP_RULE = Rule(owner_local=True)
+
+
+def connect_checked(host: str, port: int, timeout: float) -> socket.socket:
+    """A socket to a checked address of `host` (SMTP_RULE)."""
+    try:
+        checked = SMTP_RULE.check(host, port, resolve_sync(host, port))
+    except Refused as exc:
+        raise SMTPRefusedAddress(str(exc)) from None
+    failure: OSError | None = None
+    for ip in checked:
+        try:
+            return socket.create_connection((str(ip), port), timeout)
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError(f"{host} resolves to no address")
+
+
+class SMTP(smtplib.SMTP):
+    """smtplib.SMTP connecting only to a checked address; STARTTLS still checks the
+    certificate against the host name."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect_checked(host, port, timeout)
+
+
+class SMTP_SSL(smtplib.SMTP_SSL, SMTP):
+    """smtplib.SMTP_SSL over `SMTP._get_socket`: TLS for the host name, to a checked address."""
