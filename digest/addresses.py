@@ -90,9 +90,10 @@ class Rule:
         """The decision for one resolved address (no connection is made)."""
         if f"{host}:{port}".lower() in self.allow_hosts or f"{ip}:{port}" in self.allow_hosts:
             return True
-        if is_public(ip):
-            return True
-        return self.owner_local and _within(unwrap(ip), OWNER_LOCAL)
+        ip = unwrap(ip)
+        if _within(ip, METADATA):
+            return False
+        return is_public(ip) or (self.owner_local and _within(ip, OWNER_LOCAL))
 
     def check(self, host: str, port: int, ips: Iterable[IPAddress]) -> list[IPAddress]:
         """`ips` without repeats, or Refused if any one of them is not allowed."""
