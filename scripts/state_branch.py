@@ -35,6 +35,14 @@ redacted from everything this tool prints. Without it, plain git: a local path r
 developer's own credentials. Commits are made as $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, by
 default digest-bot <digest-bot@users.noreply.github.com>; git config is never written.
 
+Addresses: an http(s) remote's host is resolved once, here, and every address must pass
+digest's rule for owner-configured hosts (public, loopback or private; never link-local
+or a cloud metadata address). git is then pinned to those addresses with
+`http.curloptResolve` (curl's CURLOPT_RESOLVE: the name still goes in the Host header, SNI
+and the certificate check) and told not to follow redirects, so neither a second DNS
+answer nor a redirect can take the token elsewhere. ssh remotes resolve in ssh itself and
+are not covered; local paths need no network.
+
 Exit status: 0 done (including "no branch yet" on pull), 1 failed (message on stderr),
 2 bad usage. A dev and CI tool: not part of the package.
 """
@@ -54,6 +62,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
+
+from digest.addresses import Refused, Rule, resolve_sync
 
 DEFAULT_BRANCH = "digest-data"
 DEFAULT_REMOTE = "origin"
@@ -68,6 +79,7 @@ BOT_EMAIL = "digest-bot@users.noreply.github.com"
 TOKEN_ENV = "STATE_PUSH_TOKEN"
 DEFAULT_SERVER = "https://github.com"
 NO_SUCH_REF = 2  # `git ls-remote --exit-code`: the remote answered, and has no matching ref
+REMOTE_RULE = Rule(owner_local=True)  # the remote is the owner's: digest.addresses
 # Settings for every git call: byte-exact files, no background maintenance, no daemons.
 GIT_OPTIONS = (
     "-c",
@@ -101,6 +113,14 @@ class Git:
             header, secrets = auth_header(token)
             self.env.update(config_env(self.env, http_extraheader(server, header)))
             self.secrets = secrets
+
+    def pin(self, remote: str, push: bool = False) -> None:
+        """Resolve an http(s) `remote`'s host once, check every address and pin git to
+        them (see Addresses above); nothing for other remotes."""
+        url = self.run(["remote", "get-url", *(["--push"] if push else []), remote], ok=(0, 2))
+        entries = pinned_config(url.stdout.strip() if url.returncode == 0 else remote)
+        if entries:
+            self.env.update(config_env(self.env, entries))
 
     def redact(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
@@ -153,6 +173,25 @@ def http_extraheader(server: str, header: str) -> list[tuple[str, str]]:
     header inherited from config (two Authorization headers make GitHub refuse)."""
     key = f"http.{server.rstrip('/')}/.extraheader"
     return [(key, ""), (key, header)]
+
+
+def pinned_config(url: str) -> list[tuple[str, str]]:
+    """Config entries pinning `url`'s host to its checked addresses; [] for non-http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return []
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        checked = REMOTE_RULE.check(host, port, resolve_sync(host, port))
+    except Refused as exc:
+        raise Failure(str(exc)) from None
+    except OSError as exc:
+        raise Failure(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    addresses = ",".join(f"[{ip}]" if ip.version == 6 else str(ip) for ip in checked)
+    return [
+        ("http.curloptResolve", f"{host}:{port}:{addresses}"),
+        ("http.followRedirects", "false"),
+    ]
 
 
 def config_env(environ: Mapping[str, str], entries: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -275,6 +314,7 @@ def pull(git: Git, directory: Path, branch: str, remote: str, attempts: int) -> 
     check_pull_target(directory)
     ref = f"refs/heads/{branch}"
     try:
+        git.pin(remote)
         tip = remote_tip(git, remote, ref, attempts)
         commit = None if tip is None else fetch(git, remote, ref, attempts)
     except Failure as exc:
@@ -362,6 +402,7 @@ def push(
     env = identity(environ)
     commit = git.run(["commit-tree", "--no-gpg-sign", "-m", message, tree], env=env).stdout.strip()
     ref = f"refs/heads/{branch}"
+    git.pin(remote, push=True)
     with_retries(
         f"git push {git.redact(remote)} {ref}",
         attempts,
