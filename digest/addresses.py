@@ -21,8 +21,9 @@ import asyncio
 import ipaddress
 import smtplib
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpcore
 import httpcore2
@@ -30,6 +31,7 @@ import httpx
 import httpx2
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+T = TypeVar("T")
 _nets = ipaddress.ip_network
 
 # Cloud instance metadata and host agents: refused by both rules unless allowlisted.
@@ -98,6 +100,8 @@ class Rule:
     def check(self, host: str, port: int, ips: Iterable[IPAddress]) -> list[IPAddress]:
         """`ips` without repeats, or Refused if any one of them is not allowed."""
         checked = list(dict.fromkeys(ips))
+        if not checked:
+            raise Refused(f"refused {host}:{port} (it resolves to no address)")
         for ip in checked:
             if not self.allows(host, port, ip):
                 raise Refused(f"refused {host}:{port} ({ip} {self._why(ip)})")
@@ -143,6 +147,19 @@ def resolve_sync(host: str, port: int) -> list[IPAddress]:
     return _addresses(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
 
 
+def first_to_answer(
+    checked: list[IPAddress], connect: Callable[[str], T], error: type[Exception]
+) -> T:
+    """`connect(address)` for the checked addresses in turn, until one answers; the last
+    `error` when none does (`checked` is never empty: getaddrinfo answers or raises)."""
+    for ip in checked[:-1]:
+        try:
+            return connect(str(ip))
+        except error:
+            continue
+    return connect(str(checked[-1]))
+
+
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's connection factory, resolving and checking the host once and then
     connecting to a checked address (the name stays with httpcore for SNI and TLS)."""
@@ -166,15 +183,17 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"cannot resolve {host}: timed out") from None
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        failure: httpcore.ConnectError | None = None
-        for ip in self.rule.check(host, port, found):
+        *others, last = self.rule.check(host, port, found)
+        for ip in others:  # in turn, as first_to_answer does
             try:
                 return await self._inner.connect_tcp(
                     str(ip), port, timeout, local_address, socket_options
                 )
-            except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure or httpcore.ConnectError(f"{host} resolves to no address")
+            except httpcore.ConnectError:
+                continue
+        return await self._inner.connect_tcp(
+            str(last), port, timeout, local_address, socket_options
+        )
 
     async def connect_unix_socket(
         self,
@@ -225,15 +244,11 @@ class PinnedSyncBackend(httpcore2.NetworkBackend):
             raise httpcore2.ConnectError(str(exc)) from None
         except OSError as exc:
             raise httpcore2.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        failure: httpcore2.ConnectError | None = None
-        for ip in checked:
-            try:
-                return self._inner.connect_tcp(
-                    str(ip), port, timeout, local_address, socket_options
-                )
-            except httpcore2.ConnectError as exc:
-                failure = exc
-        raise failure or httpcore2.ConnectError(f"{host} resolves to no address")
+        return first_to_answer(
+            checked,
+            lambda ip: self._inner.connect_tcp(ip, port, timeout, local_address, socket_options),
+            httpcore2.ConnectError,
+        )
 
     def connect_unix_socket(
         self,
@@ -294,13 +309,9 @@ def connect_checked(host: str, port: int, timeout: float) -> socket.socket:
         checked = SMTP_RULE.check(host, port, resolve_sync(host, port))
     except Refused as exc:
         raise SMTPRefusedAddress(str(exc)) from None
-    failure: OSError | None = None
-    for ip in checked:
-        try:
-            return socket.create_connection((str(ip), port), timeout)
-        except OSError as exc:
-            failure = exc
-    raise failure or OSError(f"{host} resolves to no address")
+    return first_to_answer(
+        checked, lambda ip: socket.create_connection((ip, port), timeout), OSError
+    )
 
 
 class SMTP(smtplib.SMTP):
