@@ -56,10 +56,12 @@ def test_a_rebinding_host_never_reaches_the_canary(
     config = make_config(tmp_path, [good.host_port], feeds=feeds)
     # public fetching on, as in production: only the loopback test server is allowlisted
     network = config.network.model_copy(update={"allow_public": True})
-    result = run(
-        config.model_copy(update={"network": network}), RunOptions(until=NOW, now=lambda: NOW)
-    )
-    assert canary.requests == []
+    try:
+        result = run(
+            config.model_copy(update={"network": network}), RunOptions(until=NOW, now=lambda: NOW)
+        )
+    finally:  # first, whatever the run did: the canary heard nothing
+        assert canary.requests == []
     assert [seen.path for seen in good.requests] == ["/feed.xml", "/good"]
     assert dns.asked == ["rebind.test", "rebind.test"]  # once per connection, never twice
     (feed,) = result.report.feeds
