@@ -6,10 +6,10 @@ The workflow runs the same `digest run` as a laptop; this module only reads the
     python -m digest.actions summary out/report.json >> "$GITHUB_STEP_SUMMARY"
     python -m digest.actions outputs out/report.json >> "$GITHUB_OUTPUT"
 
-`outputs` says whether the run got as far as handing the issue to the mail server
-(`attempted_send`): the state must then be kept even if the send failed, since the
-ledger records an issue that may have reached readers. A run that stopped before that
-point leaves the state branch as it was.
+`outputs` says whether the issue may have reached its readers (`attempted_send`, from
+the report's `delivery_outcome`): the state must then be kept even if the send failed,
+since the ledger records it. A proof, a send that certainly failed, or a run that
+stopped before sending leaves the state branch as it was.
 """
 
 from __future__ import annotations
@@ -38,9 +38,8 @@ def outputs(report: dict[str, Any] | None) -> dict[str, str]:
     if report is None:
         return {"digest_id": "", "stories": "0", "delivery": "no report", "attempted_send": "false"}
     delivery = str(report.get("delivery", ""))
-    attempted = delivery.startswith("sent") or (
-        delivery.startswith("failed") and not delivery.startswith("failed: proof")
-    )
+    outcome = report.get("delivery_outcome")
+    attempted = isinstance(outcome, dict) and outcome.get("may_have_reached_readers") is True
     return {
         "digest_id": str(report.get("digest_id", "")),
         "stories": str(report.get("stories", 0)),
@@ -62,7 +61,7 @@ def summary(report: dict[str, Any] | None) -> str:
         ("Issue", f"`{report.get('digest_id', '')}`"),
         ("Stories", str(report.get("stories", 0))),
         ("Feeds", f"{len(feeds)}, {len(failed)} failed"),
-        ("AI-flagged stories", str(report.get("ai_flagged", 0))),
+        ("AI-generated sources", _ai(report)),
         ("Model", _model(report.get("llm") or {})),
         ("Delivery", _cell(str(report.get("delivery", "")))),
     ]
@@ -71,6 +70,16 @@ def summary(report: dict[str, Any] | None) -> str:
     lines += _listed("Failed feeds", [f"{f.get('name')}: {f.get('reason')}" for f in failed])
     lines += _listed("Warnings", [str(w) for w in report.get("warnings", [])])
     return "\n".join(lines) + "\n"
+
+
+def _ai(report: dict[str, Any]) -> str:
+    """The footer's figure (picks citing an AI-generated source), then the articles read
+    this run by AI level."""
+    stories = int(report.get("stories", 0))
+    text = f"{report.get('ai_picks', 0)} of {stories} stories cite one"
+    levels = report.get("ai_articles") or {}
+    read = ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
+    return text + (f"; articles read: {read}" if read else "")
 
 
 def _model(llm: dict[str, Any]) -> str:
