@@ -99,6 +99,9 @@ def build_message(
         message[name] = value
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    # the same issue gives the same .eml: a boundary from the content, not a random one
+    parts = hashlib.sha256(f"{text}\0{html}".encode()).hexdigest()[:32]
+    message.set_boundary(f"==digest-{parts}==")
     return message
 
 
