@@ -80,16 +80,22 @@ def test_list_headers(tmp_path: Path) -> None:
     result = demo_run(tmp_path, delivery=delivery)
     eml = (tmp_path / "out" / "digest.eml").read_bytes()
     message = message_from_bytes(eml, policy=policy.default)
-    for name in ("Message-ID", "Date", "From", "To", "Subject", "List-Id"):
-        assert message[name], name
+    assert message["To"] == "reader@example.org"
+    assert message["From"] == "Autos Digest <digest@example.org>"
+    assert message["Message-ID"].startswith("<the-autos-digest-2026-W46.")
+    assert message["Message-ID"].endswith("@example.org>")
+    assert message["Date"] == "Mon, 16 Nov 2026 07:30:00 +0000"
     assert message["List-Id"] == '"The Autos Digest" <the-autos-digest.example.org>'
     assert message["List-Unsubscribe"] == (
         "<mailto:leave@example.org?subject=unsubscribe%20the-autos-digest.example.org>, "
         "<https://example.org/unsubscribe?list=autos>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     assert result.digest is not None
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    title = result.digest.stories[0].article.title
+    assert title in " ".join(plain.get_content().split()) and title in html.get_content()
     assert result.digest.unsubscribe_url == "https://example.org/unsubscribe?list=autos"
 
 

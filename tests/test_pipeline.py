@@ -201,13 +201,14 @@ def test_send_once_then_refuse_then_resend(config: Config, inbox: tuple[smtp.Inb
         "sent", accepted=1, may_have_reached_readers=True
     )
     assert str(result.report.delivery) == "sent to 1 recipient(s)"
-    assert len(box.messages) == 1
+    eml = message_from_bytes((config.output.dir / "digest.eml").read_bytes(), policy=policy.default)
+    assert [m["Message-ID"] for m in box.messages] == [eml["Message-ID"]]  # the .eml went out
     assert box.envelopes[0] == ("digest@example.org", ["reader@example.org"])
     with pytest.raises(AlreadySent, match="--resend"):
         run(config, send)
     assert len(box.messages) == 1
     run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, resend=True))
-    assert len(box.messages) == 2
+    assert [m["Message-ID"] for m in box.messages] == [eml["Message-ID"]] * 2
 
 
 def test_next_week_leaves_out_what_was_sent(config: Config, inbox: tuple[smtp.Inbox, int]) -> None:
