@@ -6,10 +6,12 @@ The workflow runs the same `digest run` as a laptop; this module only reads the
     python -m digest.actions summary out/report.json >> "$GITHUB_STEP_SUMMARY"
     python -m digest.actions outputs out/report.json >> "$GITHUB_OUTPUT"
 
-`outputs` says whether the issue may have reached its readers (`attempted_send`, from
-the report's `delivery_outcome`): the state must then be kept even if the send failed,
-since the ledger records it. A proof, a send that certainly failed, or a run that
-stopped before sending leaves the state branch as it was.
+`outputs` says whether the run tried to send the issue to its readers
+(`attempted_send`, from the report's typed `delivery_outcome`: sent, or failed): the
+state must then be kept even if the send failed, since the ledger may record an issue
+that may have reached readers (`may_have_reached_readers`), and the caches hold what
+the attempt paid for. A proof, or a run that stopped before sending, leaves the state
+branch as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 __all__ = ["load", "outputs", "summary"]
 
 _MAX_LINES = 12  # warnings and failed feeds shown in the summary
+_TO_READERS = ("sent", "failed")  # the DeliveryOutcome statuses of a send to the readers
 
 
 def load(path: Path) -> dict[str, Any] | None:
@@ -36,16 +39,27 @@ def load(path: Path) -> dict[str, Any] | None:
 def outputs(report: dict[str, Any] | None) -> dict[str, str]:
     """Step outputs: the issue, its delivery, and whether a send was attempted."""
     if report is None:
-        return {"digest_id": "", "stories": "0", "delivery": "no report", "attempted_send": "false"}
+        return {
+            "digest_id": "",
+            "stories": "0",
+            "delivery": "no report",
+            "attempted_send": "false",
+            "may_have_reached_readers": "false",
+        }
     delivery = str(report.get("delivery", ""))
     outcome = report.get("delivery_outcome")
-    attempted = isinstance(outcome, dict) and outcome.get("may_have_reached_readers") is True
+    status = outcome.get("status") if isinstance(outcome, dict) else None
     return {
         "digest_id": str(report.get("digest_id", "")),
         "stories": str(report.get("stories", 0)),
         "delivery": " ".join(delivery.split()),
-        "attempted_send": "true" if attempted else "false",
+        "attempted_send": "true" if status in _TO_READERS else "false",
+        "may_have_reached_readers": "true" if _reached(outcome) else "false",
     }
+
+
+def _reached(outcome: Any) -> bool:
+    return isinstance(outcome, dict) and outcome.get("may_have_reached_readers") is True
 
 
 def summary(report: dict[str, Any] | None) -> str:

@@ -281,8 +281,10 @@ class DeliveryOutcome:
     """What became of the issue's email this run.
 
     `may_have_reached_readers` is true when the issue was (or may have been) taken by
-    the mail server for its readers: the ledger then holds it, and the state must be
-    kept even though the run failed. A proof never reaches readers.
+    the mail server for its readers: the ledger then holds it, and a run never sends
+    it again without --resend. A proof never reaches readers. "sent" and "failed" are
+    sends to the readers (the workflow keeps the state after either); "proof sent" and
+    "proof failed" are proofs to the owner.
     """
 
     status: DeliveryStatus = "not sent"

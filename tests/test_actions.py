@@ -52,20 +52,26 @@ def test_summary_tells_the_run_in_a_table_that_markup_cannot_break() -> None:
     assert "... and 3 more" in text
 
 
-def test_outputs_say_whether_the_issue_may_have_reached_readers() -> None:
+def test_outputs_say_whether_a_send_was_attempted_from_the_typed_outcome() -> None:
     assert outputs(REPORT)["attempted_send"] == "true"
     failed = REPORT | {
         "delivery": "failed: smtp.example.org:587 (starttls): timed out",
         "delivery_outcome": {"status": "failed", "may_have_reached_readers": True},
     }
     assert outputs(failed)["attempted_send"] == "true"  # the ledger says "sending"
-    # the text no longer decides: a report without the outcome never keeps the state
+    assert outputs(failed)["may_have_reached_readers"] == "true"
+    proof = REPORT | {
+        "delivery": "failed: a text that reads like a send",
+        "delivery_outcome": {"status": "proof failed", "may_have_reached_readers": False},
+    }
+    assert outputs(proof)["attempted_send"] == "false"  # the status decides, not the text
     assert outputs(REPORT | {"delivery_outcome": None})["attempted_send"] == "false"
     assert outputs(None) == {
         "digest_id": "",
         "stories": "0",
         "delivery": "no report",
         "attempted_send": "false",
+        "may_have_reached_readers": "false",
     }
 
 
@@ -93,20 +99,28 @@ def test_the_workflow_llm_choice_can_create_the_llm_section(tmp_path: Path) -> N
 # the workflow's glue: whether the state must be kept comes from the typed outcome.
 SENDS = RunOptions(until=NOW, now=lambda: NOW, send=True)
 PROOF = RunOptions(until=NOW, now=lambda: NOW, proof_to=("owner@example.org",))
-OUTCOMES = [  # (case, SMTP server, [delivery] set, options, status, may have reached readers)
-    ("dry run", None, True, RunOptions(until=NOW, now=lambda: NOW), "not sent", False),
-    ("sent", smtp.Inbox, True, SENDS, "sent", True),
-    ("proof sent", smtp.Inbox, True, PROOF, "proof sent", False),
-    ("nothing listens", None, True, SENDS, "failed", False),
-    ("dropped mid-message", lambda: smtp.Inbox(drop=True), True, SENDS, "failed", True),
-    ("proof, nothing listens", None, True, PROOF, "proof failed", False),
-    ("proof without from and smtp_host", None, False, PROOF, "proof failed", False),
-    ("send without [delivery]", None, False, SENDS, "failed", False),
+DRY = RunOptions(until=NOW, now=lambda: NOW)
+
+
+def drops() -> smtp.Inbox:
+    """A server that closes the connection while taking the message."""
+    return smtp.Inbox(drop=True)
+
+
+OUTCOMES = [  # case, SMTP server, [delivery] set, options; status, attempted, may have reached
+    ("dry run", None, True, DRY, "not sent", False, False),
+    ("sent", smtp.Inbox, True, SENDS, "sent", True, True),
+    ("proof sent", smtp.Inbox, True, PROOF, "proof sent", False, False),
+    ("nothing listens", None, True, SENDS, "failed", True, False),
+    ("dropped mid-message", drops, True, SENDS, "failed", True, True),
+    ("proof, nothing listens", None, True, PROOF, "proof failed", False, False),
+    ("proof without from and smtp_host", None, False, PROOF, "proof failed", False, False),
+    ("send without [delivery]", None, False, SENDS, "failed", True, False),
 ]
 
 
 @pytest.mark.parametrize(
-    ("server", "configured", "options", "status", "reached"),
+    ("server", "configured", "options", "status", "attempted", "reached"),
     [case[1:] for case in OUTCOMES],
     ids=[case[0] for case in OUTCOMES],
 )
@@ -117,6 +131,7 @@ def test_every_delivery_outcome_through_the_workflow_glue(
     configured: bool,
     options: RunOptions,
     status: str,
+    attempted: bool,
     reached: bool,
 ) -> None:
     controller = smtp.start(server()) if server else None
@@ -138,6 +153,7 @@ def test_every_delivery_outcome_through_the_workflow_glue(
     assert report["delivery_outcome"]["status"] == status
     assert report["delivery_outcome"]["may_have_reached_readers"] is reached
     out = outputs(report)
-    assert out["attempted_send"] == ("true" if reached else "false")
+    assert out["attempted_send"] == ("true" if attempted else "false")  # keep the state
+    assert out["may_have_reached_readers"] == ("true" if reached else "false")
     assert out["delivery"] == report["delivery"] and out["stories"] == "5"
     assert _cell(report["delivery"]) in summary(report)
