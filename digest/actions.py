@@ -6,10 +6,12 @@ The workflow runs the same `digest run` as a laptop; this module only reads the
     python -m digest.actions summary out/report.json >> "$GITHUB_STEP_SUMMARY"
     python -m digest.actions outputs out/report.json >> "$GITHUB_OUTPUT"
 
-`outputs` says whether the run got as far as handing the issue to the mail server
-(`attempted_send`): the state must then be kept even if the send failed, since the
-ledger records an issue that may have reached readers. A run that stopped before that
-point leaves the state branch as it was.
+`outputs` says whether the run tried to send the issue to its readers
+(`attempted_send`, from the report's typed `delivery_outcome`: sent, or failed): the
+state must then be kept even if the send failed, since the ledger may record an issue
+that may have reached readers (`may_have_reached_readers`), and the caches hold what
+the attempt paid for. A proof, or a run that stopped before sending, leaves the state
+branch as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 __all__ = ["load", "outputs", "summary"]
 
 _MAX_LINES = 12  # warnings and failed feeds shown in the summary
+_TO_READERS = ("sent", "failed")  # the DeliveryOutcome statuses of a send to the readers
 
 
 def load(path: Path) -> dict[str, Any] | None:
@@ -36,17 +39,27 @@ def load(path: Path) -> dict[str, Any] | None:
 def outputs(report: dict[str, Any] | None) -> dict[str, str]:
     """Step outputs: the issue, its delivery, and whether a send was attempted."""
     if report is None:
-        return {"digest_id": "", "stories": "0", "delivery": "no report", "attempted_send": "false"}
+        return {
+            "digest_id": "",
+            "stories": "0",
+            "delivery": "no report",
+            "attempted_send": "false",
+            "may_have_reached_readers": "false",
+        }
     delivery = str(report.get("delivery", ""))
-    attempted = delivery.startswith("sent") or (
-        delivery.startswith("failed") and not delivery.startswith("failed: proof")
-    )
+    outcome = report.get("delivery_outcome")
+    status = outcome.get("status") if isinstance(outcome, dict) else None
     return {
         "digest_id": str(report.get("digest_id", "")),
         "stories": str(report.get("stories", 0)),
         "delivery": " ".join(delivery.split()),
-        "attempted_send": "true" if attempted else "false",
+        "attempted_send": "true" if status in _TO_READERS else "false",
+        "may_have_reached_readers": "true" if _reached(outcome) else "false",
     }
+
+
+def _reached(outcome: Any) -> bool:
+    return isinstance(outcome, dict) and outcome.get("may_have_reached_readers") is True
 
 
 def summary(report: dict[str, Any] | None) -> str:
@@ -62,7 +75,7 @@ def summary(report: dict[str, Any] | None) -> str:
         ("Issue", f"`{report.get('digest_id', '')}`"),
         ("Stories", str(report.get("stories", 0))),
         ("Feeds", f"{len(feeds)}, {len(failed)} failed"),
-        ("AI-flagged stories", str(report.get("ai_flagged", 0))),
+        ("AI-generated sources", _ai(report)),
         ("Model", _model(report.get("llm") or {})),
         ("Delivery", _cell(str(report.get("delivery", "")))),
     ]
@@ -71,6 +84,16 @@ def summary(report: dict[str, Any] | None) -> str:
     lines += _listed("Failed feeds", [f"{f.get('name')}: {f.get('reason')}" for f in failed])
     lines += _listed("Warnings", [str(w) for w in report.get("warnings", [])])
     return "\n".join(lines) + "\n"
+
+
+def _ai(report: dict[str, Any]) -> str:
+    """The footer's figure (picks citing an AI-generated source), then the articles read
+    this run by AI level."""
+    stories = int(report.get("stories", 0))
+    text = f"{report.get('ai_picks', 0)} of {stories} stories cite one"
+    levels = report.get("ai_articles") or {}
+    read = ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
+    return text + (f"; articles read: {read}" if read else "")
 
 
 def _model(llm: dict[str, Any]) -> str:

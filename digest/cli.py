@@ -420,7 +420,7 @@ def _execute(config: Config, options: Any, quiet: bool) -> int:
             return EXIT_FAILED
     report = result.report
     for warning in report.warnings:
-        if warning.startswith("model: "):
+        if warning.kind == "model":
             print(f"digest: {warning}", file=sys.stderr)
     html = _shown(Path(report.outputs["html"]))
     print(

@@ -75,8 +75,13 @@ def digest_json(digest: Digest) -> str:
 
 
 def report_json(report: RunReport) -> str:
+    """`report.json`: the report as data; warnings and the delivery as the sentences the
+    owner reads, the delivery also as data (`delivery_outcome`) for the workflow."""
     data = to_jsonable(report) | {"feeds_failed": report.feeds_failed}
     data["llm"]["total_tokens"] = report.llm.total_tokens
+    data["warnings"] = [str(warning) for warning in report.warnings]
+    data["delivery"] = str(report.delivery)
+    data["delivery_outcome"] = to_jsonable(report.delivery)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -95,6 +100,9 @@ def build_message(
         message[name] = value
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    # the same issue gives the same .eml: a boundary from the content, not a random one
+    parts = hashlib.sha256(f"{text}\0{html}".encode()).hexdigest()[:32]
+    message.set_boundary(f"==digest-{parts}==")
     return message
 
 

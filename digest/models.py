@@ -143,6 +143,12 @@ class Story:
         """Whether the outlet the reader is sent to is an AI-generated source."""
         return self.article.verdict.flagged
 
+    @property
+    def cites_ai(self) -> bool:
+        """Whether any of its coverage (the linked article or an "Also covered by"
+        outlet) is from an AI-generated source: each such source carries a label."""
+        return any(a.verdict.flagged for a in (self.article, *self.others))
+
 
 @dataclass(frozen=True)
 class Section:
@@ -179,9 +185,15 @@ class Digest:
     shortened: bool = False  # "Also worth reading" was cut to keep the email under Gmail's clip
 
     @property
-    def flagged(self) -> int:
-        """How many picks send the reader to an AI-generated (disclosed or listed) source."""
-        return sum(1 for story in self.stories if story.flagged)
+    def ai_picks(self) -> int:
+        """How many picks cite an AI-generated (disclosed or listed) source, linked or
+        among "Also covered by": the footer's figure, and report.json's `ai_picks`."""
+        return sum(1 for story in self.stories if story.cites_ai)
+
+    @property
+    def shown(self) -> tuple[Story, ...]:
+        """Every story in the issue: the picks, then "Also worth reading"."""
+        return (*self.stories, *(story for section in self.more for story in section.stories))
 
     @property
     def reading_minutes(self) -> int:
@@ -239,6 +251,65 @@ class PageFailure:
     reason: str
 
 
+WarningKind = Literal["feed", "input", "model", "size"]
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """Something the owner should know about a run that still produced its issue.
+
+    `kind` says where it comes from: "feed" (a feed's oddity; `subject` names the
+    feed), "input" (nothing to put in the issue), "model" (the LLM fell back or could
+    not count tokens exactly) or "size" (the email was cut to fit).
+    """
+
+    kind: WarningKind
+    text: str
+    subject: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "model":
+            return f"model: {self.text}"
+        return f"{self.subject}: {self.text}" if self.subject else self.text
+
+
+DeliveryStatus = Literal["not sent", "sent", "proof sent", "failed", "proof failed"]
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of the issue's email this run.
+
+    `may_have_reached_readers` is true when the issue was (or may have been) taken by
+    the mail server for its readers: the ledger then holds it, and a run never sends
+    it again without --resend. A proof never reaches readers. "sent" and "failed" are
+    sends to the readers (the workflow keeps the state after either); "proof sent" and
+    "proof failed" are proofs to the owner.
+    """
+
+    status: DeliveryStatus = "not sent"
+    detail: str = ""  # why it failed
+    accepted: int = 0  # recipients the server took
+    refused: tuple[str, ...] = ()  # recipients the server refused
+    may_have_reached_readers: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "proof failed")
+
+    def __str__(self) -> str:
+        if self.status == "sent":
+            refused = f"; refused by the server: {', '.join(self.refused)}" if self.refused else ""
+            return f"sent to {self.accepted} recipient(s){refused}"
+        if self.status == "proof sent":
+            return f"proof sent to {self.accepted} recipient(s); the issue is not marked as sent"
+        if self.status == "failed":
+            return f"failed: {self.detail}"
+        if self.status == "proof failed":
+            return f"failed: proof: {self.detail}"
+        return "not sent"
+
+
 @dataclass(frozen=True)
 class RunReport:
     """The run, as `report.json` tells it."""
@@ -253,11 +324,11 @@ class RunReport:
     pages_failed: tuple[PageFailure, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
-    ai_sources: dict[str, int] = field(default_factory=dict)  # articles per verdict level
-    warnings: tuple[str, ...] = ()
+    ai_articles: dict[str, int] = field(default_factory=dict)  # articles read, per AI level
+    warnings: tuple[RunWarning, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
-    delivery: str = "not sent"
-    ai_flagged: int = 0  # stories in the digest from AI-generated sources
+    delivery: DeliveryOutcome = field(default_factory=DeliveryOutcome)
+    ai_picks: int = 0  # picks citing an AI-generated source (Digest.ai_picks, the footer's)
     stories_clustered: int = 0  # distinct stories the articles formed
     feed_health: dict[str, list[str]] = field(default_factory=dict)  # failed / silent feeds
     llm: ModelUsage = field(default_factory=ModelUsage)

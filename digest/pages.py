@@ -41,6 +41,11 @@ class PagesResult:
     failures: tuple[PageFailure, ...]
     cached: int
 
+    @property
+    def disclosures(self) -> dict[str, tuple[Evidence, ...]]:
+        """The AI disclosures found on each page read, by URL (for the detect stage)."""
+        return {url: read.disclosures for url, read in self.pages.items()}
+
 
 @dataclass(frozen=True)
 class Detector:

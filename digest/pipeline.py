@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NoReturn
 
 from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
 from digest.config import Config, ConfigError, Delivery
@@ -27,10 +28,22 @@ from digest.detect import style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
-from digest.models import Article, Digest, Feed, ModelUsage, RunReport, Section, Story, Window
+from digest.models import (
+    Article,
+    DeliveryOutcome,
+    Digest,
+    Feed,
+    ModelUsage,
+    RunReport,
+    RunWarning,
+    Section,
+    Story,
+    Window,
+)
 from digest.pages import Detector, PagesResult, read_pages
+from digest.render import Rendered
 from digest.store import Store
-from digest.summarize.stage import summarize
+from digest.summarize.stage import Summaries, summarize
 from digest.workers import map_cpu
 
 KEEP_ENTRIES = timedelta(days=60)
@@ -69,31 +82,68 @@ class RunResult:
     out_dir: Path
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What the network gave: the feeds' entries, the pages read, the request counts."""
+
+    found: FeedsResult
+    pages: PagesResult
+    requests: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """The issue as the owner keeps it (out/, with the feed-health lines) and as it is
+    emailed (without them, fitted to max_email_bytes)."""
+
+    digest: Digest  # the owner's copy: digest.json
+    owner: Rendered  # digest.html, digest.txt, digest.md
+    emailed: Rendered  # the email's parts, and the archive's page
+    subject: str
+    message: EmailMessage  # digest.eml
+    cut: RunWarning | None  # "Also worth reading" was cut to fit
+
+    @property
+    def public(self) -> Digest:
+        """The issue as readers get it (the archive's copy): no feed-health lines."""
+        return replace(self.digest, health=())
+
+
 def run(config: Config, options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Build this week's issue into the output folder and, with `send`, email it."""
     tick = progress or (lambda stage, done, total: None)
     started = options.now()
     window = Window((options.until or started) - options.since, options.until or started)
     digest_id = editorial.issue_id(config.newsletter, window)
-    timings: dict[str, float] = {}
     detector = _detector(config)
+    timings: dict[str, float] = {}
     _check_writable(config.output.dir)
     with Store(config.state.path) as store:
         if options.send:
             _check_ledger(store, digest_id, options.resend)
-        found, pages, counts = _gather(
-            config, store, detector, window, started, digest_id, timings, tick
-        )
+        gathered = _gather(config, store, detector, window, started, digest_id, timings, tick)
+        with _timed(timings, "articles"):
+            read = _articles(config, gathered.found, gathered.pages)
         with _timed(timings, "detect"):
-            found_articles = _articles(config, found, pages)
-            articles = _detect(config, store, found_articles, pages, detector, started)
-            store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
+            features = _style_features(config, store, read, gathered.pages, started)
+            listing = detect.listing(config.detect, store)
+            verdicts = detect.assess(
+                read, gathered.pages.disclosures, features, listing, detector.rules
+            )
+        articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
+        store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
         with _timed(timings, "cluster"):
             groups = _clustered(store, articles, started)
         with _timed(timings, "rank"):
             picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
             done = summarize(config, store, picks, more, started, options.use_model)
+        health = _health(gathered.found, started, config.health.silent_weeks)
+        if not picks:
+            report = _report(
+                digest_id, started, options.now(), gathered, articles, groups, done, health, timings
+            )
+            _no_digest(config.output.dir, report)
         digest = editorial.compose(
             config,
             window,
@@ -104,24 +154,30 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             note=done.note,
             usage=_usage_line(config, done.usage),
         )
-        report = _report(digest_id, started, options.now, found, pages, articles, timings, counts)
-        report = replace(
-            report,
-            stories_clustered=len(groups),
-            feed_health=_health(found, started, config.health.silent_weeks),
-            llm=done.usage,
-            warnings=report.warnings + done.warnings,
+        with _timed(timings, "render"):
+            issue = _render(config, digest, _health_lines(config, health))
+        outputs = _write_files(config.output.dir, issue)
+        with _timed(timings, "deliver"):
+            delivery = _deliver(config, store, issue, options)
+        outputs |= _archive(config, issue, delivery)
+        report = _report(
+            digest_id,
+            started,
+            options.now(),
+            gathered,
+            articles,
+            groups,
+            done,
+            health,
+            timings,
+            issue,
+            outputs,
+            delivery,
         )
-        return _finish(config, store, digest if picks else None, report, options)
-
-
-def _detector(config: Config) -> Detector:
-    try:
-        rules = detect.rules(config.detect)
-    except ValueError as exc:
-        raise ConfigError(f"[[detect.rules]]: {exc}") from None
-    # the page cache holds disclosures and style features: either changing voids it
-    return Detector(rules, f"{detect.rules_fingerprint(rules)}-{style.version()}")
+        deliver.write_file(config.output.dir / "report.json", deliver.report_json(report))
+        if delivery.failed:
+            raise SendFailed(f"{delivery}; the digest is in {config.output.dir}")
+        return RunResult(report, issue.digest, config.output.dir)
 
 
 def _gather(
@@ -133,11 +189,11 @@ def _gather(
     digest_id: str,
     timings: dict[str, float],
     tick: Progress,
-) -> tuple[FeedsResult, PagesResult, dict[str, int]]:
+) -> Gathered:
     feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
     sent = store.sent_urls(except_digest=digest_id)
 
-    async def go() -> tuple[FeedsResult, PagesResult, dict[str, int]]:
+    async def go() -> Gathered:
         async with Fetcher(config.network) as fetcher:
             with _timed(timings, "feeds"):
                 tick("feeds", 0, len(feeds))
@@ -156,7 +212,7 @@ def _gather(
                     lambda: tick("pages", next(done), total),
                     config.performance,
                 )
-            return found, pages, dict(fetcher.counts)
+            return Gathered(found, pages, dict(fetcher.counts) | {"pages_cached": pages.cached})
 
     result = asyncio.run(go())
     store.prune_entries(now - KEEP_ENTRIES)
@@ -173,38 +229,25 @@ def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Ar
     return articles
 
 
-def _detect(
-    config: Config,
-    store: Store,
-    articles: list[Article],
-    pages: PagesResult,
-    detector: Detector,
-    now: datetime,
-) -> list[Article]:
-    """Each article with its AI-source verdict (page evidence, the owner's lists, history)."""
-    disclosures = {url: read.disclosures for url, read in pages.pages.items()}
-    known = detect.listing(config.detect, store)
-    for text, values in _style_features(config, store, articles, pages, now).items():
-        style.remember(text, values)
-    try:
-        return detect.assess(articles, disclosures, known, detector.rules)
-    finally:
-        style.forget()
-
-
 def _style_features(
     config: Config, store: Store, articles: list[Article], pages: PagesResult, now: datetime
 ) -> dict[str, tuple[float, ...]]:
-    """Every article's style features: from its page's read (computed in the extraction
-    workers, or cached with the page), else from the state's cache, else computed now
-    (in worker processes when there are many) and cached, so a text is scored once."""
-    known = {read.page.text: read.style for read in pages.pages.values() if read.style}
+    """Every article's style features, by URL: from its page's read (computed in the
+    extraction workers, or cached with the page), else from the state's cache, else
+    computed now (in worker processes when there are many) and cached, so a text is
+    scored once."""
+    features: dict[str, tuple[float, ...]] = {}
+    for article in articles:
+        read = pages.pages.get(article.url)
+        if read and read.style and read.page.text == article.text:
+            features[article.url] = read.style
     version = style.version()
     keys = {
         a.text: f"style:{version}:{hashlib.sha256(a.text.encode()).hexdigest()}"
         for a in articles
-        if a.text not in known
+        if a.url not in features
     }
+    known: dict[str, tuple[float, ...]] = {}
     for text, key in keys.items():
         cached = store.result(key)
         if isinstance(cached, list):
@@ -214,7 +257,7 @@ def _style_features(
     for text, values in zip(missing, computed, strict=True):
         known[text] = values
         store.save_result(keys[text], list(values), now)
-    return known
+    return features | {a.url: known[a.text] for a in articles if a.url not in features}
 
 
 def _clustered(store: Store, articles: list[Article], now: datetime) -> list[list[int]]:
@@ -278,98 +321,66 @@ def usage_text(usage: ModelUsage) -> str:
     return text
 
 
-def _report(
-    digest_id: str,
-    started: datetime,
-    clock: Callable[[], datetime],
-    found: FeedsResult,
-    pages: PagesResult,
-    articles: list[Article],
-    timings: dict[str, float],
-    counts: dict[str, int],
-) -> RunReport:
-    warnings = [f"{r.name}: {w}" for r in found.reports for w in r.warnings]
-    if not articles:
-        warnings.append("no entries in the window: nothing to put in the digest")
-    return RunReport(
-        digest_id=digest_id,
-        started_at=started,
-        finished_at=clock(),
-        feeds=found.reports,
-        entries=len(found.entries),
-        articles=len(articles),
-        stories=0,
-        pages_failed=pages.failures,
-        timings=timings,
-        requests=counts | {"pages_cached": pages.cached},
-        ai_sources=dict(Counter(a.verdict.level for a in articles if a.verdict.level != "none")),
-        warnings=tuple(warnings),
-    )
+def _detector(config: Config) -> Detector:
+    try:
+        rules = detect.rules(config.detect)
+    except ValueError as exc:
+        raise ConfigError(f"[[detect.rules]]: {exc}") from None
+    # the page cache holds disclosures and style features: either changing voids it
+    return Detector(rules, f"{detect.rules_fingerprint(rules)}-{style.version()}")
 
 
-def _finish(
-    config: Config, store: Store, digest: Digest | None, report: RunReport, options: RunOptions
-) -> RunResult:
-    out = config.output.dir
-    if digest is None:
-        deliver.write_file(out / "report.json", deliver.report_json(report))
-        raise RunError(_no_digest_reason(report, out))
-    if config.health.owner_section:
-        digest = replace(digest, health=_health_lines(report.feed_health))
-    limit = config.output.max_email_bytes
-    digest, rendered, size_warning = render.fit(digest, config.output.templates_dir, limit)
-    if size_warning:
-        report = replace(report, warnings=(*report.warnings, size_warning))
-    emailed = rendered
-    if digest.health:  # the owner's copy in out/ has them; the email never does
-        emailed = render.render(replace(digest, health=()), config.output.templates_dir)
+def _render(config: Config, digest: Digest, health: tuple[str, ...]) -> Issue:
+    """The emailed copy fitted to max_email_bytes, then the owner's copy: the same
+    issue plus the feed-health lines, which the reader never gets."""
+    templates = config.output.templates_dir
+    emailed_digest, emailed, cut = render.fit(digest, templates, config.output.max_email_bytes)
+    owner_digest = replace(emailed_digest, health=health)
+    owner = render.render(owner_digest, templates) if health else emailed
     subject = _subject(config, digest)
-    message = deliver.build_message(digest, subject, emailed.text, emailed.html, config.delivery)
+    message = deliver.build_message(
+        owner_digest, subject, emailed.text, emailed.html, config.delivery
+    )
+    return Issue(owner_digest, owner, emailed, subject, message, cut)
+
+
+def _write_files(out: Path, issue: Issue) -> dict[str, str]:
+    """The issue's files in out/; returns them by kind ("html", ... and "report")."""
     files: dict[str, str | bytes] = {
-        "digest.html": rendered.html,
-        "digest.txt": rendered.text,
-        "digest.md": rendered.markdown,
-        "digest.eml": message.as_bytes(),
-        "digest.json": deliver.digest_json(digest),
+        "digest.html": issue.owner.html,
+        "digest.txt": issue.owner.text,
+        "digest.md": issue.owner.markdown,
+        "digest.eml": issue.message.as_bytes(),
+        "digest.json": deliver.digest_json(issue.digest),
     }
     for name, content in files.items():
         deliver.write_file(out / name, content)
-    outputs = {name.split(".")[1]: str(out / name) for name in files} | {
+    return {name.split(".")[1]: str(out / name) for name in files} | {
         "report": str(out / "report.json")
     }
-    report = replace(
-        report, stories=len(digest.stories), ai_flagged=digest.flagged, outputs=outputs
-    )
+
+
+def _deliver(config: Config, store: Store, issue: Issue, options: RunOptions) -> DeliveryOutcome:
     if options.send:
-        report = _send(config, store, digest, message, report, options.now)
-    elif options.proof_to:
+        return _send(config.delivery, store, issue, options.now)
+    if options.proof_to:
         proof = config.delivery.model_copy(update={"to": list(options.proof_to)})
         message = deliver.build_message(
-            digest, f"[Proof] {subject}", emailed.text, emailed.html, proof
+            issue.digest, f"[Proof] {issue.subject}", issue.emailed.text, issue.emailed.html, proof
         )
-        report = replace(report, delivery=_proof(proof, message))
-    if _archived(config, report):
-        index = archive.update(config.archive, archive.archive_dir(config), digest, emailed.html)
-        report = replace(report, outputs=report.outputs | {"archive": str(index[1])})
-    deliver.write_file(out / "report.json", deliver.report_json(report))
-    if report.delivery.startswith("failed"):
-        raise SendFailed(f"{report.delivery}; the digest is in {out}")
-    return RunResult(report, digest, out)
+        return _proof(proof, message)
+    return DeliveryOutcome()
 
 
 def _send(
-    config: Config,
-    store: Store,
-    digest: Digest,
-    message: EmailMessage,
-    report: RunReport,
-    now: Callable[[], datetime],
-) -> RunReport:
-    delivery = config.delivery
+    delivery: Delivery, store: Store, issue: Issue, now: Callable[[], datetime]
+) -> DeliveryOutcome:
+    """Send the issue to its readers, around the ledger: marked "sending" before, "sent"
+    after, unmarked when it certainly did not go out (a later run may try again)."""
     if not delivery.configured:
-        return replace(report, delivery="failed: [delivery] needs from, to and smtp_host")
-    shown = [*digest.stories, *(s for section in digest.more for s in section.stories)]
-    urls = [a.url for story in shown for a in (story.article, *story.others)]
+        return DeliveryOutcome("failed", "[delivery] needs from, to and smtp_host")
+    digest, message = issue.digest, issue.message
+    urls = [a.url for story in digest.shown for a in (story.article, *story.others)]
     to = deliver.recipients(message)
     msg_id = str(message["Message-ID"])
     store.mark(digest.id, "sending", msg_id, to, urls, now())
@@ -377,33 +388,90 @@ def _send(
         refused = deliver.send_with_retries(message, delivery)
     except deliver.DeliveryError as exc:
         if not exc.maybe_sent:
-            store.unmark(digest.id)  # certainly not sent: a later run may try again
-        return replace(report, delivery=f"failed: {exc}")
+            store.unmark(digest.id)
+        return DeliveryOutcome("failed", str(exc), may_have_reached_readers=exc.maybe_sent)
     accepted = [r for r in to if r not in refused]
     store.mark(digest.id, "sent", msg_id, accepted, urls, now())
-    status = f"sent to {len(accepted)} recipient(s)"
-    if refused:
-        status += f"; refused by the server: {', '.join(refused)}"
-    return replace(report, delivery=status)
+    return DeliveryOutcome(
+        "sent", accepted=len(accepted), refused=tuple(refused), may_have_reached_readers=True
+    )
 
 
-def _archived(config: Config, report: RunReport) -> bool:
-    settings = config.archive
-    if not settings.enabled:
-        return False
-    return settings.include == "all" or report.delivery.startswith("sent")
-
-
-def _proof(delivery: Delivery, message: EmailMessage) -> str:
+def _proof(delivery: Delivery, message: EmailMessage) -> DeliveryOutcome:
     """Send a proof copy; the issue stays unsent (a proof never touches the ledger)."""
     if not (delivery.smtp_host and delivery.sender):
-        return "failed: a proof needs [delivery] from and smtp_host"
+        return DeliveryOutcome("proof failed", "a proof needs [delivery] from and smtp_host")
     try:
         refused = deliver.send(message, delivery)
     except deliver.DeliveryError as exc:
-        return f"failed: proof: {exc}"
-    accepted = len(delivery.to) - len(refused)
-    return f"proof sent to {accepted} recipient(s); the issue is not marked as sent"
+        return DeliveryOutcome("proof failed", str(exc))
+    return DeliveryOutcome(
+        "proof sent", accepted=len(delivery.to) - len(refused), refused=tuple(refused)
+    )
+
+
+def _archive(config: Config, issue: Issue, delivery: DeliveryOutcome) -> dict[str, str]:
+    """The issue's page in the web archive, when it is on and the issue went out (or
+    `include = "all"`)."""
+    settings = config.archive
+    if not settings.enabled or (settings.include != "all" and delivery.status != "sent"):
+        return {}
+    index = archive.update(settings, archive.archive_dir(config), issue.public, issue.emailed.html)
+    return {"archive": str(index[1])}
+
+
+def _report(
+    digest_id: str,
+    started: datetime,
+    finished: datetime,
+    gathered: Gathered,
+    articles: list[Article],
+    groups: list[list[int]],
+    done: Summaries,
+    health: dict[str, list[str]],
+    timings: dict[str, float],
+    issue: Issue | None = None,
+    outputs: dict[str, str] | None = None,
+    delivery: DeliveryOutcome | None = None,
+) -> RunReport:
+    """The run as report.json tells it, from what the stages returned."""
+    found = gathered.found
+    warnings = [RunWarning("feed", w, r.name) for r in found.reports for w in r.warnings]
+    if not articles:
+        warnings.append(
+            RunWarning("input", "no entries in the window: nothing to put in the digest")
+        )
+    if issue and issue.cut:
+        warnings.append(issue.cut)
+    return RunReport(
+        digest_id=digest_id,
+        started_at=started,
+        finished_at=finished,
+        feeds=found.reports,
+        entries=len(found.entries),
+        articles=len(articles),
+        stories=len(issue.digest.stories) if issue else 0,
+        pages_failed=gathered.pages.failures,
+        timings=timings,
+        requests=gathered.requests,
+        ai_articles=dict(Counter(a.verdict.level for a in articles if a.verdict.level != "none")),
+        warnings=(*warnings, *done.warnings),
+        outputs=outputs or {},
+        delivery=delivery or DeliveryOutcome(),
+        ai_picks=issue.digest.ai_picks if issue else 0,
+        stories_clustered=len(groups),
+        feed_health=health,
+        llm=done.usage,
+    )
+
+
+def _no_digest(out: Path, report: RunReport) -> NoReturn:
+    deliver.write_file(out / "report.json", deliver.report_json(report))
+    feeds = len(report.feeds)
+    raise RunError(
+        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed); "
+        f"see {out / 'report.json'}"
+    )
 
 
 def _check_ledger(store: Store, digest_id: str, resend: bool) -> None:
@@ -433,7 +501,10 @@ def _health(found: FeedsResult, now: datetime, weeks: int) -> dict[str, list[str
     return {"failed": failed, "silent": silent}
 
 
-def _health_lines(health: dict[str, list[str]]) -> tuple[str, ...]:
+def _health_lines(config: Config, health: dict[str, list[str]]) -> tuple[str, ...]:
+    """The owner's section of the copy in out/, when [health] owner_section is on."""
+    if not config.health.owner_section:
+        return ()
     failed = [f"Failed this run: {line}" for line in health.get("failed", [])]
     silent = [f"Silent: {line}" for line in health.get("silent", [])]
     return tuple(failed + silent)
@@ -454,14 +525,6 @@ def _subject(config: Config, digest: Digest) -> str:
     dates = render.daterange(digest.period_start, digest.period_end, digest.timezone)
     return config.delivery.subject.format_map(
         {"title": digest.title, "dates": dates, "issue": digest.id}
-    )
-
-
-def _no_digest_reason(report: RunReport, out: Path) -> str:
-    feeds = len(report.feeds)
-    return (
-        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed); "
-        f"see {out / 'report.json'}"
     )
 
 

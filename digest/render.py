@@ -30,7 +30,7 @@ from markdown.util import AMP_SUBSTITUTE
 from markupsafe import Markup
 
 import digest as digest_package
-from digest.models import Digest, Section, Story
+from digest.models import Digest, RunWarning, Section, Story
 from digest.text import squash
 
 __all__ = [
@@ -461,14 +461,17 @@ FILTERS: dict[str, Any] = {
 }
 
 
-def fit(digest: Digest, templates_dir: Path | None, limit: int) -> tuple[Digest, Rendered, str]:
+def fit(
+    digest: Digest, templates_dir: Path | None, limit: int
+) -> tuple[Digest, Rendered, RunWarning | None]:
     """The digest rendered under `limit` bytes of HTML (Gmail clips a message's HTML past
     102 KB and hides the rest, footer and unsubscribe link included): "Also worth
-    reading" is cut, halving the list until it fits; a warning says what was done."""
+    reading" is cut, halving the list until it fits; a warning says what was done.
+    Fit the copy that is emailed: the owner's feed-health lines never are."""
     rendered = render(digest, templates_dir)
     size = len(rendered.html.encode("utf-8"))
     if size <= limit:
-        return digest, rendered, ""
+        return digest, rendered, None
     items = [(s.title, story) for s in digest.more for story in s.stories]
     while items:
         items = items[: len(items) // 2]
@@ -481,7 +484,9 @@ def fit(digest: Digest, templates_dir: Path | None, limit: int) -> tuple[Digest,
     kept = len(rendered.html.encode("utf-8"))
     warning = _cut_warning(size, limit, 0, shorter)
     if kept > limit:
-        warning += f"; still {kept / 1000:.0f} KB: Gmail will clip it"
+        warning = replace(
+            warning, text=f"{warning.text}; still {kept / 1000:.0f} KB: Gmail will clip it"
+        )
     return shorter, rendered, warning
 
 
@@ -492,9 +497,10 @@ def _regroup(items: list[tuple[str, Story]]) -> tuple[Section, ...]:
     return tuple(Section(title, tuple(stories)) for title, stories in sections.items())
 
 
-def _cut_warning(size: int, limit: int, kept: int, digest: Digest) -> str:
+def _cut_warning(size: int, limit: int, kept: int, digest: Digest) -> RunWarning:
     where = f"; the full issue is at {digest.web_url}" if digest.web_url else ""
-    return (
+    return RunWarning(
+        "size",
         f"the email's HTML was {size / 1000:.0f} KB, over max_email_bytes "
-        f"({limit / 1000:.0f} KB): 'Also worth reading' cut to {kept} item(s){where}"
+        f"({limit / 1000:.0f} KB): 'Also worth reading' cut to {kept} item(s){where}",
     )

@@ -3,7 +3,8 @@
 Playwright's own browser download cannot run here (nor in CI), so the browser is the
 system's: `$DIGEST_CHROMIUM`, else chromium, chromium-browser or google-chrome on PATH
 (see digest.preview.find_chromium). A test that needs it calls `browser()` and is
-skipped, with the reason, when Chromium or the `playwright` package is missing.
+skipped, with the reason, when Chromium or the `playwright` package is missing (failed
+in CI: tests/parts.py).
 
     with browser() as chrome:
         page = chrome.new_page(viewport={"width": 375, "height": 800})
@@ -17,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from digest.preview import CHROMIUM_FLAGS, find_chromium
+from tests.parts import missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -36,7 +36,7 @@ def chromium_or_skip() -> str:
     """The Chromium to use, or skip the test saying how to get one."""
     found = find_chromium()
     if found is None:
-        pytest.skip("no Chromium: install Debian's chromium, or set DIGEST_CHROMIUM to its path")
+        missing("no Chromium: install Debian's chromium, or set DIGEST_CHROMIUM to its path")
     return found
 
 
@@ -48,7 +48,7 @@ def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed: pip install -e '.[dev]'")
+        missing("the playwright package is not installed: pip install -e '.[dev]'")
     with sync_playwright() as playwright:
         chrome = playwright.chromium.launch(
             executable_path=executable, args=LAUNCH_ARGS, headless=True, timeout=60_000

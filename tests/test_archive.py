@@ -15,7 +15,7 @@ from digest import archive
 from digest.config import Archive, Config, parse_config
 from digest.demo import DemoServer, demo_raw, demo_until
 from digest.pipeline import RunOptions, RunResult, run
-from tests.golden import CLOCK
+from tests.golden import CLOCK, normalize
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -80,16 +80,22 @@ def test_list_headers(tmp_path: Path) -> None:
     result = demo_run(tmp_path, delivery=delivery)
     eml = (tmp_path / "out" / "digest.eml").read_bytes()
     message = message_from_bytes(eml, policy=policy.default)
-    for name in ("Message-ID", "Date", "From", "To", "Subject", "List-Id"):
-        assert message[name], name
+    assert message["To"] == "reader@example.org"
+    assert message["From"] == "Autos Digest <digest@example.org>"
+    assert message["Message-ID"].startswith("<the-autos-digest-2026-W46.")
+    assert message["Message-ID"].endswith("@example.org>")
+    assert message["Date"] == "Mon, 16 Nov 2026 07:30:00 +0000"
     assert message["List-Id"] == '"The Autos Digest" <the-autos-digest.example.org>'
     assert message["List-Unsubscribe"] == (
         "<mailto:leave@example.org?subject=unsubscribe%20the-autos-digest.example.org>, "
         "<https://example.org/unsubscribe?list=autos>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     assert result.digest is not None
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    title = result.digest.stories[0].article.title
+    assert title in " ".join(plain.get_content().split()) and title in html.get_content()
     assert result.digest.unsubscribe_url == "https://example.org/unsubscribe?list=autos"
 
 
@@ -127,8 +133,37 @@ def test_an_email_over_the_size_limit_is_shortened_and_says_so(tmp_path: Path) -
     assert 0 < kept < more
     html = (tmp_path / "cut" / "out" / "digest.html").read_bytes()
     assert len(html) <= limit
-    assert any("over max_email_bytes" in w and "cut to" in w for w in cut.report.warnings)
-    assert cut.digest.web_url in cut.report.warnings[-1]
+    assert [w.kind for w in cut.report.warnings] == ["feed", "size"]  # the demo's bad feed
+    warning = cut.report.warnings[-1].text
+    assert "over max_email_bytes" in warning and f"cut to {kept} item(s)" in warning
+    assert cut.digest.web_url in warning
+
+
+def test_the_size_guard_measures_the_emailed_copy_not_the_owners(tmp_path: Path) -> None:
+    """The owner's feed-health lines are in out/digest.html but never in the email: an
+    email that fits without them keeps all of "Also worth reading"."""
+    plain = demo_run(tmp_path / "plain")
+    assert plain.digest is not None
+    emailed = (tmp_path / "plain" / "out" / "digest.html").read_text()
+    limit = len(emailed.encode("utf-8"))  # exactly the email's size (ports: 5 digits each)
+    owner = demo_run(
+        tmp_path / "owner", output={"max_email_bytes": limit}, health={"owner_section": True}
+    )
+    assert owner.digest is not None and not owner.digest.shortened
+
+    def more(result: RunResult) -> list[str]:
+        assert result.digest is not None
+        return [normalize(s.article.url) for section in result.digest.more for s in section.stories]
+
+    assert more(owner) == more(plain) and len(more(plain)) >= 4
+    assert [w.kind for w in owner.report.warnings] == ["feed"]  # no "size" warning
+    kept = (tmp_path / "owner" / "out" / "digest.html").read_text()
+    assert "For the owner only" in kept and len(kept.encode("utf-8")) > limit
+    message = message_from_bytes(
+        (tmp_path / "owner" / "out" / "digest.eml").read_bytes(), policy=policy.default
+    )
+    html = message.get_body(("html",))
+    assert html is not None and normalize(html.get_content()).strip() == normalize(emailed).strip()
 
 
 def test_config_dataclass_round_trip_for_archive_dir(tmp_path: Path) -> None:

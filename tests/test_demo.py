@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
 
 import pytest
 
+from digest import actions
 from digest.demo import CORPUS
 from digest.pipeline import RunResult
 from tests.golden import FILES, GOLDEN, build_demo
@@ -100,7 +102,30 @@ def test_demo_labels_the_ai_written_coverage_with_its_quote(
     assert EXPECT["ai_generated"]["byline"] in ai.verdict.label
     assert "[AI-generated: the publisher's byline reads" in demo[1]["digest.txt"]
     assert 'class="also-ai"' in demo[1]["digest.html"]
-    assert demo[0].report.ai_sources == {"disclosed": 2}  # the event's piece and the standalone
+    assert demo[0].report.ai_articles == {"disclosed": 2}  # the event's piece and the standalone
+
+
+def test_demo_report_summary_and_footer_agree_on_ai_sources(
+    demo: tuple[RunResult, dict[str, str]],
+) -> None:
+    """One pick cites an AI-generated source (a covering outlet, labelled, not the linked
+    one); two articles read this run disclosed (that one and a standalone not shown)."""
+    result, files = demo
+    digest = result.digest
+    assert digest is not None
+    cites = [s.article.title for s in digest.stories if s.cites_ai]
+    assert len(cites) == 1 and not any(s.flagged for s in digest.stories)
+    assert digest.ai_picks == result.report.ai_picks == 1
+    assert result.report.ai_articles == {"disclosed": 2}
+    report = json.loads((result.out_dir / "report.json").read_text())
+    assert report["ai_picks"] == 1 and report["ai_articles"] == {"disclosed": 2}
+    row = "| AI-generated sources | 1 of 7 stories cite one; articles read: 2 disclosed |"
+    assert row in actions.summary(report)
+    footer = "AI-generated sources: 1 of 7 stories this week cite one"
+    assert footer in files["digest.html"] and footer in files["digest.md"]
+    assert footer in " ".join(files["digest.txt"].split())
+    labels = files["digest.txt"].count("[AI-generated:")
+    assert labels == 1  # the one label the footer counts
 
 
 def test_demo_has_sections_a_note_and_framing(demo: tuple[RunResult, dict[str, str]]) -> None:

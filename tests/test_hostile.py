@@ -700,8 +700,9 @@ def named(result: RunResult, case: Case, h: HostileServer) -> list[str]:
     if case.where == "page":
         url = h.url(case.page_path)
         return [p.reason for p in report.pages_failed if p.url == url]
-    healthy = tuple(f"{f.name}: " for f in report.feeds if f is not hostile)
-    return list(hostile.warnings) + [w for w in report.warnings if not w.startswith(healthy)]
+    healthy = {f.name for f in report.feeds if f is not hostile}
+    others = [str(w) for w in report.warnings if w.kind != "feed" or w.subject not in healthy]
+    return list(hostile.warnings) + others
 
 
 def params() -> Iterator[Any]:

@@ -132,7 +132,7 @@ def test_max_calls_spent_the_rest_fall_back_and_the_report_says_so(
     assert usage.reasons == {"max_calls (3) reached": 4}
     methods = [s.summary.method for s in result.digest.stories]
     assert methods == ["test-model"] * 3 + ["extractive"] * 4  # the top three, in rank order
-    assert any("4 stories summarized offline" in w for w in result.report.warnings)
+    assert any("4 stories summarized offline" in w for w in map(str, result.report.warnings))
     assert result.digest.note  # the offline note
 
 
@@ -263,7 +263,7 @@ def test_a_missing_key_says_which_variable_and_runs_offline(
     assert model.calls() == 0
     assert result.digest is not None
     assert all(s.summary.method == "extractive" for s in result.digest.stories)
-    assert any(f"set {KEY_ENV}" in w for w in result.report.warnings)
+    assert any(f"set {KEY_ENV}" in w for w in map(str, result.report.warnings))
 
 
 def test_no_llm_option_runs_offline(tmp_path: Path, demo: DemoServer, model: ModelServer) -> None:
@@ -280,7 +280,7 @@ def test_a_model_off_the_allowlist_is_never_asked(
     raw["network"]["allow_hosts"] = [demo.host_port]  # the model's host:port is not on it
     result = run_demo(parse_config(raw, tmp_path / "digest.toml"))
     assert model.calls() == 0
-    assert any("not in [network] allow_hosts" in w for w in result.report.warnings)
+    assert any("not in [network] allow_hosts" in w for w in map(str, result.report.warnings))
 
 
 def test_a_rejected_key_is_named_without_the_key(

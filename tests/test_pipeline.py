@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import Config
+from digest.models import DeliveryOutcome
 from digest.pipeline import AlreadySent, RunError, RunOptions, SendFailed, run
 from tests import smtp
 from tests.conftest import make_config
@@ -196,14 +197,18 @@ def test_send_once_then_refuse_then_resend(config: Config, inbox: tuple[smtp.Inb
     config = with_delivery(config, port)
     send = RunOptions(until=NOW, now=lambda: NOW, send=True)
     result = run(config, send)
-    assert result.report.delivery == "sent to 1 recipient(s)"
-    assert len(box.messages) == 1
+    assert result.report.delivery == DeliveryOutcome(
+        "sent", accepted=1, may_have_reached_readers=True
+    )
+    assert str(result.report.delivery) == "sent to 1 recipient(s)"
+    eml = message_from_bytes((config.output.dir / "digest.eml").read_bytes(), policy=policy.default)
+    assert [m["Message-ID"] for m in box.messages] == [eml["Message-ID"]]  # the .eml went out
     assert box.envelopes[0] == ("digest@example.org", ["reader@example.org"])
     with pytest.raises(AlreadySent, match="--resend"):
         run(config, send)
     assert len(box.messages) == 1
     run(config, RunOptions(until=NOW, now=lambda: NOW, send=True, resend=True))
-    assert len(box.messages) == 2
+    assert [m["Message-ID"] for m in box.messages] == [eml["Message-ID"]] * 2
 
 
 def test_next_week_leaves_out_what_was_sent(config: Config, inbox: tuple[smtp.Inbox, int]) -> None:
@@ -235,7 +240,7 @@ def test_starttls_with_login(
         result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
     finally:
         controller.stop()
-    assert result.report.delivery.startswith("sent") and len(box.messages) == 1
+    assert result.report.delivery.status == "sent" and len(box.messages) == 1
 
 
 def test_smtp_failure_keeps_the_digest_and_does_not_mark_it_sent(config: Config) -> None:
@@ -259,7 +264,7 @@ def test_implicit_tls(config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path:
         result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
     finally:
         controller.stop()
-    assert result.report.delivery.startswith("sent") and len(box.messages) == 1
+    assert result.report.delivery.status == "sent" and len(box.messages) == 1
 
 
 def test_bad_inputs_are_named_and_the_digest_still_comes(
@@ -339,8 +344,10 @@ def test_refused_recipients_are_reported(config: Config) -> None:
         result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
     finally:
         controller.stop()
+    assert result.report.delivery.refused == ("gone@example.org",)
     assert (
-        result.report.delivery == "sent to 1 recipient(s); refused by the server: gone@example.org"
+        str(result.report.delivery)
+        == "sent to 1 recipient(s); refused by the server: gone@example.org"
     )
     assert box.envelopes[0][1] == ["reader@example.org"]
 
@@ -369,11 +376,12 @@ def test_a_proof_goes_to_the_owner_and_leaves_the_issue_unsent(
     config = with_delivery(config, port)
     proof = RunOptions(until=NOW, now=lambda: NOW, proof_to=("owner@example.org",))
     result = run(config, proof)
-    assert result.report.delivery.startswith("proof sent to 1 recipient(s)")
+    assert result.report.delivery == DeliveryOutcome("proof sent", accepted=1)
+    assert str(result.report.delivery).startswith("proof sent to 1 recipient(s)")
     assert box.envelopes == [("digest@example.org", ["owner@example.org"])]
     assert str(box.messages[0]["Subject"]).startswith("[Proof] ")
     send = RunOptions(until=NOW, now=lambda: NOW, send=True)
-    assert run(config, send).report.delivery == "sent to 1 recipient(s)"  # not "already sent"
+    assert run(config, send).report.delivery.status == "sent"  # not "already sent"
     assert box.envelopes[1] == ("digest@example.org", ["reader@example.org"])
 
 
@@ -383,7 +391,7 @@ def test_a_busy_server_is_tried_again_and_the_issue_goes_out_once(config: Config
     try:
         config = with_delivery(config, controller.port, retries=2, retry_delay=0.05)
         result = run(config, RunOptions(until=NOW, now=lambda: NOW, send=True))
-        assert result.report.delivery == "sent to 1 recipient(s)"
+        assert str(result.report.delivery) == "sent to 1 recipient(s)"
         assert len(box.messages) == 1
     finally:
         controller.stop()

@@ -58,6 +58,7 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
 
     results, restarts = asyncio.run(go())
     assert isinstance(results[2], WorkerCrashed)
+    assert str(results[2]) == "the extraction worker crashed on it twice"
     assert all(isinstance(r, int) for i, r in enumerate(results) if i != 2)
     assert restarts >= 1
 

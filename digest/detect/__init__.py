@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from digest.config import Detect
+from digest.detect import style
 from digest.detect.disclosure import Rule, find_disclosures, find_in_text, load_rules
 from digest.detect.verdict import Listing, host_of, judge, label, listed_evidence
 from digest.models import Article, Evidence, Verdict
@@ -71,19 +71,23 @@ def owner_listing(settings: Detect, frequent: dict[str, str] | None = None) -> L
 def assess(
     articles: Sequence[Article],
     disclosures: Mapping[str, Sequence[Evidence]],
+    features: Mapping[str, Sequence[float]],
     known: Listing,
     active: Sequence[Rule],
-) -> list[Article]:
-    """Each article with its verdict. Articles read from the feed only are checked on
-    the feed's text (a disclaimer at its end still counts)."""
-    judged = []
+) -> list[Verdict]:
+    """The detect stage: each article's verdict, in order, from the disclosures found on
+    its page and its style features (both by URL, computed while the page was read),
+    the owner's lists and history. An article read from the feed only is checked on the
+    feed's text (a disclaimer at its end still counts); missing features are computed."""
+    verdicts = []
     for article in articles:
         found = disclosures.get(article.url)
         if found is None:
             found = find_in_text(article.text, list(active))
         listed = listed_evidence(article.url, article.author, known)
-        judged.append(replace(article, verdict=judge(found, listed, article.text)))
-    return judged
+        reading = style.reading(article.text, features.get(article.url, ()))
+        verdicts.append(judge(found, listed, reading))
+    return verdicts
 
 
 def disclosure_counts(articles: Sequence[Article]) -> dict[str, int]:
@@ -100,9 +104,9 @@ def detect_page(html: bytes | str, url: str | None, text: str, settings: Detect)
     active = rules(settings)
     found = find_disclosures(html, url, active)
     listed = listed_evidence(url or "", "", owner_listing(settings))
-    return judge(found, listed, text)
+    return judge(found, listed, style.reading(text))
 
 
 def detect_text(text: str, settings: Detect) -> Verdict:
     """The verdict on plain text (for `digest detect --text`)."""
-    return judge(find_in_text(text, rules(settings)), [], text)
+    return judge(find_in_text(text, rules(settings)), [], style.reading(text))

@@ -33,8 +33,11 @@ __all__ = [
     "FEATURES",
     "MIN_WORDS",
     "THRESHOLD",
+    "Reading",
+    "feature_values",
     "features",
     "is_suspected",
+    "reading",
     "style_score",
     "top_signals",
     "word_count",
@@ -193,29 +196,35 @@ def features(text: str) -> dict[str, float]:
     Every value is a rate or a ratio, so a 200-word and a 2,000-word text are comparable.
     An empty text gives all zeros.
     """
-    raw = text[:_MAX_CHARS]
-    values = _KNOWN.get(raw) or _feature_values(raw)
-    return dict(zip(FEATURES, values, strict=True))
-
-
-# Feature values computed elsewhere (in the extraction workers, kept in the page cache),
-# by text: a run scores thousands of articles, and a text is scored once, ever.
-_KNOWN: dict[str, tuple[float, ...]] = {}
+    return dict(zip(FEATURES, _feature_values(text[:_MAX_CHARS]), strict=True))
 
 
 def feature_values(text: str) -> tuple[float, ...]:
-    """The feature values of `text` in FEATURES order (what `remember` takes back)."""
+    """The feature values of `text` in FEATURES order (what `reading` takes back)."""
     return _feature_values(text[:_MAX_CHARS])
 
 
-def remember(text: str, values: Sequence[float]) -> None:
-    """Use `values` for `text` instead of computing them (until `forget`)."""
-    if len(values) == len(FEATURES):
-        _KNOWN[text[:_MAX_CHARS]] = tuple(values)
+@dataclass(frozen=True)
+class Reading:
+    """What the style score says of one text: the score, whether the text is long and
+    model-like enough to be *suspected*, and the signals behind it (when suspected)."""
+
+    score: float
+    suspected: bool = False
+    signals: tuple[str, ...] = ()
 
 
-def forget() -> None:
-    _KNOWN.clear()
+def reading(text: str, values: Sequence[float] = ()) -> Reading:
+    """The style reading of `text`, from its feature `values` (FEATURES order) when they
+    were computed before (in the extraction workers, or cached), else computed now."""
+    if not _TOKEN.search(text[:_MAX_CHARS]):
+        return Reading(0.0)
+    known = values if len(values) == len(FEATURES) else feature_values(text)
+    named = dict(zip(FEATURES, known, strict=True))
+    score = _score(named)
+    if score < _model().threshold or word_count(text) < MIN_WORDS:
+        return Reading(round(score, 4))
+    return Reading(round(score, 4), True, tuple(name for name, _ in _signals(named, text, 3)))
 
 
 def version() -> str:
@@ -240,12 +249,12 @@ def style_score(text: str) -> float:
     """
     if not _TOKEN.search(text[:_MAX_CHARS]):
         return 0.0
-    return _logistic(sum(_contributions(features(text)).values()) + _model().bias)
+    return _score(features(text))
 
 
 def is_suspected(text: str) -> bool:
     """Whether the style score reaches the threshold on a text long enough to judge."""
-    if style_score(text) < _model().threshold:  # cheap when the features are known
+    if style_score(text) < _model().threshold:
         return False
     return word_count(text) >= MIN_WORDS
 
@@ -258,7 +267,14 @@ def top_signals(text: str, n: int = 3) -> list[tuple[str, float]]:
     """
     if n <= 0 or not _TOKEN.search(text[:_MAX_CHARS]):
         return []
-    values = features(text)
+    return _signals(features(text), text, n)
+
+
+def _score(values: dict[str, float]) -> float:
+    return _logistic(sum(_contributions(values).values()) + _model().bias)
+
+
+def _signals(values: dict[str, float], text: str, n: int) -> list[tuple[str, float]]:
     pushes = sorted(_contributions(values).items(), key=lambda item: item[1], reverse=True)
     return [(_describe(name, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
 

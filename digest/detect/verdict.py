@@ -66,18 +66,17 @@ def listed_evidence(url: str, author: str, listing: Listing) -> list[Evidence]:
 WEAK_RULES = frozenset({"utm-chatgpt"})
 
 
-def judge(found: Sequence[Evidence], listed: Sequence[Evidence], text: str) -> Verdict:
+def judge(found: Sequence[Evidence], listed: Sequence[Evidence], reading: style.Reading) -> Verdict:
     """The strongest level the evidence supports; the style score always comes along."""
-    score = round(style.style_score(text), 4)
+    score = reading.score
     disclosed = [e for e in found if e.rule not in WEAK_RULES]
     weak = [e for e in found if e.rule in WEAK_RULES]
     if disclosed:
         verdict = Verdict("disclosed", score, tuple(disclosed) + tuple(listed))
     elif listed:
         verdict = Verdict("listed", score, tuple(listed))
-    elif style.is_suspected(text):
-        signals = "; ".join(name for name, _ in style.top_signals(text))
-        style_evidence = Evidence("style", "style-score", signals, "text")
+    elif reading.suspected:
+        style_evidence = Evidence("style", "style-score", "; ".join(reading.signals), "text")
         verdict = Verdict("suspected", score, (style_evidence, *weak))
     elif weak:
         verdict = Verdict("suspected", score, tuple(weak))

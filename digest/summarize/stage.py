@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from digest.config import Config
-from digest.models import Article, ModelUsage, Section, Story, Summary
+from digest.models import Article, ModelUsage, RunWarning, Section, Story, Summary
 from digest.store import Store
 from digest.summarize import budget, tokens
 from digest.summarize.extractive import summarize_text
@@ -42,7 +42,7 @@ class Summaries:
     more: list[Section]
     note: str | None  # the model's note; None: compose it offline
     usage: ModelUsage
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[RunWarning, ...] = ()
 
 
 def summarize(
@@ -69,7 +69,7 @@ def summarize(
         usage = ModelUsage(
             provider=config.llm.provider, offline=len(done), reasons={str(exc): len(done)}
         )
-        return Summaries(done, more, None, usage, (f"model: {exc}",))
+        return Summaries(done, more, None, usage, (RunWarning("model", str(exc)),))
     counter = tokens.counter(endpoint.model, allow_download=config.network.allow_public)
     from digest.summarize.llm import Writer
 
@@ -124,7 +124,7 @@ def _note(
         return hit.text, "cached", ""
     note = writer.note(writer.prepare_note(items))
     if isinstance(note, Failed):
-        return None, "offline", f"model: editor's note written offline: {note.reason}"
+        return None, "offline", f"editor's note written offline: {note.reason}"
     store.save_summary(key, Summary(note, writer.endpoint.model), now)
     return note, "model", ""
 
@@ -165,19 +165,18 @@ def _token_count(counter: tokens.TokenCounter) -> str:
     return f"tiktoken {counter.name}" if counter.exact else counter.note
 
 
-def _warnings(writer: Writer, reasons: Counter[str], note_warning: str) -> tuple[str, ...]:
+def _warnings(writer: Writer, reasons: Counter[str], note_warning: str) -> tuple[RunWarning, ...]:
     out = []
     if reasons:
         n = sum(reasons.values())
         out.append(
-            f"model: {n} stor{'y' if n == 1 else 'ies'} summarized offline: "
-            f"{budget.reasons_line(reasons)}"
+            f"{n} stor{'y' if n == 1 else 'ies'} summarized offline: {budget.reasons_line(reasons)}"
         )
     if note_warning:
         out.append(note_warning)
     if not writer.counter.exact:
-        out.append(f"model: {writer.counter.note}")
-    return tuple(out)
+        out.append(writer.counter.note)
+    return tuple(RunWarning("model", text) for text in out)
 
 
 def offline(config: Config, store: Store, story: Story, now: datetime, n: int) -> Story:
