@@ -32,7 +32,7 @@ from typing import Literal, NamedTuple
 
 from digest.config import Newsletter
 from digest.models import Story
-from digest.summarize.sentences import split_sentences
+from digest.text.sentences import split_sentences
 
 __all__ = ["MAX_WORDS", "MIN_WORDS", "Figure", "Found", "compose_note", "figures"]
 

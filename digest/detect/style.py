@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from digest.summarize.sentences import split_sentences
+from digest.text.sentences import split_sentences
 
 __all__ = [
     "FEATURES",

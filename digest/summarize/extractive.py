@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from digest.models import Summary
-from digest.summarize.sentences import CLOSE_QUOTES, OPEN_QUOTES, split_sentences
+from digest.text.sentences import CLOSE_QUOTES, OPEN_QUOTES, split_sentences
 
 __all__ = ["DEFAULT_MAX_WORDS", "Tuning", "is_junk", "strip_dateline", "summarize_text"]
 

@@ -74,7 +74,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from digest.summarize.sentences import OPEN_QUOTES, split_sentences
+from digest.text.sentences import OPEN_QUOTES, split_sentences
 
 __all__ = ["clean", "unsupported"]
 

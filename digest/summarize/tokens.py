@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 import tiktoken
 
-from digest.summarize.sentences import split_sentences
+from digest.text.sentences import split_sentences
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -295,7 +295,7 @@ def fit(text: str, budget: int, count: Callable[[str], int]) -> str:
 
     `text` itself when it fits. Otherwise as many whole paragraphs (lines) as fit, then
     as many whole sentences of the next paragraph as fit (sentences as
-    digest.summarize.split_sentences finds them); words only when not even the first
+    digest.text.split_sentences finds them); words only when not even the first
     sentence fits; '' when not even its first word does. The result is always a prefix
     of `text` without trailing whitespace.
 
