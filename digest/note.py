@@ -33,6 +33,7 @@ from typing import Literal, NamedTuple
 from digest.config import Newsletter
 from digest.models import Story
 from digest.text.sentences import split_sentences
+from digest.text.words import LETTER_WORD, count_words
 
 __all__ = ["MAX_WORDS", "MIN_WORDS", "Figure", "Found", "compose_note", "figures"]
 
@@ -84,13 +85,13 @@ def compose_note(stories: Sequence[Story], newsletter: Newsletter) -> str:
         return ""
     lexicon = _Lexicon.of(stories)
     figure = _striking(stories, lexicon)
-    reserve = _words(_figure_sentence(figure, lexicon, quoted=False))
+    reserve = count_words(_figure_sentence(figure, lexicon, quoted=False))
     body = _fit(_lead_sentence(stories[0], stories), _pieces(stories, lexicon), reserve)
     texts = [piece.text for piece in body]
     if figure is not None:
         quoted = _mentions(" ".join(texts), figure.text)
         line = _figure_sentence(figure, lexicon, quoted)
-        if _words(*texts, line) <= MAX_WORDS:
+        if count_words(*texts, line) <= MAX_WORDS:
             texts.append(line)
     return " ".join(texts)
 
@@ -131,10 +132,10 @@ def _fit(lead: str, pieces: Sequence[_Piece], reserve: int) -> list[_Piece]:
     """
     chosen = [_Piece(0, 0, lead)]
     for piece in sorted(pieces, key=lambda p: (p.priority, p.position)):
-        total = _words(*(c.text for c in chosen)) + reserve
+        total = count_words(*(c.text for c in chosen)) + reserve
         if piece.priority > _CORE and total >= MIN_WORDS:
             continue
-        if total + _words(piece.text) <= MAX_WORDS:
+        if total + count_words(piece.text) <= MAX_WORDS:
             chosen.append(piece)
     return sorted(chosen, key=lambda p: p.position)
 
@@ -366,7 +367,7 @@ def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
         for sentence in _sentences(story):
             for text, kind, value, _ in figures(sentence):
                 quoted = _trim_for_figure(sentence, text)
-                if value <= 0 or _words(quoted) > _FIGURE_WORDS:
+                if value <= 0 or count_words(quoted) > _FIGURE_WORDS:
                     continue
                 named = _names_someone(quoted, lexicon)
                 figure = Figure(text.strip(), kind, value, sentence, named, owner)
@@ -378,7 +379,7 @@ def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
 def _names_someone(sentence: str, lexicon: _Lexicon) -> bool:
     """Whether a sentence carries a name: a capitalised word past its first, or a first
     word that is not an ordinary one ("Veltrix agreed", not "The company said")."""
-    words = _WORD.findall(sentence)
+    words = LETTER_WORD.findall(sentence)
     if not words:
         return False
     if any(_capitalised(w) and not _CALENDAR.fullmatch(w) and w not in _UNITS for w in words[1:]):
@@ -464,7 +465,6 @@ _AFTER_FIGURE = re.compile(
 _CLAUSES = re.compile(r"(;\s+|,\s+(?:and|but|while|whereas)\s+)")
 _HEAD_BREAKS = re.compile(r"\s*(?::\s|\s[\u2014\u2013|]\s|;\s|\s-\s)")
 _SOFT_BREAKS = re.compile(r",\s|\s(?:as|after|while|amid|despite|because)\s")
-_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 
 
 def _sentences(story: Story) -> list[str]:
@@ -485,12 +485,12 @@ def _trim(sentence: str, limit: int) -> str:
     """
     text = _drop_attribution(sentence)
     shorter = _TRAILING_PHRASE.sub("", text)
-    if shorter != text and _words(shorter) >= 8:
+    if shorter != text and count_words(shorter) >= 8:
         text = _end(shorter)
-    if _words(text) <= limit:
+    if count_words(text) <= limit:
         return text
     first = _CLAUSES.split(text)[0].rstrip(" ,;")
-    return _end(first) if 8 <= _words(first) <= limit else ""
+    return _end(first) if 8 <= count_words(first) <= limit else ""
 
 
 def _drop_attribution(sentence: str) -> str:
@@ -502,7 +502,7 @@ def _drop_attribution(sentence: str) -> str:
     """
     sentence = _WEEKDAY.sub("", sentence)
     match = _ATTRIBUTION.search(sentence)
-    if match is None or _words(sentence[: match.start()]) < 6:
+    if match is None or count_words(sentence[: match.start()]) < 6:
         return sentence
     who, before = match.group("who"), sentence[: match.start()]
     if not (_SELF.fullmatch(who) or who.split()[0] in before):
@@ -513,19 +513,19 @@ def _drop_attribution(sentence: str) -> str:
 def _first_clause(title: str, limit: int) -> str:
     """A long headline's first clause ("X: Y" -> "X"); a short one whole."""
     title = " ".join(title.split())
-    if _words(title) <= limit:
+    if count_words(title) <= limit:
         return title
     for breaks in (_HEAD_BREAKS, _SOFT_BREAKS):
         head = breaks.split(title, maxsplit=1)[0]
-        if 3 <= _words(head) <= limit:
+        if 3 <= count_words(head) <= limit:
             return head
     return " ".join(title.split()[:limit]).rstrip(",;:") + "\u2026"
 
 
 def _similar(a: str, b: str) -> bool:
     """Whether sentence `a` says little beyond headline `b` (most words shared)."""
-    words_a = {w.lower() for w in _WORD.findall(a)}
-    words_b = {w.lower() for w in _WORD.findall(b)}
+    words_a = {w.lower() for w in LETTER_WORD.findall(a)}
+    words_b = {w.lower() for w in LETTER_WORD.findall(b)}
     return bool(words_a) and len(words_a - words_b) < 3
 
 
@@ -541,8 +541,8 @@ class _Lexicon:
         words: set[str] = set()
         for story in stories:
             for article in (story.article, *story.others):
-                words.update(w for w in _WORD.findall(article.text[:20_000]) if w.islower())
-            words.update(w for w in _WORD.findall(story.summary.text) if w.islower())
+                words.update(w for w in LETTER_WORD.findall(article.text[:20_000]) if w.islower())
+            words.update(w for w in LETTER_WORD.findall(story.summary.text) if w.islower())
         return cls(frozenset(words))
 
 
@@ -592,7 +592,3 @@ def _count(n: int) -> str:
 def _mentions(text: str, number: str) -> bool:
     """Whether `number` is written in `text` as a number of its own ("5%" not in "35%")."""
     return re.search(rf"(?<![\d.,]){re.escape(number)}(?!\d)", text) is not None
-
-
-def _words(*texts: str) -> int:
-    return sum(len(t.split()) for t in texts)

@@ -32,6 +32,7 @@ from types import MappingProxyType
 import tiktoken
 
 from digest.text.sentences import split_sentences
+from digest.text.words import LETTERS
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -226,7 +227,9 @@ def _load(name: str, path: str) -> tiktoken.Encoding:
 # --- the estimate ---------------------------------------------------------------------
 
 # Letter runs, digit runs, whitespace runs, single other characters.
-_PIECES = re.compile(r"(?P<word>[^\W\d_]+)|(?P<number>\d+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL)
+_PIECES = re.compile(
+    rf"(?P<word>{LETTERS.pattern})|(?P<number>\d+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL
+)
 
 
 def estimate(text: str) -> int:
