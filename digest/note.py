@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 from digest.config import Newsletter
 from digest.models import Story
+from digest.text.figures import RATES, Quantity, quantities, to_float
 from digest.text.sentences import split_sentences
 from digest.text.words import LETTER_WORD, count_words
 
@@ -259,100 +260,50 @@ class Figure:
         return self.named or bool(self.owner), tier, self.value
 
 
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SCALE = {
-    "trillion": 1e12,
-    "tn": 1e12,
-    "billion": 1e9,
-    "bn": 1e9,
-    "million": 1e6,
-    "m": 1e6,
-    "k": 1e3,
-    "thousand": 1e3,
-}
-# Rough rates, only to compare sums in different currencies; never printed.
-_RATES = {
-    "$": 1.0,
-    "us$": 1.0,
-    "€": 1.1,
-    "£": 1.3,
-    "¥": 0.007,
-    "dollars": 1.0,
-    "euros": 1.1,
-    "euro": 1.1,
-    "pounds": 1.3,
-    "yen": 0.007,
-    "yuan": 0.14,
-    "renminbi": 0.14,
-    "won": 0.00075,
-    "rupees": 0.012,
-    "kronor": 0.095,
-    "krona": 0.095,
-}
-_MONEY_BEFORE = re.compile(
-    rf"(?<![\w$€£¥])(US\$|\$|€|£|¥)\s?({_NUM})(?:\s?((?i:trillion|billion|million|bn|tn|m|k))\b)?"
-)
-_MONEY_AFTER = re.compile(
-    rf"(?<![\w.,])({_NUM})(?:\s(trillion|billion|million))?\s"
-    r"(yen|yuan|renminbi|euros?|dollars|pounds|won|rupees|kronor|krona)\b"
-)
-_ENERGY = re.compile(rf"(?<![\w.,])({_NUM})\s?(GWh|TWh)\b")
-_COUNT = re.compile(
-    r"(?<![\w.,$€£¥])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s(?:million|thousand))"
-    r"(?=\s+[^\W\d_])"
-)
-_PERCENT = re.compile(rf"(?<![\w.,])({_NUM})\s?(%|per cent|percent)")
+_COUNT_SCALES = frozenset({"million", "thousand"})
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+_BEFORE_A_WORD = re.compile(r"\s+[^\W\d_]")
 
 
 def figures(text: str) -> list[Found]:
-    """The numbers in `text`, in order of appearance.
+    """The numbers in `text` worth a number line, in order of appearance.
 
     Money is "$3.8 billion", "€2bn", "3.25 trillion yen"; energy "30 GWh"; counts are
     thousands of something ("12,000 vans", "1.2 million cars"); percentages "5.2%".
-    A span claimed by an earlier kind (money) is not read again as a later one.
+    Each quantity is read once (digest.text.figures), as one kind at most.
     """
     found: list[Found] = []
-    taken: list[tuple[int, int]] = []
-    patterns: tuple[tuple[Kind, re.Pattern[str]], ...] = (
-        ("money", _MONEY_BEFORE),
-        ("money", _MONEY_AFTER),
-        ("energy", _ENERGY),
-        ("count", _COUNT),
-        ("percent", _PERCENT),
-    )
-    for kind, pattern in patterns:
-        for match in pattern.finditer(text):
-            span = match.span()
-            if any(span[0] < end and start < span[1] for start, end in taken):
-                continue
-            taken.append(span)
-            found.append(Found(match.group(0), kind, _value(kind, match), span[0]))
-    return sorted(found, key=lambda f: f.start)
+    for quantity in quantities(text):
+        kind = _kind(quantity, text)
+        if kind == "count":  # the number without its unit: "20,000" of "20,000 miles"
+            quantity = replace(quantity, text=text[quantity.start : quantity.bare_end])
+        if kind is not None:
+            found.append(Found(quantity.text, kind, _size(kind, quantity), quantity.start))
+    return found
 
 
-def _value(kind: Kind, match: re.Match[str]) -> float:
+def _kind(quantity: Quantity, text: str) -> Kind | None:
+    if quantity.currency:
+        return "money"
+    if quantity.unit in ("gwh", "twh"):
+        return "energy"
+    if quantity.unit == "%":
+        return "percent"
+    if not _BEFORE_A_WORD.match(text, quantity.bare_end):
+        return None  # a count is a number of something: "12,000 vans", "20,000 miles"
+    if quantity.scale is None and _THOUSANDS.fullmatch(quantity.digits):
+        return "count"
+    spaced = text[quantity.bare_end - len(quantity.scale_word) - 1].isspace()
+    return "count" if quantity.scale_word.lower() in _COUNT_SCALES and spaced else None
+
+
+def _size(kind: Kind, quantity: Quantity) -> float:
     """A comparable size: money in rough dollars, counts in units, else the number."""
-    groups = match.groups()
-    if kind == "money" and match.re is _MONEY_BEFORE:
-        return (
-            _number(groups[1])
-            * _SCALE.get((groups[2] or "").lower(), 1.0)
-            * _RATES[groups[0].lower()]
-        )
     if kind == "money":
-        rate = _RATES.get(groups[2].lower(), _RATES.get(groups[2].lower() + "s", 1.0))
-        return _number(groups[0]) * _SCALE.get(groups[1] or "", 1.0) * rate
+        return quantity.value * RATES.get(quantity.currency, 1.0)
     if kind == "count":
-        number, _, scale = groups[0].partition(" ")
-        return _number(number) * _SCALE.get(scale, 1.0)
-    return _number(groups[0])
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text.replace(",", ""))
-    except ValueError:
-        return 0.0
+        return quantity.value
+    return to_float(quantity.digits)
 
 
 def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
