@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Final
 
-from digest.text.words import JOINED
+from digest.text.words import JOINED, spellings
 
 __all__ = [
     "PLAIN",
@@ -40,11 +40,6 @@ __all__ = [
     "to_float",
     "tokens",
 ]
-
-
-def aliases(table: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """A table of comma-separated spellings as tuples: {"km": "km, kms"} -> ("km", "kms")."""
-    return {key: tuple(v.strip() for v in spellings.split(",")) for key, spellings in table.items()}
 
 
 # Currency written before the number (keys are matched case-insensitively).
@@ -68,7 +63,7 @@ for _code in _CODES:
     _PREFIX_CURRENCY[_code.lower()] = ("CNY",) if _code == "RMB" else (_code,)
 
 # Units written after the number: canonical key -> spellings (spaces also match hyphens).
-UNITS: Final = aliases(
+UNITS: Final = spellings(
     {
         "%": "%, per cent, percent, pct, pc",
         "pp": "percentage points, percentage point, pp, ppt",

@@ -30,6 +30,7 @@ __all__ = [
     "TOKEN",
     "WORD",
     "count_words",
+    "spellings",
     "word_set",
 ]
 
@@ -49,3 +50,8 @@ def count_words(*texts: str) -> int:
 def word_set(text: str) -> frozenset[str]:
     """A set of words written as one string: long word lists stay readable."""
     return frozenset(text.split())
+
+
+def spellings(table: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """A table of comma-separated spellings as tuples: {"km": "km, kms"} -> ("km", "kms")."""
+    return {key: tuple(v.strip() for v in spelled.split(",")) for key, spelled in table.items()}
