@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(REPO))
 
-from digest.summarize import split_sentences, summarize_text  # noqa: E402
+from digest.summarize import summarize_text  # noqa: E402
+from digest.text import split_sentences  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "summaries" / "cnndm-writers.jsonl"
 METRICS = ("rouge1", "rouge2", "rougeL")

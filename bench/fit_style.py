@@ -47,7 +47,7 @@ if str(REPO) not in sys.path:  # run as a script from a checkout, without instal
     sys.path.insert(0, str(REPO))
 
 from digest.detect import style  # noqa: E402
-from digest.summarize.sentences import split_sentences  # noqa: E402
+from digest.text.sentences import split_sentences  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "ai-text"
 OUTPUT = REPO / "digest" / "detect" / "style.json"

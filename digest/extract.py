@@ -25,6 +25,7 @@ from trafilatura.settings import Document, set_date_params
 
 from digest.models import Article, Entry
 from digest.text import squash
+from digest.text.words import count_words
 
 log = logging.getLogger(__name__)
 
@@ -376,9 +377,9 @@ def parse_date(value: str | None) -> datetime | None:
 
 def to_article(entry: Entry, page: Page | None, weight: float = 1.0) -> Article:
     """The entry with its page read; the feed's text stands in when the page gave less."""
-    feed_text = max(entry.content.strip(), entry.summary.strip(), key=_words)
+    feed_text = max(entry.content.strip(), entry.summary.strip(), key=count_words)
     page_text = page.text if page else ""
-    use_page = bool(page_text) and _words(page_text) >= _words(feed_text)
+    use_page = bool(page_text) and count_words(page_text) >= count_words(feed_text)
     return Article(
         url=entry.url,
         source=entry.source,
@@ -394,10 +395,6 @@ def to_article(entry: Entry, page: Page | None, weight: float = 1.0) -> Article:
         paywalled=page.paywalled if page else False,
         weight=weight,
     )
-
-
-def _words(text: str) -> int:
-    return len(text.split())
 
 
 def _article_date(entry: Entry, page: Page | None) -> datetime | None:

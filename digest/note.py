@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 from digest.config import Newsletter
 from digest.models import Story
-from digest.summarize.sentences import split_sentences
+from digest.text.figures import RATES, Quantity, quantities, to_float
+from digest.text.sentences import split_sentences
+from digest.text.words import LETTER_WORD, count_words
 
 __all__ = ["MAX_WORDS", "MIN_WORDS", "Figure", "Found", "compose_note", "figures"]
 
@@ -84,13 +86,13 @@ def compose_note(stories: Sequence[Story], newsletter: Newsletter) -> str:
         return ""
     lexicon = _Lexicon.of(stories)
     figure = _striking(stories, lexicon)
-    reserve = _words(_figure_sentence(figure, lexicon, quoted=False))
+    reserve = count_words(_figure_sentence(figure, lexicon, quoted=False))
     body = _fit(_lead_sentence(stories[0], stories), _pieces(stories, lexicon), reserve)
     texts = [piece.text for piece in body]
     if figure is not None:
         quoted = _mentions(" ".join(texts), figure.text)
         line = _figure_sentence(figure, lexicon, quoted)
-        if _words(*texts, line) <= MAX_WORDS:
+        if count_words(*texts, line) <= MAX_WORDS:
             texts.append(line)
     return " ".join(texts)
 
@@ -131,10 +133,10 @@ def _fit(lead: str, pieces: Sequence[_Piece], reserve: int) -> list[_Piece]:
     """
     chosen = [_Piece(0, 0, lead)]
     for piece in sorted(pieces, key=lambda p: (p.priority, p.position)):
-        total = _words(*(c.text for c in chosen)) + reserve
+        total = count_words(*(c.text for c in chosen)) + reserve
         if piece.priority > _CORE and total >= MIN_WORDS:
             continue
-        if total + _words(piece.text) <= MAX_WORDS:
+        if total + count_words(piece.text) <= MAX_WORDS:
             chosen.append(piece)
     return sorted(chosen, key=lambda p: p.position)
 
@@ -258,100 +260,50 @@ class Figure:
         return self.named or bool(self.owner), tier, self.value
 
 
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SCALE = {
-    "trillion": 1e12,
-    "tn": 1e12,
-    "billion": 1e9,
-    "bn": 1e9,
-    "million": 1e6,
-    "m": 1e6,
-    "k": 1e3,
-    "thousand": 1e3,
-}
-# Rough rates, only to compare sums in different currencies; never printed.
-_RATES = {
-    "$": 1.0,
-    "us$": 1.0,
-    "€": 1.1,
-    "£": 1.3,
-    "¥": 0.007,
-    "dollars": 1.0,
-    "euros": 1.1,
-    "euro": 1.1,
-    "pounds": 1.3,
-    "yen": 0.007,
-    "yuan": 0.14,
-    "renminbi": 0.14,
-    "won": 0.00075,
-    "rupees": 0.012,
-    "kronor": 0.095,
-    "krona": 0.095,
-}
-_MONEY_BEFORE = re.compile(
-    rf"(?<![\w$€£¥])(US\$|\$|€|£|¥)\s?({_NUM})(?:\s?((?i:trillion|billion|million|bn|tn|m|k))\b)?"
-)
-_MONEY_AFTER = re.compile(
-    rf"(?<![\w.,])({_NUM})(?:\s(trillion|billion|million))?\s"
-    r"(yen|yuan|renminbi|euros?|dollars|pounds|won|rupees|kronor|krona)\b"
-)
-_ENERGY = re.compile(rf"(?<![\w.,])({_NUM})\s?(GWh|TWh)\b")
-_COUNT = re.compile(
-    r"(?<![\w.,$€£¥])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s(?:million|thousand))"
-    r"(?=\s+[^\W\d_])"
-)
-_PERCENT = re.compile(rf"(?<![\w.,])({_NUM})\s?(%|per cent|percent)")
+_COUNT_SCALES = frozenset({"million", "thousand"})
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+_BEFORE_A_WORD = re.compile(r"\s+[^\W\d_]")
 
 
 def figures(text: str) -> list[Found]:
-    """The numbers in `text`, in order of appearance.
+    """The numbers in `text` worth a number line, in order of appearance.
 
     Money is "$3.8 billion", "€2bn", "3.25 trillion yen"; energy "30 GWh"; counts are
     thousands of something ("12,000 vans", "1.2 million cars"); percentages "5.2%".
-    A span claimed by an earlier kind (money) is not read again as a later one.
+    Each quantity is read once (digest.text.figures), as one kind at most.
     """
     found: list[Found] = []
-    taken: list[tuple[int, int]] = []
-    patterns: tuple[tuple[Kind, re.Pattern[str]], ...] = (
-        ("money", _MONEY_BEFORE),
-        ("money", _MONEY_AFTER),
-        ("energy", _ENERGY),
-        ("count", _COUNT),
-        ("percent", _PERCENT),
-    )
-    for kind, pattern in patterns:
-        for match in pattern.finditer(text):
-            span = match.span()
-            if any(span[0] < end and start < span[1] for start, end in taken):
-                continue
-            taken.append(span)
-            found.append(Found(match.group(0), kind, _value(kind, match), span[0]))
-    return sorted(found, key=lambda f: f.start)
+    for quantity in quantities(text):
+        kind = _kind(quantity, text)
+        if kind == "count":  # the number without its unit: "20,000" of "20,000 miles"
+            quantity = replace(quantity, text=text[quantity.start : quantity.bare_end])
+        if kind is not None:
+            found.append(Found(quantity.text, kind, _size(kind, quantity), quantity.start))
+    return found
 
 
-def _value(kind: Kind, match: re.Match[str]) -> float:
+def _kind(quantity: Quantity, text: str) -> Kind | None:
+    if quantity.currency:
+        return "money"
+    if quantity.unit in ("gwh", "twh"):
+        return "energy"
+    if quantity.unit == "%":
+        return "percent"
+    if not _BEFORE_A_WORD.match(text, quantity.bare_end):
+        return None  # a count is a number of something: "12,000 vans", "20,000 miles"
+    if quantity.scale is None and _THOUSANDS.fullmatch(quantity.digits):
+        return "count"
+    spaced = text[quantity.bare_end - len(quantity.scale_word) - 1].isspace()
+    return "count" if quantity.scale_word.lower() in _COUNT_SCALES and spaced else None
+
+
+def _size(kind: Kind, quantity: Quantity) -> float:
     """A comparable size: money in rough dollars, counts in units, else the number."""
-    groups = match.groups()
-    if kind == "money" and match.re is _MONEY_BEFORE:
-        return (
-            _number(groups[1])
-            * _SCALE.get((groups[2] or "").lower(), 1.0)
-            * _RATES[groups[0].lower()]
-        )
     if kind == "money":
-        rate = _RATES.get(groups[2].lower(), _RATES.get(groups[2].lower() + "s", 1.0))
-        return _number(groups[0]) * _SCALE.get(groups[1] or "", 1.0) * rate
+        return quantity.value * RATES.get(quantity.currency, 1.0)
     if kind == "count":
-        number, _, scale = groups[0].partition(" ")
-        return _number(number) * _SCALE.get(scale, 1.0)
-    return _number(groups[0])
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text.replace(",", ""))
-    except ValueError:
-        return 0.0
+        return quantity.value
+    return to_float(quantity.digits)
 
 
 def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
@@ -366,7 +318,7 @@ def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
         for sentence in _sentences(story):
             for text, kind, value, _ in figures(sentence):
                 quoted = _trim_for_figure(sentence, text)
-                if value <= 0 or _words(quoted) > _FIGURE_WORDS:
+                if value <= 0 or count_words(quoted) > _FIGURE_WORDS:
                     continue
                 named = _names_someone(quoted, lexicon)
                 figure = Figure(text.strip(), kind, value, sentence, named, owner)
@@ -378,7 +330,7 @@ def _striking(stories: Sequence[Story], lexicon: _Lexicon) -> Figure | None:
 def _names_someone(sentence: str, lexicon: _Lexicon) -> bool:
     """Whether a sentence carries a name: a capitalised word past its first, or a first
     word that is not an ordinary one ("Veltrix agreed", not "The company said")."""
-    words = _WORD.findall(sentence)
+    words = LETTER_WORD.findall(sentence)
     if not words:
         return False
     if any(_capitalised(w) and not _CALENDAR.fullmatch(w) and w not in _UNITS for w in words[1:]):
@@ -464,7 +416,6 @@ _AFTER_FIGURE = re.compile(
 _CLAUSES = re.compile(r"(;\s+|,\s+(?:and|but|while|whereas)\s+)")
 _HEAD_BREAKS = re.compile(r"\s*(?::\s|\s[\u2014\u2013|]\s|;\s|\s-\s)")
 _SOFT_BREAKS = re.compile(r",\s|\s(?:as|after|while|amid|despite|because)\s")
-_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 
 
 def _sentences(story: Story) -> list[str]:
@@ -485,12 +436,12 @@ def _trim(sentence: str, limit: int) -> str:
     """
     text = _drop_attribution(sentence)
     shorter = _TRAILING_PHRASE.sub("", text)
-    if shorter != text and _words(shorter) >= 8:
+    if shorter != text and count_words(shorter) >= 8:
         text = _end(shorter)
-    if _words(text) <= limit:
+    if count_words(text) <= limit:
         return text
     first = _CLAUSES.split(text)[0].rstrip(" ,;")
-    return _end(first) if 8 <= _words(first) <= limit else ""
+    return _end(first) if 8 <= count_words(first) <= limit else ""
 
 
 def _drop_attribution(sentence: str) -> str:
@@ -502,7 +453,7 @@ def _drop_attribution(sentence: str) -> str:
     """
     sentence = _WEEKDAY.sub("", sentence)
     match = _ATTRIBUTION.search(sentence)
-    if match is None or _words(sentence[: match.start()]) < 6:
+    if match is None or count_words(sentence[: match.start()]) < 6:
         return sentence
     who, before = match.group("who"), sentence[: match.start()]
     if not (_SELF.fullmatch(who) or who.split()[0] in before):
@@ -513,19 +464,19 @@ def _drop_attribution(sentence: str) -> str:
 def _first_clause(title: str, limit: int) -> str:
     """A long headline's first clause ("X: Y" -> "X"); a short one whole."""
     title = " ".join(title.split())
-    if _words(title) <= limit:
+    if count_words(title) <= limit:
         return title
     for breaks in (_HEAD_BREAKS, _SOFT_BREAKS):
         head = breaks.split(title, maxsplit=1)[0]
-        if 3 <= _words(head) <= limit:
+        if 3 <= count_words(head) <= limit:
             return head
     return " ".join(title.split()[:limit]).rstrip(",;:") + "\u2026"
 
 
 def _similar(a: str, b: str) -> bool:
     """Whether sentence `a` says little beyond headline `b` (most words shared)."""
-    words_a = {w.lower() for w in _WORD.findall(a)}
-    words_b = {w.lower() for w in _WORD.findall(b)}
+    words_a = {w.lower() for w in LETTER_WORD.findall(a)}
+    words_b = {w.lower() for w in LETTER_WORD.findall(b)}
     return bool(words_a) and len(words_a - words_b) < 3
 
 
@@ -541,8 +492,8 @@ class _Lexicon:
         words: set[str] = set()
         for story in stories:
             for article in (story.article, *story.others):
-                words.update(w for w in _WORD.findall(article.text[:20_000]) if w.islower())
-            words.update(w for w in _WORD.findall(story.summary.text) if w.islower())
+                words.update(w for w in LETTER_WORD.findall(article.text[:20_000]) if w.islower())
+            words.update(w for w in LETTER_WORD.findall(story.summary.text) if w.islower())
         return cls(frozenset(words))
 
 
@@ -592,7 +543,3 @@ def _count(n: int) -> str:
 def _mentions(text: str, number: str) -> bool:
     """Whether `number` is written in `text` as a number of its own ("5%" not in "35%")."""
     return re.search(rf"(?<![\d.,]){re.escape(number)}(?!\d)", text) is not None
-
-
-def _words(*texts: str) -> int:
-    return sum(len(t.split()) for t in texts)

@@ -129,3 +129,21 @@ def test_guard_gate_on_the_summaries_corpus(corpus: Path) -> None:
     for key, floor in eval_guard.FLOORS.items():
         assert results[key] >= floor, (key, results[key])
     assert results["number_errors"] >= 30 and results["name_errors"] >= 60
+
+
+def test_a_check_added_to_the_faithfulness_checks_runs_with_them() -> None:
+    """Issue 16 extends faithfulness with checks of its own: each one sees the output's
+    claims and the source's facts, and its findings merge in order of appearance."""
+    from collections.abc import Iterator
+
+    from digest.summarize.faithfulness import CHECKS, Claims, Facts
+
+    def superlatives(claims: Claims, facts: Facts) -> Iterator[tuple[int, str]]:
+        for word in claims.words:
+            if word.text.lower() == "biggest" and "biggest" not in facts.forms:
+                yield word.start, word.text
+
+    output, source = "Zeekr made the biggest profit, $5bn.", "Zeekr made a profit of $4bn."
+    assert unsupported(output, source) == ["$5bn"]
+    assert unsupported(output, source, (*CHECKS, superlatives)) == ["biggest", "$5bn"]
+    assert unsupported(output, source, (superlatives,)) == ["biggest"]

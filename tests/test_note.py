@@ -14,7 +14,7 @@ import pytest
 from digest.config import Newsletter
 from digest.models import Article, Story, Summary
 from digest.note import MAX_WORDS, MIN_WORDS, compose_note, figures
-from digest.summarize import split_sentences
+from digest.text import split_sentences
 
 EV, INDUSTRY, POLICY, AUTONOMY, LAUNCHES = (
     "EVs & batteries",

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from digest.models import Summary
-from digest.summarize import DEFAULT_MAX_WORDS, is_junk, split_sentences, summarize_text
+from digest.summarize import DEFAULT_MAX_WORDS, is_junk, summarize_text
 from digest.summarize.extractive import strip_dateline
+from digest.text import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

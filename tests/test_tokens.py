@@ -23,8 +23,9 @@ import tiktoken.load
 import tiktoken.registry
 import tiktoken_ext.openai_public  # type: ignore[import-untyped]
 
-from digest.summarize import split_sentences, tokens
+from digest.summarize import tokens
 from digest.summarize.tokens import TokenCounter, counter, estimate, fit
+from digest.text import split_sentences
 from tests.parts import missing
 
 PARAGRAPHS = [

@@ -27,7 +27,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from digest.summarize.sentences import split_sentences
+from digest.text.sentences import split_sentences
+from digest.text.words import TOKEN as _TOKEN
 
 __all__ = [
     "FEATURES",
@@ -108,7 +109,6 @@ _WORDING: dict[str, tuple[str, str]] = {
 }
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
-_TOKEN = re.compile(r"[^\W_]+(?:['\u2019.,\-][^\W_]+)*")
 _LETTERS = re.compile(r"[A-Za-z]+")
 # Bounded repeats throughout: no pattern may backtrack quadratically on a freak input.
 # A prose sentence ends in terminal punctuation; headings, list labels and bylines do not,

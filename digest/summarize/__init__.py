@@ -7,6 +7,5 @@ one: it needs no network, no model and no heavy NLP package, and never raises.
 from __future__ import annotations
 
 from digest.summarize.extractive import DEFAULT_MAX_WORDS, Tuning, is_junk, summarize_text
-from digest.summarize.sentences import split_sentences
 
-__all__ = ["DEFAULT_MAX_WORDS", "Tuning", "is_junk", "split_sentences", "summarize_text"]
+__all__ = ["DEFAULT_MAX_WORDS", "Tuning", "is_junk", "summarize_text"]

@@ -17,14 +17,14 @@ The picked sentences are returned in article order so they read as written.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Summary
-from digest.summarize.sentences import CLOSE_QUOTES, OPEN_QUOTES, split_sentences
+from digest.text.sentences import CLOSE_QUOTES, OPEN_QUOTES, split_sentences
+from digest.text.vectors import Vector, smooth_idf, tfidf, total
+from digest.text.words import TERM, WORD, count_words, word_set
 
 __all__ = ["DEFAULT_MAX_WORDS", "Tuning", "is_junk", "strip_dateline", "summarize_text"]
 
@@ -66,7 +66,7 @@ class _Candidate:
     index: int  # position among the article's sentences
     text: str
     words: int
-    vector: dict[str, float]
+    vector: Vector
 
 
 def summarize_text(
@@ -122,15 +122,15 @@ def _candidates(sentences: Sequence[str], tuning: Tuning) -> list[_Candidate]:
     if not kept:  # a feed teaser like "Ford recalls 1,000 trucks": short but real
         kept = [(i, s) for i, s in enumerate(sentences) if _teaser(s)]
     tokens = [_content_words(s) for _, s in kept]
-    idf = _idf(tokens)
+    idf = smooth_idf(tokens)
     return [
-        _Candidate(i, s, len(s.split()), _tfidf(toks, idf))
+        _Candidate(i, s, count_words(s), tfidf(toks, idf))
         for (i, s), toks in zip(kept, tokens, strict=True)
     ]
 
 
 def _tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
+    return WORD.findall(text.lower())
 
 
 def _teaser(sentence: str) -> bool:
@@ -141,14 +141,14 @@ def _teaser(sentence: str) -> bool:
 
 def _scores(candidates: Sequence[_Candidate], title: str, tuning: Tuning) -> list[float]:
     """Lead prior + centrality + title similarity, with a length penalty."""
-    document = _sum_vectors(c.vector for c in candidates)
-    title_vector = _tfidf(_content_words(title), {}) if title else {}
+    document = total(c.vector for c in candidates)
+    title_vector = tfidf(_content_words(title), {}) if title else Vector.of({})
     scores = []
     for rank, c in enumerate(candidates):
         score = tuning.lead_weight / (1 + rank) ** tuning.lead_decay
-        score += tuning.centrality_weight * _cosine(c.vector, document)
+        score += tuning.centrality_weight * c.vector.cosine(document)
         if title_vector:
-            score += tuning.title_weight * _cosine(c.vector, title_vector)
+            score += tuning.title_weight * c.vector.cosine(title_vector)
         if c.words > tuning.long_words:
             score *= tuning.long_words / c.words
         if rank and _dangles(c.text):
@@ -172,7 +172,7 @@ def _pick(
         if len(picked) >= max_sentences:
             break
         c = candidates[k]
-        if any(_cosine(c.vector, p.vector) > tuning.redundancy for p in picked):
+        if any(c.vector.cosine(p.vector) > tuning.redundancy for p in picked):
             continue
         if picked and not _fits(used + c.words, len(picked), budget, tuning):
             continue
@@ -313,12 +313,7 @@ def _mostly_words(words: Sequence[str]) -> bool:
 # --- vectors ------------------------------------------------------------------------
 
 
-def _words(text: str) -> frozenset[str]:
-    """A set of words written as one string: long word lists stay readable."""
-    return frozenset(text.split())
-
-
-_STOPWORDS = _words(
+_STOPWORDS = word_set(
     """a about above after again against all also am an and any are as at be because
     been before being below between both but by can could did do does doing down during
     each few for from further had has have having he her here hers herself him himself
@@ -330,12 +325,11 @@ _STOPWORDS = _words(
     one two new year years last first like get got make made us also may might must
     just"""
 )
-_WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")
 
 
 def _content_words(text: str) -> list[str]:
     """Lower-cased, lightly stemmed content words: what a sentence is about."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
+    return [_stem(w) for w in TERM.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
 
 
 def _stem(word: str) -> str:
@@ -345,37 +339,3 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
-
-
-def _idf(documents: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Smoothed inverse sentence frequency: words in every sentence carry little."""
-    counts: Counter[str] = Counter()
-    for doc in documents:
-        counts.update(set(doc))
-    n = len(documents)
-    return {w: math.log((1 + n) / (1 + df)) + 1.0 for w, df in counts.items()}
-
-
-def _tfidf(tokens: Sequence[str], idf: dict[str, float]) -> dict[str, float]:
-    """Term counts weighted by IDF (1.0 for words not in the IDF table)."""
-    return {w: tf * idf.get(w, 1.0) for w, tf in Counter(tokens).items()}
-
-
-def _sum_vectors(vectors: Iterable[dict[str, float]]) -> dict[str, float]:
-    """The sum of sparse vectors: the whole article as one vector."""
-    total: dict[str, float] = {}
-    for vector in vectors:
-        for w, v in vector.items():
-            total[w] = total.get(w, 0.0) + v
-    return total
-
-
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    """Cosine similarity of sparse vectors; 0 when either is empty."""
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-    if not dot:
-        return 0.0
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return dot / norm

@@ -30,8 +30,8 @@ from digest.summarize import guard, prompts
 from digest.summarize.budget import Budget
 from digest.summarize.prompts import Failed, NoteAnswer, NoteItem, StoryAnswer, Task
 from digest.summarize.providers import Endpoint
-from digest.summarize.sentences import split_sentences
 from digest.summarize.tokens import TokenCounter, fit
+from digest.text.sentences import split_sentences
 
 __all__ = ["Failed", "Prepared", "Writer"]
 

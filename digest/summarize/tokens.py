@@ -31,7 +31,8 @@ from types import MappingProxyType
 
 import tiktoken
 
-from digest.summarize.sentences import split_sentences
+from digest.text.sentences import split_sentences
+from digest.text.words import LETTERS
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -226,7 +227,9 @@ def _load(name: str, path: str) -> tiktoken.Encoding:
 # --- the estimate ---------------------------------------------------------------------
 
 # Letter runs, digit runs, whitespace runs, single other characters.
-_PIECES = re.compile(r"(?P<word>[^\W\d_]+)|(?P<number>\d+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL)
+_PIECES = re.compile(
+    rf"(?P<word>{LETTERS.pattern})|(?P<number>\d+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL
+)
 
 
 def estimate(text: str) -> int:
@@ -295,7 +298,7 @@ def fit(text: str, budget: int, count: Callable[[str], int]) -> str:
 
     `text` itself when it fits. Otherwise as many whole paragraphs (lines) as fit, then
     as many whole sentences of the next paragraph as fit (sentences as
-    digest.summarize.split_sentences finds them); words only when not even the first
+    digest.text.split_sentences finds them); words only when not even the first
     sentence fits; '' when not even its first word does. The result is always a prefix
     of `text` without trailing whitespace.
 

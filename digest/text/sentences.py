@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from digest.text.words import word_set
+
 __all__ = ["CLOSE_QUOTES", "OPEN_QUOTES", "split_sentences"]
 
 # Straight and curly quotes (escaped: the curly ones look alike in an editor).
@@ -38,26 +40,21 @@ _CLOSERS = CLOSE_QUOTES + ")]"
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029]+")
 
 
-def _words(text: str) -> frozenset[str]:
-    """A set of words written as one string: long word lists stay readable."""
-    return frozenset(text.split())
-
-
 # Always followed by a name or a word: a title or a Latin abbreviation.
-_NEVER_ENDS = _words(
+_NEVER_ENDS = word_set(
     """mr mrs ms messrs mme mlle dr prof sen sens rep reps gov gen lt col maj capt cmdr
     adm sgt cpl pvt rev hon pres supt det insp st mt ft vs v e.g i.e cf viz approx"""
 )
 # Usually followed by a number ("No. 3", "Jan. 5", "pp. 10").
-_BEFORE_NUMBER = _words(
+_BEFORE_NUMBER = word_set(
     """no nos vol vols p pp fig figs art sec ch op jan feb mar apr jun jul aug sep sept
     oct nov dec"""
 )
 # Company suffixes and the like: they end a sentence as often as not.
-_AMBIGUOUS = _words("inc corp co ltd llc plc jr sr bros etc al esq ave blvd rd")
+_AMBIGUOUS = word_set("inc corp co ltd llc plc jr sr bros etc al esq ave blvd rd")
 # Words that typically open a sentence: after an ambiguous abbreviation, one of these
 # means the abbreviation also ended the sentence ("...sold in the U.S. The company").
-_STARTERS = _words(
+_STARTERS = word_set(
     """the a an he she it they we i you this that these those there here his her its
     their our my your but and or so yet however meanwhile still also then now in on at
     as after before when while if although though since because for from with without
