@@ -5,7 +5,9 @@ Layout (ready for GitHub Pages or any static host):
     archive/index.html                 the issues, newest first
     archive/feed.xml                   an Atom feed of issues
     archive/<issue-id>/index.html      the issue as it was emailed
-    archive/<issue-id>/digest.json     the issue as data (the index is rebuilt from these)
+    archive/<issue-id>/digest.json     the issue as data (the index is rebuilt from these),
+                                       without the articles' extracted text: the archive is
+                                       public, and that text is the publishers'
 
 Each run adds (or replaces) its own issue and rebuilds the index and the feed from the
 `digest.json` files present, so the archive needs no database and survives being
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ import jinja2
 from digest import deliver
 from digest.config import Archive, Config
 from digest.editorial import slug
-from digest.models import Digest
+from digest.models import Digest, Story
 from digest.render import daterange
 
 __all__ = ["Issue", "archive_dir", "issue_url", "update"]
@@ -70,11 +72,30 @@ def update(settings: Archive, root: Path, digest: Digest, html: str) -> list[Pat
     folder = root / digest.id
     folder.mkdir(parents=True, exist_ok=True)
     deliver.write_file(folder / "index.html", html)
-    deliver.write_file(folder / "digest.json", deliver.digest_json(digest))
+    deliver.write_file(folder / "digest.json", deliver.digest_json(public_copy(digest)))
     issues = _issues(root)
     deliver.write_file(root / "index.html", _index(digest.title, issues))
     deliver.write_file(root / "feed.xml", _feed(settings, digest.title, issues))
     return [folder / "index.html", root / "index.html", root / "feed.xml"]
+
+
+def public_copy(digest: Digest) -> Digest:
+    """The issue as a public page may show it: no owner's lines, and each article without
+    its extracted text (the summary, title, link and verdict stay)."""
+
+    def story(one: Story) -> Story:
+        return replace(
+            one,
+            article=replace(one.article, text=""),
+            others=tuple(replace(a, text="") for a in one.others),
+        )
+
+    return replace(
+        digest,
+        stories=tuple(story(s) for s in digest.stories),
+        more=tuple(replace(m, stories=tuple(story(s) for s in m.stories)) for m in digest.more),
+        health=(),
+    )
 
 
 def remove(root: Path, digest_id: str) -> None:

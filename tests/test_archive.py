@@ -172,3 +172,16 @@ def test_config_dataclass_round_trip_for_archive_dir(tmp_path: Path) -> None:
     assert archive.archive_dir(config) == tmp_path / "site"
     default: Config = replace(config) if False else parse_config({}, tmp_path / "digest.toml")
     assert archive.archive_dir(default) == default.output.dir / "archive"
+
+
+def test_the_public_archive_carries_no_article_text_and_no_owner_lines(tmp_path: Path) -> None:
+    result = demo_run(tmp_path, archive={"include": "all"}, health={"owner_section": True})
+    assert result.digest is not None
+    data = (tmp_path / "out" / "archive" / result.digest.id / "digest.json").read_text()
+    lead = result.digest.stories[0]
+    body = lead.article.text.rstrip(". ").split(". ")[-1]  # the page's last sentence
+    assert body and body not in lead.summary.text and body not in data
+    assert lead.article.title in data and lead.summary.text.split(". ")[0] in data
+    assert json.loads(data)["health"] == []
+    assert all(not s["article"]["text"] for s in json.loads(data)["stories"])
+    assert "Failed this run" in (tmp_path / "out" / "digest.html").read_text()  # owner's copy
