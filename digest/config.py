@@ -244,6 +244,7 @@ class Network(_Section):
     run_deadline: Annotated[float, Field(ge=0, le=86_400)] = 1200.0  # s for all fetching; 0: none
     concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     per_host: Annotated[int, Field(ge=1, le=32)] = 4
+    user_agent: str = ""  # default: names this tool, its version and its repository
 
     @field_validator("allow_hosts")
     @classmethod
@@ -253,6 +254,13 @@ class Network(_Section):
             if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
                 raise ValueError(f"{item!r} is not host:port (e.g. '127.0.0.1:8123')")
         return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(not " " <= c <= "~" for c in value):
+            raise ValueError("user_agent must be one line of printable ASCII")
+        return value.strip()
 
 
 class Performance(_Section):

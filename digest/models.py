@@ -227,6 +227,10 @@ class ModelUsage:
 
 
 FeedStatus = Literal["ok", "not-modified", "failed"]
+# Why a request failed: "unresolved" (no DNS: offline?), "bot-challenge" (the site's bot
+# protection answered), "timeout", "http" (another 4xx/5xx), "refused" (the address
+# guard), "other"; "" when it did not fail.
+FetchCause = Literal["", "unresolved", "bot-challenge", "timeout", "http", "refused", "other"]
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class FeedReport:
     reason: str = ""
     warnings: tuple[str, ...] = ()
     latest: datetime | None = None  # the newest entry's date: how recently it published
+    cause: FetchCause = ""  # why it failed, when the request did
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,7 @@ class PageFailure:
 
     url: str
     reason: str
+    cause: FetchCause = ""
 
 
 WarningKind = Literal["feed", "input", "model", "size"]

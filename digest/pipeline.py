@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import NoReturn
 
-from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
+from digest import archive, cluster, deliver, detect, diagnose, editorial, rank, render, sections
 from digest.config import Config, ConfigError, Delivery
 from digest.detect import style
 from digest.extract import to_article
@@ -143,7 +143,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             report = _report(
                 digest_id, started, options.now(), gathered, articles, groups, done, health, timings
             )
-            _no_digest(config.output.dir, report)
+            _no_digest(config.output.dir, report, window.end)
         digest = editorial.compose(
             config,
             window,
@@ -443,6 +443,9 @@ def _report(
         )
     if issue and issue.cut:
         warnings.append(issue.cut)
+    blocked = diagnose.blocked(found.reports, gathered.pages.failures)
+    if blocked:
+        warnings.append(blocked)
     return RunReport(
         digest_id=digest_id,
         started_at=started,
@@ -465,12 +468,13 @@ def _report(
     )
 
 
-def _no_digest(out: Path, report: RunReport) -> NoReturn:
+def _no_digest(out: Path, report: RunReport, until: datetime) -> NoReturn:
     deliver.write_file(out / "report.json", deliver.report_json(report))
     feeds = len(report.feeds)
+    why = diagnose.no_stories(report.feeds, until)
     raise RunError(
-        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed); "
-        f"see {out / 'report.json'}"
+        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed)"
+        f"{': ' + why if why else ''}; see {out / 'report.json'}"
     )
 
 
