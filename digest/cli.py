@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster(commands)
     _add_templates(commands)
     _add_preview(commands)
+    from digest import commands as more
+
+    more.add_feeds(commands)
+    more.add_send(commands)
     return parser
 
 

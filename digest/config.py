@@ -473,7 +473,7 @@ def parse_config(
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, origins or {})) from None
+        raise ConfigError(_describe(exc, path, origins or {}, raw)) from None
     return _resolve_paths(config, path.parent)
 
 
@@ -494,10 +494,12 @@ def _refuse_secrets(raw: dict[str, Any], path: Path) -> None:
         )
 
 
-def _describe(exc: ValidationError, path: Path, origins: Mapping[str, str]) -> str:
+def _describe(
+    exc: ValidationError, path: Path, origins: Mapping[str, str], raw: Mapping[str, Any]
+) -> str:
     lines = [f"{path}: {len(exc.errors())} error(s) in the configuration"]
     for error in exc.errors():
-        key = _dotted(error["loc"])
+        key = _dotted(error["loc"]) + _feed_named(raw, error["loc"])
         if key.split("[")[0] in origins:
             key += f" (from the environment variable {origins[key.split('[')[0]]})"
         if error["type"] == "extra_forbidden":
@@ -511,6 +513,19 @@ def _describe(exc: ValidationError, path: Path, origins: Mapping[str, str]) -> s
             shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
             lines.append(f"  {key}: {error['msg']}{shown}")
     return "\n".join(lines)
+
+
+def _feed_named(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """` (feed "Motor1")` for an error inside the fourth [[feeds]] table, by its name or
+    URL; "" elsewhere."""
+    if len(loc) < 2 or loc[0] != "feeds" or not isinstance(loc[1], int):
+        return ""
+    feeds = raw.get("feeds")
+    table = feeds[loc[1]] if isinstance(feeds, list) and loc[1] < len(feeds) else None
+    if not isinstance(table, dict):
+        return ""
+    named = table.get("name") or table.get("url")
+    return f" (feed {str(named)[:80]!r})" if isinstance(named, str) and named else ""
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -136,8 +136,9 @@ def recipients(message: EmailMessage) -> list[str]:
     return [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
 
 
-def send(message: EmailMessage, delivery: Delivery) -> list[str]:
-    """Hand the message to the configured SMTP server, over STARTTLS or SSL.
+def send(message: EmailMessage, delivery: Delivery, raw: bytes | None = None) -> list[str]:
+    """Hand the message to the configured SMTP server, over STARTTLS or SSL; with `raw`,
+    those bytes are what is sent (a reviewed .eml), `message` gives the envelope.
 
     Returns the recipients the server refused (the others were accepted).
     """
@@ -153,7 +154,11 @@ def send(message: EmailMessage, delivery: Delivery) -> list[str]:
             if delivery.username and password is not None:
                 smtp.login(delivery.username, password)
             handing_over = True
-            refused = smtp.send_message(message, to_addrs=recipients(message))
+            if raw is None:
+                refused = smtp.send_message(message, to_addrs=recipients(message))
+            else:
+                sender = parseaddr(str(message["From"]))[1]
+                refused = smtp.sendmail(sender, recipients(message), raw)
     except (smtplib.SMTPException, OSError) as exc:
         maybe = handing_over and not isinstance(exc, NOT_SENT)
         transient = not maybe and _transient(exc)
@@ -198,13 +203,15 @@ def _smtp_reason(exc: BaseException, delivery: Delivery) -> str:
     return f"{where}: {type(exc).__name__}: {detail}"[:400]
 
 
-def send_with_retries(message: EmailMessage, delivery: Delivery) -> list[str]:
+def send_with_retries(
+    message: EmailMessage, delivery: Delivery, raw: bytes | None = None
+) -> list[str]:
     """Send; a failure that delivered nothing and may pass ("try again later", a refused
     connection) is retried with a doubling pause. Others are raised at once: a send that
     may have reached readers is never repeated."""
     for attempt in range(delivery.retries + 1):
         try:
-            return send(message, delivery)
+            return send(message, delivery, raw)
         except DeliveryError as exc:
             if not exc.transient or attempt == delivery.retries:
                 raise

@@ -22,7 +22,18 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import NoReturn
 
-from digest import archive, cluster, deliver, detect, diagnose, editorial, rank, render, sections
+from digest import (
+    archive,
+    cluster,
+    deliver,
+    detect,
+    diagnose,
+    editorial,
+    rank,
+    render,
+    review,
+    sections,
+)
 from digest.config import Config, ConfigError, Delivery
 from digest.detect import style
 from digest.extract import to_article
@@ -365,9 +376,8 @@ def _deliver(config: Config, store: Store, issue: Issue, options: RunOptions) ->
         return _send(config.delivery, store, issue, options.now)
     if options.proof_to:
         proof = config.delivery.model_copy(update={"to": list(options.proof_to)})
-        message = deliver.build_message(
-            issue.digest, f"[Proof] {issue.subject}", issue.emailed.text, issue.emailed.html, proof
-        )
+        text, html = review.proof_parts(issue.emailed.text, issue.emailed.html)
+        message = deliver.build_message(issue.digest, f"[Proof] {issue.subject}", text, html, proof)
         return _proof(proof, message)
     return DeliveryOutcome()
 
@@ -379,22 +389,9 @@ def _send(
     after, unmarked when it certainly did not go out (a later run may try again)."""
     if not delivery.configured:
         return DeliveryOutcome("failed", "[delivery] needs from, to and smtp_host")
-    digest, message = issue.digest, issue.message
+    digest = issue.digest
     urls = [a.url for story in digest.shown for a in (story.article, *story.others)]
-    to = deliver.recipients(message)
-    msg_id = str(message["Message-ID"])
-    store.mark(digest.id, "sending", msg_id, to, urls, now())
-    try:
-        refused = deliver.send_with_retries(message, delivery)
-    except deliver.DeliveryError as exc:
-        if not exc.maybe_sent:
-            store.unmark(digest.id)
-        return DeliveryOutcome("failed", str(exc), may_have_reached_readers=exc.maybe_sent)
-    accepted = [r for r in to if r not in refused]
-    store.mark(digest.id, "sent", msg_id, accepted, urls, now())
-    return DeliveryOutcome(
-        "sent", accepted=len(accepted), refused=tuple(refused), may_have_reached_readers=True
-    )
+    return review.send_through_ledger(delivery, store, digest.id, issue.message, urls, now)
 
 
 def _proof(delivery: Delivery, message: EmailMessage) -> DeliveryOutcome:
