@@ -366,7 +366,8 @@ def _run_demo(args: argparse.Namespace, options: Any) -> int:
     if args.send or args.proof_to:
         raise UsageError("the demo has no mail server: run it without --send or --proof-to")
     with _demo_server(DemoServer) as server:
-        config = _overridden(demo_config(server.base, server.host_port), args)
+        own = args.config if args.config.is_file() else None
+        config = _overridden(demo_config(server.base, server.host_port, own, os.environ), args)
         _check_llm_flag(config, args)
         options = replace(options, until=options.until or demo_until())
         return _execute(config, _in_zone(config, options), quiet=args.quiet)
@@ -395,10 +396,16 @@ def _in_zone(config: Config, options: Any) -> Any:
 
 def _check_llm_flag(config: Config, args: argparse.Namespace) -> None:
     if getattr(args, "llm", False) and config.llm is None:
-        where = "the demo's config" if getattr(args, "demo", False) else str(args.config)
+        if getattr(args, "demo", False):
+            raise UsageError(
+                "--demo --llm needs a model: pass --config FILE with an [llm] section, or set "
+                "DIGEST_LLM_PROVIDER (with DIGEST_LLM_MODEL and DIGEST_LLM_BASE_URL as needed), "
+                "e.g. DIGEST_LLM_PROVIDER=ollama DIGEST_LLM_MODEL=llama3.2; "
+                "or drop --llm to use the built-in summarizer"
+            )
         raise UsageError(
-            f"--llm needs a model: add an [llm] section to {where} (see docs/providers.md), "
-            "or drop --llm to use the built-in summarizer"
+            f"--llm needs a model: add an [llm] section to {args.config} (see "
+            "docs/providers.md), or drop --llm to use the built-in summarizer"
         )
 
 

@@ -417,6 +417,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DIGEST_SMTP_USERNAME": ("delivery", "username"),
     "DIGEST_LLM_PROVIDER": ("llm", "provider"),  # creates [llm] when the file has none
     "DIGEST_LLM_MODEL": ("llm", "model"),
+    "DIGEST_LLM_BASE_URL": ("llm", "base_url"),  # e.g. http://127.0.0.1:11434/v1 (Ollama)
+    "DIGEST_LLM_API_KEY_ENV": ("llm", "api_key_env"),  # the variable's name, not the key
     "DIGEST_ARCHIVE_DIR": ("archive", "dir"),  # relative to the config file's folder
     "DIGEST_ARCHIVE_URL": ("archive", "url"),
 }
@@ -439,10 +441,15 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     return parse_config(raw, path, origins)
 
 
-def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
-    """Apply the overrides; returns the keys set, with the variable each came from."""
+def _apply_env(
+    raw: dict[str, Any], environ: Mapping[str, str], sections: frozenset[str] | None = None
+) -> dict[str, str]:
+    """Apply the overrides (of `sections`, default all); returns the keys set, with the
+    variable each came from."""
     origins = {}
     for name, (section, key) in ENV_OVERRIDES.items():
+        if sections is not None and section not in sections:
+            continue
         value = environ.get(name, "").strip()
         if not value:
             continue
@@ -462,6 +469,13 @@ def _env_value(name: str, key: str, value: str) -> Any:
             raise ConfigError(f"environment variable {name}: not a port number (got {value!r})")
         return int(value)
     return value
+
+
+def apply_env(
+    raw: dict[str, Any], environ: Mapping[str, str], sections: frozenset[str]
+) -> dict[str, str]:
+    """The environment overrides of `sections` only (the demo takes [llm] ones)."""
+    return _apply_env(raw, environ, sections)
 
 
 def parse_config(
