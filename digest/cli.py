@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,11 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(_negative_ages(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"digest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
@@ -56,6 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; the state file is consistent, run again", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _negative_ages(argv: Sequence[str]) -> list[str]:
+    """argparse reads `--since -3d` as a missing value and a flag: say what was meant."""
+    args = list(argv)
+    for flag, value in pairwise(args):
+        if flag == "--since" and DURATION.match(value.removeprefix("-")) and value[:1] == "-":
+            raise UsageError(
+                f"--since is how far back the window reaches, a positive age such as "
+                f"{value[1:]} (got {value!r}); to end the window earlier, use --until"
+            )
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:

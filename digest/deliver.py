@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from digest import addresses
 from digest.config import Delivery
-from digest.editorial import slug
+from digest.editorial import FALLBACK_ADDRESS, reply_unsubscribe, slug
 from digest.models import Digest, RunReport, to_jsonable
 
 
@@ -89,7 +89,7 @@ def build_message(
     digest: Digest, subject: str, text: str, html: str, delivery: Delivery
 ) -> EmailMessage:
     """A multipart/alternative message: the plain text first, then the HTML."""
-    sender = delivery.sender or f"{digest.title} <digest@localhost>"
+    sender = delivery.sender or f"{digest.title} <{FALLBACK_ADDRESS}>"
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the title
     message["From"] = " ".join(sender.split())
@@ -120,8 +120,9 @@ def list_headers(digest: Digest, delivery: Delivery, sender: str) -> dict[str, s
     if delivery.unsubscribe_url:
         targets.append(f"<{delivery.unsubscribe_url}>")
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if targets:
-        headers["List-Unsubscribe"] = ", ".join(targets)
+    if not targets:
+        targets.append(f"<{reply_unsubscribe(delivery)}>")
+    headers["List-Unsubscribe"] = ", ".join(targets)
     return headers
 
 
