@@ -67,7 +67,9 @@ These are the default theme's templates, copied here for you to edit. Point
   from your own digest.html.j2:
 
       {% extends "default/digest.html.j2" %}
-      {% block footer %}<tr><td class="footer">Sent by the motoring desk.</td></tr>{% endblock %}
+      {% block footer %}
+      <tr><td class="footer"><p class="footer-text">Sent by the motoring desk.</p></td></tr>
+      {% endblock %}
 
 * To replace one part everywhere, keep just that partial, e.g. _footer.html.j2,
   _story.html.j2 or _labels.html.j2 (the AI-source labels).
@@ -75,8 +77,14 @@ These are the default theme's templates, copied here for you to edit. Point
 
 Check your templates before a run with `digest templates check`: it renders every
 template with an invented issue and names the file and line of each problem.
-Every variable, block and filter is described in docs/templates.md.
+Every variable, block and filter is described in templates.md, beside this file
+(a copy of the project's docs/templates.md).
 """
+
+
+def reference_doc() -> Path:
+    """docs/templates.md: in the package (a wheel), else in the checkout."""
+    return find_theme_dir().parent / "docs" / "templates.md"  # digest/docs or the checkout's
 
 
 class ThemeError(FileExistsError):
@@ -126,6 +134,8 @@ def init(target: Path, *, force: bool = False) -> list[Path]:
     theme = find_theme_dir()
     plan: list[tuple[Path | None, Path]] = [(theme / rel, target / rel) for rel in theme_files()]
     plan.append((None, target / "README.txt"))
+    if reference_doc().is_file():
+        plan.append((reference_doc(), target / "templates.md"))
     existing = tuple(dest for _, dest in plan if dest.exists())
     if existing and not force:
         listing = "\n".join(f"  {path}" for path in existing)
