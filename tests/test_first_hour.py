@@ -66,3 +66,19 @@ def test_the_demo_email_can_be_unsubscribed_from(tmp_path: Path) -> None:
     assert message["List-Unsubscribe"] == "<mailto:digest@localhost?subject=unsubscribe>"
     text = (out / "digest.txt").read_text()
     assert text.endswith("\nUnsubscribe:\nmailto:digest@localhost?subject=unsubscribe\n")
+
+
+def test_the_readme_names_every_command_and_only_real_ones() -> None:
+    from digest.cli import build_parser
+
+    text = (REPO / "README.md").read_text()
+    table = text[text.index("## Every command") :].split("\n\n")[1]
+    named = re.findall(r"^\| `digest ([a-z]+)(?: ([a-z]+))?", table, re.MULTILINE)
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {c for c, _ in named} == set(commands)
+    for command, action in named:
+        if action:
+            sub = commands[command]._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+            assert action in sub
+    assert "9 feeds, 1 failed; 7 stories; not sent; out/digest.html" in text
+    assert "about 5 minutes" in text and "Skips are expected" in text
