@@ -9,6 +9,7 @@ variable whose *name* the file may choose.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,15 @@ class Newsletter(_Section):
                 f"cannot fill in {value!r} ({exc}); the placeholders are "
                 "{editor}, {editor_title}, {title} and {their}"
             ) from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", value):
+            raise ValueError(
+                f"language must be a language tag such as 'en', 'de' or 'en-GB' (got {value!r})"
+            )
         return value
 
     @field_validator("timezone")

@@ -102,6 +102,7 @@ class Article:
     paywalled: bool = False
     weight: float = 1.0
     verdict: Verdict = Verdict()
+    language: str = ""  # ISO 639-1 code as detected from the text ("de"); "" when unsure
 
     @cached_property
     def words(self) -> int:  # asked for often while ranking: counted once

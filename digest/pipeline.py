@@ -29,6 +29,7 @@ from digest import (
     detect,
     diagnose,
     editorial,
+    language,
     rank,
     render,
     review,
@@ -236,7 +237,8 @@ def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Ar
     for entry in found.entries:
         read = pages.pages.get(entry.url)
         page = read.page if read else None
-        articles.append(to_article(entry, page, weights.get(entry.feed_url, 1.0)))
+        article = to_article(entry, page, weights.get(entry.feed_url, 1.0))
+        articles.append(replace(article, language=language.detect(article.text)))
     return articles
 
 
