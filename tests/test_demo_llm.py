@@ -77,3 +77,21 @@ def test_the_demo_without_a_model_says_how_to_name_one(
         "e.g. DIGEST_LLM_PROVIDER=ollama DIGEST_LLM_MODEL=llama3.2; "
         "or drop --llm to use the built-in summarizer\n"
     )
+
+
+def test_a_model_writes_in_the_issue_language(tmp_path: Path, model: ModelServer) -> None:
+    own = tmp_path / "mine.toml"
+    own.write_text(
+        '[newsletter]\nlanguage = "de"\n\n'
+        f'[llm]\nprovider = "custom"\nmodel = "test-model"\nbase_url = "{model.base}/v1"\n'
+    )
+    args = demo_args(tmp_path)
+    args[-1] = str(own)
+    assert main(args) == 0
+    systems = [r.body["messages"][0]["content"] for r in model.requests if r.body]
+    assert len(systems) == 8
+    for system in systems:
+        assert system.endswith(
+            "Write every text field in German (language code de), whatever the language of "
+            "the article; keep names and figures as they are."
+        )
