@@ -466,6 +466,11 @@ def _model_line(usage: Any) -> str:
         return ""
     cached = f", {usage.cached} cached" if usage.cached else ""
     offline = f", {usage.offline} offline" if usage.offline else ""
+    if usage.calls and not usage.total_tokens:  # every call failed: say so, and why
+        why = max(usage.reasons.items(), key=lambda kv: kv[1], default=("", 0))[0]
+        failed = f"0 of {_count(usage.calls, 'call')} succeeded" + (f": {why}" if why else "")
+        rest = (cached + offline).removeprefix(", ")
+        return f"model {usage.model}: {failed}; " + (f"{rest}; " if rest else "")
     return f"model {usage.model}: {usage_text(usage)}{cached}{offline}; "
 
 

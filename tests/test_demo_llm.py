@@ -95,3 +95,25 @@ def test_a_model_writes_in_the_issue_language(tmp_path: Path, model: ModelServer
             "Write every text field in German (language code de), whatever the language of "
             "the article; keep names and figures as they are."
         )
+
+
+def test_a_model_that_never_answers_is_said_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/v1"
+    monkeypatch.setenv("DIGEST_LLM_PROVIDER", "custom")
+    monkeypatch.setenv("DIGEST_LLM_MODEL", "m")
+    monkeypatch.setenv("DIGEST_LLM_BASE_URL", base)
+    assert main(demo_args(tmp_path)) == 0
+    line = capsys.readouterr().out
+    found = re.search(
+        r"; model m: 0 of (\d+) calls succeeded: cannot connect to (\S+); 7 offline;", line
+    )
+    assert found is not None, line
+    assert int(found[1]) >= 1 and found[2] == base
