@@ -97,3 +97,28 @@ def test_the_newsletter_language_is_a_language_tag(tmp_path: Path) -> None:
         parse_config({"newsletter": {"language": "English"}}, tmp_path / "digest.toml")
     config = parse_config({"newsletter": {"language": "en-GB"}}, tmp_path / "digest.toml")
     assert config.newsletter.language == "en-GB"
+
+
+def test_the_real_feeds_are_read_as_english_or_unknown(corpus: Path) -> None:
+    """The real feeds are nearly all English: at most 1% of their entries may be told
+    another language (a handful of blogs are not English), and most are told at all."""
+    import gzip
+    import json
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from digest.feeds import parse_feed
+    from digest.models import Feed
+
+    real = corpus / "feeds" / "real"
+    urls = json.loads((real / "urls.json").read_text())
+    told: Counter[str] = Counter()
+    for key, url in urls.items():
+        body = gzip.decompress((real / f"{key}.gz").read_bytes())
+        parsed = parse_feed(body, {}, Feed(url, ""), datetime.now(UTC), {})
+        for entry in parsed.entries[:5]:
+            told[detect(entry.content or entry.summary) or "unknown"] += 1
+    total = sum(told.values())
+    print(f"\n{total} entries: {dict(told.most_common())}")
+    others = total - told["en"] - told["unknown"]
+    assert total > 500 and others <= total // 100 and told["unknown"] <= total * 0.15
