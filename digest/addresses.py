@@ -160,6 +160,10 @@ def first_to_answer(
     return connect(str(checked[-1]))
 
 
+class Unresolved(httpcore.ConnectError):
+    """The host name did not resolve (offline, or a misspelled host)."""
+
+
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's connection factory, resolving and checking the host once and then
     connecting to a checked address (the name stays with httpcore for SNI and TLS)."""
@@ -182,7 +186,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"cannot resolve {host}: timed out") from None
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
+            raise Unresolved(f"cannot resolve {host}: {exc.strerror or exc}") from None
         *others, last = self.rule.check(host, port, found)
         for ip in others:  # in turn, as first_to_answer does
             try:

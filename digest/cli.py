@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,11 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(_negative_ages(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"digest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
@@ -56,6 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digest: interrupted; the state file is consistent, run again", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _negative_ages(argv: Sequence[str]) -> list[str]:
+    """argparse reads `--since -3d` as a missing value and a flag: say what was meant."""
+    args = list(argv)
+    for flag, value in pairwise(args):
+        if flag == "--since" and DURATION.match(value.removeprefix("-")) and value[:1] == "-":
+            raise UsageError(
+                f"--since is how far back the window reaches, a positive age such as "
+                f"{value[1:]} (got {value!r}); to end the window earlier, use --until"
+            )
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster(commands)
     _add_templates(commands)
     _add_preview(commands)
+    from digest import commands as more
+
+    more.add_feeds(commands)
+    more.add_send(commands)
     return parser
 
 
@@ -362,7 +383,8 @@ def _run_demo(args: argparse.Namespace, options: Any) -> int:
     if args.send or args.proof_to:
         raise UsageError("the demo has no mail server: run it without --send or --proof-to")
     with _demo_server(DemoServer) as server:
-        config = _overridden(demo_config(server.base, server.host_port), args)
+        own = args.config if args.config.is_file() else None
+        config = _overridden(demo_config(server.base, server.host_port, own, os.environ), args)
         _check_llm_flag(config, args)
         options = replace(options, until=options.until or demo_until())
         return _execute(config, _in_zone(config, options), quiet=args.quiet)
@@ -391,10 +413,16 @@ def _in_zone(config: Config, options: Any) -> Any:
 
 def _check_llm_flag(config: Config, args: argparse.Namespace) -> None:
     if getattr(args, "llm", False) and config.llm is None:
-        where = "the demo's config" if getattr(args, "demo", False) else str(args.config)
+        if getattr(args, "demo", False):
+            raise UsageError(
+                "--demo --llm needs a model: pass --config FILE with an [llm] section, or set "
+                "DIGEST_LLM_PROVIDER (with DIGEST_LLM_MODEL and DIGEST_LLM_BASE_URL as needed), "
+                "e.g. DIGEST_LLM_PROVIDER=ollama DIGEST_LLM_MODEL=llama3.2; "
+                "or drop --llm to use the built-in summarizer"
+            )
         raise UsageError(
-            f"--llm needs a model: add an [llm] section to {where} (see docs/providers.md), "
-            "or drop --llm to use the built-in summarizer"
+            f"--llm needs a model: add an [llm] section to {args.config} (see "
+            "docs/providers.md), or drop --llm to use the built-in summarizer"
         )
 
 
@@ -438,6 +466,11 @@ def _model_line(usage: Any) -> str:
         return ""
     cached = f", {usage.cached} cached" if usage.cached else ""
     offline = f", {usage.offline} offline" if usage.offline else ""
+    if usage.calls and not usage.total_tokens:  # every call failed: say so, and why
+        why = max(usage.reasons.items(), key=lambda kv: kv[1], default=("", 0))[0]
+        failed = f"0 of {_count(usage.calls, 'call')} succeeded" + (f": {why}" if why else "")
+        rest = (cached + offline).removeprefix(", ")
+        return f"model {usage.model}: {failed}; " + (f"{rest}; " if rest else "")
     return f"model {usage.model}: {usage_text(usage)}{cached}{offline}; "
 
 

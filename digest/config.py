@@ -9,6 +9,7 @@ variable whose *name* the file may choose.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,15 @@ class Newsletter(_Section):
                 f"cannot fill in {value!r} ({exc}); the placeholders are "
                 "{editor}, {editor_title}, {title} and {their}"
             ) from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", value):
+            raise ValueError(
+                f"language must be a language tag such as 'en', 'de' or 'en-GB' (got {value!r})"
+            )
         return value
 
     @field_validator("timezone")
@@ -244,6 +254,7 @@ class Network(_Section):
     run_deadline: Annotated[float, Field(ge=0, le=86_400)] = 1200.0  # s for all fetching; 0: none
     concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     per_host: Annotated[int, Field(ge=1, le=32)] = 4
+    user_agent: str = ""  # default: names this tool, its version and its repository
 
     @field_validator("allow_hosts")
     @classmethod
@@ -253,6 +264,13 @@ class Network(_Section):
             if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
                 raise ValueError(f"{item!r} is not host:port (e.g. '127.0.0.1:8123')")
         return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(not " " <= c <= "~" for c in value):
+            raise ValueError("user_agent must be one line of printable ASCII")
+        return value.strip()
 
 
 class Performance(_Section):
@@ -409,6 +427,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DIGEST_SMTP_USERNAME": ("delivery", "username"),
     "DIGEST_LLM_PROVIDER": ("llm", "provider"),  # creates [llm] when the file has none
     "DIGEST_LLM_MODEL": ("llm", "model"),
+    "DIGEST_LLM_BASE_URL": ("llm", "base_url"),  # e.g. http://127.0.0.1:11434/v1 (Ollama)
+    "DIGEST_LLM_API_KEY_ENV": ("llm", "api_key_env"),  # the variable's name, not the key
     "DIGEST_ARCHIVE_DIR": ("archive", "dir"),  # relative to the config file's folder
     "DIGEST_ARCHIVE_URL": ("archive", "url"),
 }
@@ -431,10 +451,15 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     return parse_config(raw, path, origins)
 
 
-def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
-    """Apply the overrides; returns the keys set, with the variable each came from."""
+def _apply_env(
+    raw: dict[str, Any], environ: Mapping[str, str], sections: frozenset[str] | None = None
+) -> dict[str, str]:
+    """Apply the overrides (of `sections`, default all); returns the keys set, with the
+    variable each came from."""
     origins = {}
     for name, (section, key) in ENV_OVERRIDES.items():
+        if sections is not None and section not in sections:
+            continue
         value = environ.get(name, "").strip()
         if not value:
             continue
@@ -456,6 +481,13 @@ def _env_value(name: str, key: str, value: str) -> Any:
     return value
 
 
+def apply_env(
+    raw: dict[str, Any], environ: Mapping[str, str], sections: frozenset[str]
+) -> dict[str, str]:
+    """The environment overrides of `sections` only (the demo takes [llm] ones)."""
+    return _apply_env(raw, environ, sections)
+
+
 def parse_config(
     raw: dict[str, Any], path: Path, origins: Mapping[str, str] | None = None
 ) -> Config:
@@ -465,7 +497,7 @@ def parse_config(
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, origins or {})) from None
+        raise ConfigError(_describe(exc, path, origins or {}, raw)) from None
     return _resolve_paths(config, path.parent)
 
 
@@ -486,10 +518,12 @@ def _refuse_secrets(raw: dict[str, Any], path: Path) -> None:
         )
 
 
-def _describe(exc: ValidationError, path: Path, origins: Mapping[str, str]) -> str:
+def _describe(
+    exc: ValidationError, path: Path, origins: Mapping[str, str], raw: Mapping[str, Any]
+) -> str:
     lines = [f"{path}: {len(exc.errors())} error(s) in the configuration"]
     for error in exc.errors():
-        key = _dotted(error["loc"])
+        key = _dotted(error["loc"]) + _feed_named(raw, error["loc"])
         if key.split("[")[0] in origins:
             key += f" (from the environment variable {origins[key.split('[')[0]]})"
         if error["type"] == "extra_forbidden":
@@ -503,6 +537,19 @@ def _describe(exc: ValidationError, path: Path, origins: Mapping[str, str]) -> s
             shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
             lines.append(f"  {key}: {error['msg']}{shown}")
     return "\n".join(lines)
+
+
+def _feed_named(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """` (feed "Motor1")` for an error inside the fourth [[feeds]] table, by its name or
+    URL; "" elsewhere."""
+    if len(loc) < 2 or loc[0] != "feeds" or not isinstance(loc[1], int):
+        return ""
+    feeds = raw.get("feeds")
+    table = feeds[loc[1]] if isinstance(feeds, list) and loc[1] < len(feeds) else None
+    if not isinstance(table, dict):
+        return ""
+    named = table.get("name") or table.get("url")
+    return f" (feed {str(named)[:80]!r})" if isinstance(named, str) and named else ""
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

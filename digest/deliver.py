@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from digest import addresses
 from digest.config import Delivery
-from digest.editorial import slug
+from digest.editorial import FALLBACK_ADDRESS, reply_unsubscribe, slug
 from digest.models import Digest, RunReport, to_jsonable
 
 
@@ -89,7 +89,7 @@ def build_message(
     digest: Digest, subject: str, text: str, html: str, delivery: Delivery
 ) -> EmailMessage:
     """A multipart/alternative message: the plain text first, then the HTML."""
-    sender = delivery.sender or f"{digest.title} <digest@localhost>"
+    sender = delivery.sender or f"{digest.title} <{FALLBACK_ADDRESS}>"
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the title
     message["From"] = " ".join(sender.split())
@@ -120,8 +120,9 @@ def list_headers(digest: Digest, delivery: Delivery, sender: str) -> dict[str, s
     if delivery.unsubscribe_url:
         targets.append(f"<{delivery.unsubscribe_url}>")
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if targets:
-        headers["List-Unsubscribe"] = ", ".join(targets)
+    if not targets:
+        targets.append(f"<{reply_unsubscribe(delivery)}>")
+    headers["List-Unsubscribe"] = ", ".join(targets)
     return headers
 
 
@@ -136,8 +137,9 @@ def recipients(message: EmailMessage) -> list[str]:
     return [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
 
 
-def send(message: EmailMessage, delivery: Delivery) -> list[str]:
-    """Hand the message to the configured SMTP server, over STARTTLS or SSL.
+def send(message: EmailMessage, delivery: Delivery, raw: bytes | None = None) -> list[str]:
+    """Hand the message to the configured SMTP server, over STARTTLS or SSL; with `raw`,
+    those bytes are what is sent (a reviewed .eml), `message` gives the envelope.
 
     Returns the recipients the server refused (the others were accepted).
     """
@@ -153,7 +155,11 @@ def send(message: EmailMessage, delivery: Delivery) -> list[str]:
             if delivery.username and password is not None:
                 smtp.login(delivery.username, password)
             handing_over = True
-            refused = smtp.send_message(message, to_addrs=recipients(message))
+            if raw is None:
+                refused = smtp.send_message(message, to_addrs=recipients(message))
+            else:
+                sender = parseaddr(str(message["From"]))[1]
+                refused = smtp.sendmail(sender, recipients(message), raw)
     except (smtplib.SMTPException, OSError) as exc:
         maybe = handing_over and not isinstance(exc, NOT_SENT)
         transient = not maybe and _transient(exc)
@@ -198,13 +204,15 @@ def _smtp_reason(exc: BaseException, delivery: Delivery) -> str:
     return f"{where}: {type(exc).__name__}: {detail}"[:400]
 
 
-def send_with_retries(message: EmailMessage, delivery: Delivery) -> list[str]:
+def send_with_retries(
+    message: EmailMessage, delivery: Delivery, raw: bytes | None = None
+) -> list[str]:
     """Send; a failure that delivered nothing and may pass ("try again later", a refused
     connection) is retried with a doubling pause. Others are raised at once: a send that
     may have reached readers is never repeated."""
     for attempt in range(delivery.retries + 1):
         try:
-            return send(message, delivery)
+            return send(message, delivery, raw)
         except DeliveryError as exc:
             if not exc.transient or attempt == delivery.retries:
                 raise

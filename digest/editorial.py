@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
-from digest.config import Config, Newsletter
+from digest.config import Config, Delivery, Newsletter
 from digest.models import Digest, Section, Story, Window
 from digest.note import compose_note
 
@@ -100,4 +101,17 @@ def unsubscribe_link(config: Config) -> str:
     delivery = config.delivery
     if delivery.unsubscribe_url:
         return delivery.unsubscribe_url
-    return f"mailto:{delivery.unsubscribe_mailto}" if delivery.unsubscribe_mailto else ""
+    if delivery.unsubscribe_mailto:
+        return f"mailto:{delivery.unsubscribe_mailto}"
+    return reply_unsubscribe(delivery)
+
+
+FALLBACK_ADDRESS = "digest@localhost"  # the sender when [delivery] from is not set
+
+
+def reply_unsubscribe(delivery: Delivery) -> str:
+    """With neither unsubscribe_url nor unsubscribe_mailto: a mailto: the sender's address
+    with subject "unsubscribe" (Gmail and Yahoo want a List-Unsubscribe of bulk senders);
+    the header and the footer's link both."""
+    address = parseaddr(delivery.sender)[1] or FALLBACK_ADDRESS
+    return f"mailto:{address}?subject=unsubscribe"

@@ -9,7 +9,9 @@ entries stored with the validators stand in for the body.
 from __future__ import annotations
 
 import asyncio
+import base64
 import calendar
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,9 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
+from digest import jsonfeed
 from digest.config import Performance
 from digest.http import Fetcher, FetchError, Response
-from digest.models import Entry, Feed, FeedReport, Window
+from digest.models import Entry, Feed, FeedReport, FetchCause, Window
 from digest.store import Store
 from digest.text import html_to_text, squash
 from digest.workers import Workers
@@ -106,7 +109,10 @@ def parse_feed(
     body: bytes, headers: dict[str, str], feed: Feed, now: datetime, seen: dict[str, datetime]
 ) -> Parsed:
     """Parse a feed body; `seen` maps canonical URLs to when they were first seen."""
-    parsed = feedparser.parse(body, response_headers=headers)
+    if jsonfeed.looks_like(body, headers):
+        parsed = jsonfeed.parse(body)
+    else:
+        parsed = feedparser.parse(body, response_headers=headers)
     title = _short(squash(html_to_text(parsed.feed.get("title", ""))))
     title = title or urlsplit(feed.url).hostname or feed.url
     source = feed.name or title
@@ -133,6 +139,9 @@ def _entry(
     link = _link(item)
     if not link:
         return None
+    outlet = _outlet(item)
+    if outlet:  # an aggregator's item (Google News): credit the outlet, link its page
+        source, link = outlet, publisher_url(link)
     url = canonical_url(link)
     summary = html_to_text(item.get("summary", ""))
     content = max(
@@ -149,6 +158,39 @@ def _entry(
         published=_date(item, now),
         first_seen=seen.get(url, now),
     )
+
+
+def _outlet(item: Any) -> str:
+    """The outlet an item came from (RSS `<source>`), as aggregators such as Google
+    News name it; "" for an outlet's own item."""
+    origin = item.get("source")
+    title = origin.get("title", "") if isinstance(origin, dict) else ""
+    return _short(squash(html_to_text(str(title))))
+
+
+GOOGLE_NEWS = re.compile(r"^https?://news\.google\.com/(?:rss/)?articles/([A-Za-z0-9_-]+)")
+EMBEDDED_URL = re.compile(rb"https?://[\x21-\x7e]+")
+
+
+def publisher_url(link: str) -> str:
+    """A Google News article link's publisher URL when the link carries it (the older
+    links encode it; newer ones need Google's servers, so the link is kept)."""
+    found = GOOGLE_NEWS.match(link)
+    if not found:
+        return link
+    token = found.group(1)
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return link
+    url = EMBEDDED_URL.search(data)
+    if url is None:
+        return link
+    start, end = url.span()
+    if start and data[start - 1] < 0x80:  # a one-byte protobuf length before the URL
+        end = min(end, start + data[start - 1])
+    text = data[start:end].decode("ascii")
+    return text if urlsplit(text).hostname else link
 
 
 MAX_TITLE = 300  # characters: a longer title, name or author is cut (and the feed warned)
@@ -225,7 +267,7 @@ def _why_empty(parsed: Any, headers: dict[str, str]) -> str:
     kind = headers.get("content-type", "").split(";")[0].strip()
     if kind in ("text/html", "application/xhtml+xml") or not parsed.get("version"):
         shown = kind or "no content type"
-        return f"not a feed: no RSS/Atom found in the answer ({shown})"
+        return f"not a feed: no RSS, Atom or JSON Feed found in the answer ({shown})"
     return f"malformed feed, no entries recovered ({_bozo(parsed)})"
 
 
@@ -261,7 +303,8 @@ async def _collect_one(
     try:
         return await _fetch_and_parse(feed, fetcher, store, window, now, workers)
     except Exception as exc:  # a last resort: one feed never sinks the run
-        return _fallback(feed, store, window, f"unexpected {type(exc).__name__}: {exc}"[:300])
+        reason = f"unexpected {type(exc).__name__}: {exc}"[:300]
+        return _fallback(feed, store, window, reason, cause="other")
 
 
 async def _fetch_and_parse(
@@ -271,7 +314,7 @@ async def _fetch_and_parse(
     try:
         response = await fetcher.get(feed.url, etag=etag, last_modified=modified)
     except FetchError as exc:
-        return _fallback(feed, store, window, str(exc))
+        return _fallback(feed, store, window, str(exc), cause=exc.cause)
     if response.not_modified:
         store.touch_feed(feed.url, now)
         entries = store.feed_entries(feed.url)
@@ -315,14 +358,19 @@ def _latest(entries: Sequence[Entry]) -> datetime | None:
 
 
 def _fallback(
-    feed: Feed, store: Store, window: Window, reason: str, warnings: tuple[str, ...] = ()
+    feed: Feed,
+    store: Store,
+    window: Window,
+    reason: str,
+    warnings: tuple[str, ...] = (),
+    cause: FetchCause = "",
 ) -> tuple[FeedReport, list[Entry]]:
     """A failed feed: report it, and keep what earlier runs saw of it this week."""
     earlier = [e for e in store.feed_entries(feed.url) if e.date in window]
     if earlier:
         warnings += (f"using {len(earlier)} entries seen on earlier runs",)
     name = feed.name or feed.url
-    report = FeedReport(feed.url, name, "failed", 0, len(earlier), reason, warnings)
+    report = FeedReport(feed.url, name, "failed", 0, len(earlier), reason, warnings, cause=cause)
     return report, earlier
 
 

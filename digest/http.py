@@ -13,27 +13,92 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, metadata
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from digest import __version__
-from digest.addresses import IPAddress, PinnedTransport, Refused, Rule
+from digest.addresses import IPAddress, PinnedTransport, Refused, Rule, Unresolved
 from digest.config import Network
+from digest.models import FetchCause
 
-USER_AGENT = (
-    f"digest/{__version__} (weekly automotive newsletter; +https://pypi.org/project/digest/)"
+
+def _repository() -> str:
+    """The project's repository, from the installed package's `[project.urls]`."""
+    try:
+        urls = metadata("digest").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return ""
+    found = [u.split(",", 1)[1].strip() for u in urls if u.lower().startswith("repository,")]
+    return found[0] if found else ""
+
+
+REPOSITORY = _repository()
+# Names this project (not a browser): sites that allow feed readers by user agent can.
+USER_AGENT = f"digest/{__version__} (weekly automotive news digest; feed reader" + (
+    f"; +{REPOSITORY})" if REPOSITORY else ")"
 )
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CHALLENGE_STATUSES = frozenset({403, 429, 503})
+CHALLENGE_PEEK = 65_536  # bytes of an error page read to recognise a challenge
+# What bot-protection services put in a challenge page (Cloudflare, DataDome, Imperva,
+# Sucuri, Akamai, AWS WAF), lower-cased.
+CHALLENGE_MARKS = (
+    b"<title>just a moment",
+    b"cf-browser-verification",
+    b"/cdn-cgi/challenge-platform/",
+    b"cf_chl_opt",
+    b"captcha-delivery.com",
+    b"_incapsula_resource",
+    b"sucuri website firewall",
+    b"/_sec/cp_challenge/",
+    b"awswafintegration",
+)
+BLOCKED = "blocked by the site's bot protection (common from CI runners)"
+BLOCKED_ADVICE = (
+    "run from your own machine or a self-hosted runner, ask the site to allow the "
+    "user agent ([network] user_agent), or use another feed of the outlet"
+)
 
 
 class FetchError(Exception):
-    """A request that produced no usable response; the message is the reason."""
+    """A request that produced no usable response; the message is the reason and
+    `cause` the kind of failure."""
+
+    def __init__(self, message: str, cause: FetchCause = "other") -> None:
+        super().__init__(message)
+        self.cause: FetchCause = cause
 
 
 class BlockedAddress(FetchError):
     """The URL resolves to an address the guard refuses."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "refused")
+
+
+class BotChallenge(FetchError):
+    """The site's bot protection answered (a challenge page), not the site."""
+
+    def __init__(self, status: int, service: str) -> None:
+        super().__init__(f"{BLOCKED}: HTTP {status} {service}; {BLOCKED_ADVICE}", "bot-challenge")
+
+
+def challenge_service(status: int, headers: dict[str, str], body: bytes) -> str:
+    """What a 403/429/503 answer says about a bot challenge: the service's words ("a
+    Cloudflare challenge"), or "" when it is the site's own error."""
+    if status not in CHALLENGE_STATUSES:
+        return ""
+    if headers.get("cf-mitigated", "").strip().lower() == "challenge":
+        return "a Cloudflare challenge"
+    if "x-datadome" in headers:
+        return "a DataDome challenge"
+    lowered = body[:CHALLENGE_PEEK].lower()
+    if any(mark in lowered for mark in CHALLENGE_MARKS):
+        return "a challenge page"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -90,7 +155,7 @@ class Fetcher:
             max_connections=net.concurrency, max_keepalive_connections=net.concurrency
         )
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": net.user_agent or USER_AGENT},
             timeout=httpx.Timeout(
                 connect=net.connect_timeout, read=net.read_timeout, write=10, pool=None
             ),
@@ -146,13 +211,14 @@ class Fetcher:
                 async with asyncio.timeout(deadline):
                     return await self._stream(url, headers)
             except TimeoutError:
-                raise FetchError(f"no complete answer within {deadline:.0f} s") from None
+                raise FetchError(f"no complete answer within {deadline:.0f} s", "timeout") from None
             except Refused as exc:
                 raise BlockedAddress(str(exc)) from None
             except httpx.TimeoutException as exc:
-                raise FetchError(f"timed out ({type(exc).__name__})") from None
+                raise FetchError(f"timed out ({type(exc).__name__})", "timeout") from None
             except httpx.HTTPError as exc:
-                raise FetchError(f"{type(exc).__name__}: {exc}"[:300]) from None
+                cause: FetchCause = "unresolved" if _unresolved(exc) else "other"
+                raise FetchError(f"{type(exc).__name__}: {exc}"[:300], cause) from None
 
     def _left(self) -> float:
         """Seconds left before the run's deadline; FetchError once it has passed."""
@@ -177,9 +243,24 @@ class Fetcher:
             if reply.status_code in REDIRECTS:
                 return Response(str(reply.url), reply.status_code, meta, b"")
             if reply.status_code >= 400:
-                raise FetchError(f"HTTP {reply.status_code} {reply.reason_phrase}".strip())
+                await self._refuse(reply, meta)
             body = await self._read_capped(reply)
             return Response(str(reply.url), reply.status_code, meta, body)
+
+    async def _refuse(self, reply: httpx.Response, meta: dict[str, str]) -> None:
+        """Raise for an error answer: a bot challenge by name, else its status."""
+        status = reply.status_code
+        peek = b""
+        if status in CHALLENGE_STATUSES:
+            async for chunk in reply.aiter_bytes():
+                peek += chunk
+                if len(peek) >= CHALLENGE_PEEK:
+                    break
+        service = challenge_service(status, meta, peek)
+        if service:
+            self.counts["bot_challenges"] += 1
+            raise BotChallenge(status, service)
+        raise FetchError(f"HTTP {status} {reply.reason_phrase}".strip(), "http")
 
     async def _read_capped(self, reply: httpx.Response) -> bytes:
         cap = self.network.max_bytes
@@ -195,6 +276,11 @@ class Fetcher:
             chunks.append(chunk)
         self.counts["bytes"] += size
         return b"".join(chunks)
+
+
+def _unresolved(exc: httpx.HTTPError) -> bool:
+    """Whether the host name did not resolve (httpx keeps the backend's error as cause)."""
+    return isinstance(exc.__cause__, Unresolved)
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:

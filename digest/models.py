@@ -102,6 +102,7 @@ class Article:
     paywalled: bool = False
     weight: float = 1.0
     verdict: Verdict = Verdict()
+    language: str = ""  # ISO 639-1 code as detected from the text ("de"); "" when unsure
 
     @cached_property
     def words(self) -> int:  # asked for often while ranking: counted once
@@ -227,6 +228,10 @@ class ModelUsage:
 
 
 FeedStatus = Literal["ok", "not-modified", "failed"]
+# Why a request failed: "unresolved" (no DNS: offline?), "bot-challenge" (the site's bot
+# protection answered), "timeout", "http" (another 4xx/5xx), "refused" (the address
+# guard), "other"; "" when it did not fail.
+FetchCause = Literal["", "unresolved", "bot-challenge", "timeout", "http", "refused", "other"]
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,7 @@ class FeedReport:
     reason: str = ""
     warnings: tuple[str, ...] = ()
     latest: datetime | None = None  # the newest entry's date: how recently it published
+    cause: FetchCause = ""  # why it failed, when the request did
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,7 @@ class PageFailure:
 
     url: str
     reason: str
+    cause: FetchCause = ""
 
 
 WarningKind = Literal["feed", "input", "model", "size"]

@@ -18,7 +18,7 @@ from digest.detect import style
 from digest.detect.disclosure import Rule, find_disclosures
 from digest.extract import Page, extract_page
 from digest.http import Fetcher, FetchError
-from digest.models import Entry, Evidence, PageFailure, to_jsonable
+from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
 from digest.workers import WorkerCrashed, Workers, cores
 
@@ -81,16 +81,16 @@ async def read_pages(
     # extraction, and unbounded it would hold every page of the week in memory at once.
     in_flight = asyncio.Semaphore(IN_FLIGHT_PER_CORE * cores())
 
-    async def one(entry: Entry) -> tuple[Read | None, str]:
+    async def one(entry: Entry) -> tuple[Read | None, str, FetchCause]:
         async with in_flight:
             return await _read_one(entry.url, fetcher, detector, workers, tick)
 
     async with Workers(performance, len(todo)) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
-    for entry, (read, reason) in zip(todo, results, strict=True):
+    for entry, (read, reason, cause) in zip(todo, results, strict=True):
         if read is None:
-            failures.append(PageFailure(entry.url, reason))
+            failures.append(PageFailure(entry.url, reason, cause))
             continue
         pages[entry.url] = read
         store.save_page(entry.url, _cache_entry(read, detector.fingerprint), now)
@@ -103,30 +103,30 @@ async def _read_one(
     detector: Detector,
     workers: Workers,
     tick: Callable[[], None],
-) -> tuple[Read | None, str]:
+) -> tuple[Read | None, str, FetchCause]:
     try:
         return await _fetch_and_read(url, fetcher, detector, workers)
     except WorkerCrashed as exc:
-        return None, str(exc)
+        return None, str(exc), ""
     except Exception as exc:  # a last resort: one page never sinks the run
-        return None, f"unexpected {type(exc).__name__}: {exc}"[:300]
+        return None, f"unexpected {type(exc).__name__}: {exc}"[:300], ""
     finally:
         tick()
 
 
 async def _fetch_and_read(
     url: str, fetcher: Fetcher, detector: Detector, workers: Workers
-) -> tuple[Read | None, str]:
+) -> tuple[Read | None, str, FetchCause]:
     try:
         response = await fetcher.get(url)
     except FetchError as exc:
-        return None, str(exc)
+        return None, str(exc), exc.cause
     if response.content_type not in HTML_TYPES:
-        return None, f"not an HTML page ({response.content_type})"
+        return None, f"not an HTML page ({response.content_type})", ""
     read = await workers.run(_read, response.body, response.url, list(detector.rules))
     if read is None:
-        return None, "no article text found on the page"
-    return read, ""
+        return None, "no article text found on the page", ""
+    return read, "", ""
 
 
 def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:

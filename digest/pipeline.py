@@ -22,7 +22,19 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import NoReturn
 
-from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
+from digest import (
+    archive,
+    cluster,
+    deliver,
+    detect,
+    diagnose,
+    editorial,
+    language,
+    rank,
+    render,
+    review,
+    sections,
+)
 from digest.config import Config, ConfigError, Delivery
 from digest.detect import style
 from digest.extract import to_article
@@ -143,7 +155,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             report = _report(
                 digest_id, started, options.now(), gathered, articles, groups, done, health, timings
             )
-            _no_digest(config.output.dir, report)
+            _no_digest(config.output.dir, report, window.end)
         digest = editorial.compose(
             config,
             window,
@@ -225,7 +237,8 @@ def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Ar
     for entry in found.entries:
         read = pages.pages.get(entry.url)
         page = read.page if read else None
-        articles.append(to_article(entry, page, weights.get(entry.feed_url, 1.0)))
+        article = to_article(entry, page, weights.get(entry.feed_url, 1.0))
+        articles.append(replace(article, language=language.detect(article.text)))
     return articles
 
 
@@ -365,9 +378,8 @@ def _deliver(config: Config, store: Store, issue: Issue, options: RunOptions) ->
         return _send(config.delivery, store, issue, options.now)
     if options.proof_to:
         proof = config.delivery.model_copy(update={"to": list(options.proof_to)})
-        message = deliver.build_message(
-            issue.digest, f"[Proof] {issue.subject}", issue.emailed.text, issue.emailed.html, proof
-        )
+        text, html = review.proof_parts(issue.emailed.text, issue.emailed.html)
+        message = deliver.build_message(issue.digest, f"[Proof] {issue.subject}", text, html, proof)
         return _proof(proof, message)
     return DeliveryOutcome()
 
@@ -379,22 +391,9 @@ def _send(
     after, unmarked when it certainly did not go out (a later run may try again)."""
     if not delivery.configured:
         return DeliveryOutcome("failed", "[delivery] needs from, to and smtp_host")
-    digest, message = issue.digest, issue.message
+    digest = issue.digest
     urls = [a.url for story in digest.shown for a in (story.article, *story.others)]
-    to = deliver.recipients(message)
-    msg_id = str(message["Message-ID"])
-    store.mark(digest.id, "sending", msg_id, to, urls, now())
-    try:
-        refused = deliver.send_with_retries(message, delivery)
-    except deliver.DeliveryError as exc:
-        if not exc.maybe_sent:
-            store.unmark(digest.id)
-        return DeliveryOutcome("failed", str(exc), may_have_reached_readers=exc.maybe_sent)
-    accepted = [r for r in to if r not in refused]
-    store.mark(digest.id, "sent", msg_id, accepted, urls, now())
-    return DeliveryOutcome(
-        "sent", accepted=len(accepted), refused=tuple(refused), may_have_reached_readers=True
-    )
+    return review.send_through_ledger(delivery, store, digest.id, issue.message, urls, now)
 
 
 def _proof(delivery: Delivery, message: EmailMessage) -> DeliveryOutcome:
@@ -443,6 +442,9 @@ def _report(
         )
     if issue and issue.cut:
         warnings.append(issue.cut)
+    blocked = diagnose.blocked(found.reports, gathered.pages.failures)
+    if blocked:
+        warnings.append(blocked)
     return RunReport(
         digest_id=digest_id,
         started_at=started,
@@ -465,12 +467,13 @@ def _report(
     )
 
 
-def _no_digest(out: Path, report: RunReport) -> NoReturn:
+def _no_digest(out: Path, report: RunReport, until: datetime) -> NoReturn:
     deliver.write_file(out / "report.json", deliver.report_json(report))
     feeds = len(report.feeds)
+    why = diagnose.no_stories(report.feeds, until)
     raise RunError(
-        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed); "
-        f"see {out / 'report.json'}"
+        f"no digest: no stories in the window ({feeds} feeds, {report.feeds_failed} failed)"
+        f"{': ' + why if why else ''}; see {out / 'report.json'}"
     )
 
 

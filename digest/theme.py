@@ -67,7 +67,9 @@ These are the default theme's templates, copied here for you to edit. Point
   from your own digest.html.j2:
 
       {% extends "default/digest.html.j2" %}
-      {% block footer %}<tr><td class="footer">Sent by the motoring desk.</td></tr>{% endblock %}
+      {% block footer %}
+      <tr><td class="footer"><p class="footer-text">Sent by the motoring desk.</p></td></tr>
+      {% endblock %}
 
 * To replace one part everywhere, keep just that partial, e.g. _footer.html.j2,
   _story.html.j2 or _labels.html.j2 (the AI-source labels).
@@ -75,8 +77,14 @@ These are the default theme's templates, copied here for you to edit. Point
 
 Check your templates before a run with `digest templates check`: it renders every
 template with an invented issue and names the file and line of each problem.
-Every variable, block and filter is described in docs/templates.md.
+Every variable, block and filter is described in templates.md, beside this file
+(a copy of the project's docs/templates.md).
 """
+
+
+def reference_doc() -> Path:
+    """docs/templates.md: in the package (a wheel), else in the checkout."""
+    return find_theme_dir().parent / "docs" / "templates.md"  # digest/docs or the checkout's
 
 
 class ThemeError(FileExistsError):
@@ -126,6 +134,8 @@ def init(target: Path, *, force: bool = False) -> list[Path]:
     theme = find_theme_dir()
     plan: list[tuple[Path | None, Path]] = [(theme / rel, target / rel) for rel in theme_files()]
     plan.append((None, target / "README.txt"))
+    if reference_doc().is_file():
+        plan.append((reference_doc(), target / "templates.md"))
     existing = tuple(dest for _, dest in plan if dest.exists())
     if existing and not force:
         listing = "\n".join(f"  {path}" for path in existing)
@@ -219,6 +229,7 @@ def check(templates_dir: Path | None = None, digest: Digest | None = None) -> li
         except Exception as exc:
             problems.append(_problem(exc, name, env, searched, alone=True, unused=unused))
 
+    problems += [p for name, filename in templates for p in _unknown_blocks(env, name, filename)]
     found = [_scan_source(name, filename) for name, filename in templates]
     static_kinds = {kind for kind_problems in found for kind, _ in kind_problems}
     problems += [problem for kind_problems in found for _, problem in kind_problems]
@@ -260,6 +271,59 @@ def _templates(templates_dir: Path | None) -> list[tuple[str, str]]:
         load_as = f"default/{name}" if name in user_names else name
         found.append((load_as, os.path.normpath(theme / name)))
     return found
+
+
+def _unknown_blocks(env: jinja2.Environment, name: str, filename: str) -> list[Problem]:
+    """A `{% block %}` that the template it extends does not have is never rendered
+    (Jinja ignores it without a word): name it, and the block meant."""
+    try:
+        tree = env.parse(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, jinja2.TemplateError):
+        return []  # reported by rendering
+    parent = _extends(tree)
+    if parent is None:
+        return []
+    known = _blocks_of(env, parent, depth=0)
+    if known is None:
+        return []
+    problems = []
+    top = [node for node in tree.body if isinstance(node, jinja2.nodes.Block)]
+    for block in top:  # a block inside another is new, and fine
+        if block.name in known:
+            continue
+        close = difflib.get_close_matches(block.name, sorted(known), n=1)
+        meant = f"did you mean `{close[0]}`? " if close else ""
+        problems.append(
+            Problem(
+                filename,
+                block.lineno,
+                f"block `{block.name}` is not a block of {parent}: it is never rendered",
+                f"{meant}the blocks of {parent} are: {', '.join(sorted(known))}",
+            )
+        )
+    return problems
+
+
+def _extends(tree: jinja2.nodes.Template) -> str | None:
+    node = tree.find(jinja2.nodes.Extends)
+    if node is None or not isinstance(node.template, jinja2.nodes.Const):
+        return None
+    return str(node.template.value)
+
+
+def _blocks_of(env: jinja2.Environment, name: str, depth: int) -> set[str] | None:
+    """Every block `name` and the templates it extends define; None when unreadable."""
+    assert env.loader is not None
+    try:
+        source, _, _ = env.loader.get_source(env, name)
+        tree = env.parse(source)
+    except jinja2.TemplateError:
+        return None
+    blocks = {block.name for block in tree.find_all(jinja2.nodes.Block)}
+    parent = _extends(tree)
+    if parent is not None and depth < 10:
+        blocks |= _blocks_of(env, parent, depth + 1) or set()
+    return blocks
 
 
 # --- problems from exceptions --------------------------------------------------------

@@ -59,7 +59,7 @@ def digest_step(workflow: dict[str, Any]) -> tuple[dict[str, str], str]:
     by the job-summary step's script (which runs whatever the digest step did)."""
     job = workflow["jobs"]["digest"]
     step = next(s for s in job["steps"] if s.get("id") == "digest")
-    summary = next(s for s in job["steps"] if "GITHUB_STEP_SUMMARY" in str(s.get("run", "")))
+    summary = next(s for s in job["steps"] if s.get("name") == "Job summary")
     env = {**job.get("env", {}), **step.get("env", {})}
     script = f"( {step['run']}\n)\nstatus=$?\n( {summary['run']}\n)\nexit $status\n"
     return {k: str(v) for k, v in env.items()}, script

@@ -21,6 +21,7 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message's bytes as received
     refuse: frozenset[str] = frozenset()
     stall: float = 0.0
     busy: int = 0  # answer "421 try again later" to this many MAIL commands first
@@ -53,6 +54,7 @@ class Inbox:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.raw.append(bytes(envelope.content))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 

@@ -32,6 +32,7 @@ def test_wheel_ships_theme_demo_and_starter(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     theme = {p.name for p in (REPO / "templates").iterdir()}
     assert {f"digest/templates/{name}" for name in theme} <= names
+    assert "digest/docs/templates.md" in names  # the theme's reference, for pip users
     assert "digest/starter.toml" in names and "digest/demo/digest.toml" in names
     assert "digest/demo/corpus/expect.toml" in names
     assert {"digest/detect/rules.toml", "digest/detect/style.json"} <= names

@@ -417,7 +417,13 @@ def test_init_copies_every_theme_file_and_a_readme(tmp_path: Path) -> None:
     written = init(target)
     theme_dir = find_theme_dir()
     expected = {p.relative_to(theme_dir) for p in theme_dir.rglob("*.j2")}
-    assert {p.relative_to(target) for p in written} == expected | {Path("README.txt")}
+    assert {p.relative_to(target) for p in written} == expected | {
+        Path("README.txt"),
+        Path("templates.md"),  # the reference, which a pip install has no docs/ for
+    }
+    assert (target / "templates.md").read_text() == (
+        Path(__file__).parents[1] / "docs" / "templates.md"
+    ).read_text()
     for rel in expected:
         assert (target / rel).read_bytes() == (theme_dir / rel).read_bytes()
     readme = (target / "README.txt").read_text(encoding="utf-8")

@@ -91,6 +91,7 @@ def test_manual_run_inputs_and_types(weekly: dict[str, Any]) -> None:
         "recipients": "string",
         "llm": "choice",
         "resend": "boolean",
+        "send_reviewed_run": "string",
     }
     assert inputs["dry_run"]["default"] is True  # a manual run sends nothing by default
     assert inputs["resend"]["default"] is False
@@ -101,8 +102,13 @@ def test_manual_run_inputs_and_types(weekly: dict[str, Any]) -> None:
 def test_least_privilege(weekly: dict[str, Any]) -> None:
     assert weekly["permissions"] == {}
     jobs = weekly["jobs"]
-    assert jobs["digest"]["permissions"] == {"contents": "read", "models": "read"}
+    assert jobs["digest"]["permissions"] == {
+        "contents": "read",
+        "models": "read",
+        "actions": "read",
+    }
     assert jobs["save-state"]["permissions"] == {"contents": "write"}
+    assert jobs["keep-alive"]["permissions"] == {"actions": "write"}  # that job's only
     for job in jobs.values():
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
@@ -243,3 +249,45 @@ def test_a_failed_send_still_keeps_the_state(tmp_path: Path) -> None:
     step = run_step("schedule", environ=closed, workdir=tmp_path)
     assert step.status == 1
     assert step.outputs["attempted_send"] == "true" and step.outputs["save_state"] == "true"
+
+
+def test_the_schedule_is_re_enabled_each_run_and_its_lateness_logged(
+    weekly: dict[str, Any],
+) -> None:
+    (step,) = weekly["jobs"]["keep-alive"]["steps"]
+    minute, hour = weekly["on"]["schedule"][0]["cron"].split()[:2]
+    assert step["env"]["SCHEDULED"] == f"{int(hour):02d}:{int(minute):02d}"  # as the cron says
+    assert (
+        'gh api --method PUT "repos/$REPO/actions/workflows/weekly-digest.yml/enable"'
+        in (step["run"])
+    )
+    assert "min late" in step["run"] and step["env"]["GH_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    others = [j for name, j in weekly["jobs"].items() if name != "keep-alive"]
+    assert all(j["permissions"].get("actions") != "write" for j in others)
+
+
+def test_sending_the_reviewed_build_of_an_earlier_run(
+    tmp_path: Path, inbox: tuple[smtp.Inbox, int]
+) -> None:
+    box, port = inbox
+    review = run_step("workflow_dispatch", {"llm": "none"}, _mail(port), tmp_path)
+    assert review.status == 0 and box.messages == []
+    shutil.copytree(tmp_path / "out", tmp_path / "reviewed")  # what download-artifact does
+    eml = (tmp_path / "reviewed" / "digest.eml").read_bytes()
+    inputs = {"send_reviewed_run": "4242", "dry_run": "false"}
+    sent = run_step("workflow_dispatch", inputs, _mail(port), tmp_path)
+    assert sent.status == 0, sent.stderr
+    assert "digest send reviewed --state .digest-data/state.sqlite" in sent.stdout
+    assert box.raw == [re.sub(rb"\r?\n", b"\r\n", eml)]  # the reviewed bytes
+    assert sent.outputs["save_state"] == "true"
+    assert sent.outputs["digest_id"] == review.outputs["digest_id"]
+    assert sent.summary.endswith(  # the step summary file holds each run's, in turn
+        f"## Digest\n\nThe reviewed build of run 4242: {review.outputs['digest_id']}: "
+        "sent to 1 recipient(s)\n"
+    )
+    again = run_step("workflow_dispatch", inputs, _mail(port), tmp_path)
+    assert again.status == 1 and len(box.raw) == 1
+    assert again.summary.endswith(
+        "was already sent; pass --resend to send it again, "
+        "or --dry-run to rebuild it without sending\n"
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from digest import language
 from digest.config import Newsletter
 
 __all__ = [
@@ -86,7 +87,7 @@ class Task:
 
     def system_for(self, structured: bool, newsletter: Newsletter) -> str:
         """The system message; without structured output it spells out the JSON shape."""
-        text = self.system.format_map(_names(newsletter))
+        text = self.system.format_map(_names(newsletter)) + in_language(newsletter.language)
         if structured:
             return text
         example = {key: _EXAMPLE[key] for key in self.schema["properties"]}
@@ -143,6 +144,17 @@ signature is added below the note).""",
 PROMPT_VERSION = hashlib.sha256(
     json.dumps([STORY.system, STORY.schema, NOTE.system, NOTE.schema]).encode()
 ).hexdigest()[:12]
+
+
+def in_language(tag: str) -> str:
+    """For an issue not in English: write in its language, whatever the article's."""
+    code = tag.lower().split("-")[0]
+    if code == "en":
+        return ""
+    return (
+        f"\n\nWrite every text field in {language.name(code)} (language code {tag}), "
+        "whatever the language of the article; keep names and figures as they are."
+    )
 
 
 def _names(newsletter: Newsletter) -> dict[str, str]:

@@ -47,9 +47,8 @@ __all__ = [
 DEFAULT_ENCODING = "o200k_base"  # for models tiktoken does not know
 ESTIMATE = "estimate"  # TokenCounter.name when counts are estimates
 _FIX = (
-    "put the file there (`python scripts/tiktoken_cache.py DIR` in the digest source tree "
-    "fetches it from npm; then set TIKTOKEN_CACHE_DIR=DIR) or let tiktoken download it "
-    "([network] allow_public = true)"
+    "to count exactly, let tiktoken download it once ([network] allow_public = true), or "
+    "fill TIKTOKEN_CACHE_DIR from npm with scripts/tiktoken_cache.py (in a source checkout)"
 )
 
 
