@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import re
 import sys
@@ -286,6 +287,95 @@ def below_floor(name: str, result: dict[str, object]) -> list[str]:
 
 
 # --- real data (read at run time from ../shared/corpus) ------------------------------------
+
+
+CLUSTERS = "clusters"
+UCI_PER_STORY = 30  # headlines kept per UCI story (the first by hash), so no story dominates
+ALLSIDES_WEEKS = 8  # AllSides events are batched by story date into spans of this many weeks
+# Rows of the Giveme5W1H set that are extraction noise (README of the set): banners, notices
+G5W_NOISE = frozenset(
+    "g5w-762dc1547c2fab2a g5w-df7b6446494d11be g5w-d0c8f9bc4fa935f5 g5w-bbb4e8558b8c036c "
+    "g5w-f56d3ca80321bda6 g5w-a54fd49a5b440207 g5w-e9ffc3e3c52c64c4".split()
+)
+Batch = list[dict[str, object]]
+
+
+def split_of(story: str) -> str:
+    """"tune" or "held" for an event, fixed by a hash of its id (never by its content)."""
+    return "tune" if hashlib.sha256(story.encode()).digest()[0] % 2 == 0 else "held"
+
+
+def _jsonl_rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _tsv(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split("\t")
+    return [dict(zip(head, line.split("\t"), strict=False)) for line in lines[1:] if line]
+
+
+def allsides_batches(corpus: Path, split: str) -> list[Batch]:
+    """AllSides leads (title + lead paragraphs) of one split, in batches of ALLSIDES_WEEKS
+    weeks of events. The shared story date is used only to form batches; an item's date is
+    the one in its URL (or none)."""
+    folder = corpus / CLUSTERS
+    url_date = {r["id"]: r["url_date"] for r in _tsv(folder / "allsides-neus-articles.tsv")}
+    story_date = {r["cluster"]: r["date"][:10] for r in _tsv(folder / "allsides-neus-events.tsv")}
+    first = datetime.fromisoformat(min(story_date.values()))
+    batches: dict[int, Batch] = {}
+    for row in _jsonl_rows(folder / "allsides-neus.jsonl"):
+        story = str(row["cluster"])
+        if split_of(story) != split:
+            continue
+        span = (datetime.fromisoformat(story_date[story]) - first).days // (7 * ALLSIDES_WEEKS)
+        day = url_date.get(str(row["id"]), "")
+        batches.setdefault(span, []).append(
+            {"id": row["id"], "story": story, "title": row["title"], "text": row["text"]}
+            | {"source": row["source"], "date": f"{day}T12:00:00+00:00" if day else None}
+        )
+    return [batches[key] for key in sorted(batches)]
+
+
+def g5w_batches(corpus: Path, split: str) -> list[Batch]:
+    """Giveme5W1H full texts of the single-event clusters of one split, one batch (the
+    long-running topics and the noise rows named in the set's README are left out)."""
+    folder = corpus / CLUSTERS
+    events = {
+        r["cluster"]
+        for r in _tsv(folder / "giveme5w1h-events.tsv")
+        if r["granularity"].startswith("event")
+    }
+    rows = [
+        {key: row[key] for key in ("id", "title", "text", "source", "date")}
+        | {"story": row["cluster"]}
+        for row in _jsonl_rows(folder / "giveme5w1h-news-cluster.jsonl")
+        if row["cluster"] in events and row["id"] not in G5W_NOISE
+    ]
+    return [[row for row in rows if split_of(str(row["story"])) == split]]
+
+
+def uci_batches(corpus: Path, split: str) -> list[Batch]:
+    """UCI Google News headlines of one split, titles only and undated (the collection time
+    is shared by a whole story), UCI_PER_STORY per story, one batch."""
+    by_story: dict[str, Batch] = {}
+    for row in _jsonl_rows(corpus / CLUSTERS / "uci-headlines.jsonl"):
+        story = str(row["cluster"])
+        if split_of(story) == split:
+            item = {"id": row["id"], "story": story, "title": row["title"], "text": ""}
+            by_story.setdefault(story, []).append(item | {"source": row["source"] or ""})
+    keep = [
+        row
+        for rows in by_story.values()
+        for row in sorted(rows, key=lambda r: hashlib.sha256(str(r["id"]).encode()).digest())[
+            :UCI_PER_STORY
+        ]
+    ]
+    return [keep]
+
+
+REAL_SETS = {"allsides": allsides_batches, "g5w": g5w_batches, "uci": uci_batches}
+
 
 
 def plain_text_item(path: Path) -> Item:

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import NoReturn
 
-from digest import archive, cluster, deliver, detect, editorial, rank, render, sections
+from digest import archive, cluster, deliver, detect, editorial, embed, rank, render, sections
 from digest.config import Config, ConfigError, Delivery
 from digest.detect import style
 from digest.extract import to_article
@@ -273,7 +273,7 @@ def _clustered(store: Store, articles: list[Article], now: datetime) -> list[lis
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
         return [[index[url] for url in group] for group in cached]
-    groups = cluster.cluster(items)
+    groups = cluster.cluster(items, embed.vectors(list(map(cluster.embed_text, items)), store, now))
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
 

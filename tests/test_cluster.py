@@ -3,12 +3,15 @@ event told four times, the CLI rows, the pinned quality floors and the seed arti
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import time
 import tomllib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,7 @@ from bench.eval_cluster import (
     synthetic_rows,
     to_item,
 )
+from digest.cli import main
 from digest.cluster import (
     MAX_CANDIDATES,
     MAX_POSTING,
@@ -31,7 +35,6 @@ from digest.cluster import (
     _candidates,
     _profile,
     cluster,
-    cluster_rows,
     similarity,
 )
 
@@ -220,32 +223,56 @@ def test_fixtures_stay_small() -> None:
 # --- CLI rows --------------------------------------------------------------------------------
 
 
-def test_cluster_rows_contract() -> None:
-    later = (WHEN + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
-    rows: list[dict[str, object]] = [
-        {"id": 7, "title": "Petrol prices fall for a fourth week", "text": "Diesel fell."},
-        {
-            "id": "a",
-            "title": "Kanto recalls 212,000 Ridgeback pickups over corroding brake lines",
-            "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
-            "lines near the rear axle can corrode, it told regulators on Tuesday.",
-            "source": "The Axle Ledger",
-            "url": "https://example.test/a",
-            "date": WHEN.isoformat(),
-        },
-        {
-            "id": "b",
-            "title": "Kanto recalls 212,000 Ridgeback trucks over corroding brake lines",
-            "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
-            "lines near the rear axle can corrode, it told regulators on Tuesday.",
-            "source": "Carwire",
-            "date": later,
-        },
-        {"id": "c", "title": "Wayline robotaxis reach Denver", "text": None, "date": None},
-    ]
-    result = cluster_rows(rows)
-    assert result == {"clusters": [["7"], ["a", "b"], ["c"]]}
-    json.dumps(result)  # plain JSON
+def run_cli(tmp_path: Path, rows: list[object], *flags: str) -> tuple[int, dict[str, Any]]:
+    """`digest cluster FILE --json [flags]` on `rows`: the exit code and the JSON line."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["cluster", str(path), "--json", *flags])
+    return code, json.loads(out.getvalue())
+
+
+CLI_ROWS: list[object] = [
+    {"id": 7, "title": "Petrol prices fall for a fourth week", "text": "Diesel fell."},
+    {
+        "id": "a",
+        "title": "Kanto recalls 212,000 Ridgeback pickups over corroding brake lines",
+        "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
+        "lines near the rear axle can corrode, it told regulators on Tuesday.",
+        "source": "The Axle Ledger",
+        "url": "https://example.test/a",
+        "date": WHEN.isoformat(),
+    },
+    {
+        "id": "b",
+        "title": "Kanto recalls 212,000 Ridgeback trucks over corroding brake lines",
+        "text": "Kanto Motors is recalling about 212,000 Ridgeback pickups because brake "
+        "lines near the rear axle can corrode, it told regulators on Tuesday.",
+        "source": "Carwire",
+        "date": (WHEN + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+    },
+    {"id": "c", "title": "Wayline robotaxis reach Denver", "text": None, "date": None},
+]
+
+
+def test_cli_contract(tmp_path: Path) -> None:
+    code, result = run_cli(tmp_path, CLI_ROWS)
+    assert code == 0
+    assert result["clusters"] == [["7"], ["a", "b"], ["c"]]
+    assert "explain" not in result
+
+
+def test_cli_explains_each_merge(tmp_path: Path) -> None:
+    code, result = run_cli(tmp_path, CLI_ROWS, "--explain")
+    assert code == 0
+    (explained,) = result["explain"]  # only the cluster of two is explained
+    assert explained["ids"] == ["a", "b"]
+    (join,) = explained["joins"]
+    assert join["pair"] == ["a", "b"]
+    assert join["score"] > 0.9  # a copy with one word changed
+    signals = join["signals"]
+    assert signals["dup"] == 1.0 and signals["semantic"] > 0.8 and signals["numbers"] > 0
 
 
 @pytest.mark.parametrize(
@@ -257,15 +284,15 @@ def test_cluster_rows_contract() -> None:
         ({"id": "x9", "text": "No title"}, "line 2 (id 'x9'): missing 'title'"),
         ({"id": "x9", "title": 5}, "line 2 (id 'x9'): missing 'title'"),
         ({"id": "x9", "title": "T", "date": "last Tuesday"}, "line 2 (id 'x9'): bad 'date'"),
-        ({"id": "x9", "title": "T", "text": ["a"]}, "line 2 (id 'x9'): 'text' must be"),
+        ({"id": "x9", "title": "T", "text": ["a"]}, "line 2 (id 'x9'): 'text', 'source'"),
         ({"id": "ok", "title": "Duplicate"}, "line 2 (id 'ok'): duplicate id (line 1)"),
-        ("not an object", "line 2: expected a JSON object"),
+        ("not an object", "each line must be a JSON object"),
     ],
 )
-def test_cluster_rows_bad_row(row: object, message: str) -> None:
-    rows = [{"id": "ok", "title": "Fine"}, row]
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        cluster_rows(rows)  # type: ignore[arg-type]
+def test_cli_bad_row(tmp_path: Path, row: object, message: str) -> None:
+    code, result = run_cli(tmp_path, [{"id": "ok", "title": "Fine"}, row])
+    assert code == 1
+    assert message in result["error"]
 
 
 # --- quality ---------------------------------------------------------------------------------
