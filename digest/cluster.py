@@ -58,28 +58,43 @@ LINK_SAMPLE: Final = 8  # members per side read by the average-linkage check
 OPENING_WORDS: Final = 8  # a copy key: the first words of the body, verbatim
 EMBED_CHARS: Final = 300  # embedded: the title and the opening of the body, this long
 NEIGHBOURS: Final = 10  # nearest items by embedding that are scored too (paraphrases)
-SEM_LOW: Final = 0.80  # an embedding cosine this low says nothing (e5's cosines sit high) ...
-SEM_HIGH: Final = 0.95  # ... and from this on `semantic` is 1
+SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines sit high) ...
+SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
 
 EDGE_THRESHOLD: Final = 0.30  # a pair scoring this much is the same story ...
-LINK_THRESHOLD: Final = 0.20  # ... and a join into a group of 3+ needs this average score
-WEIGHTS: Final = {  # of the mixed score; renormalised over the signals both items have
-    "lead": 0.375,
-    "title": 0.125,
-    "entities": 0.125,
-    "names": 0.25,
-    "numbers": 0.125,
+LINK_THRESHOLD: Final = 0.25  # ... and a join into a group of 3+ needs this average score
+HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headline-only item
+# Logistic weights of the pair score, fitted on the tune half of the shared sets
+# (`python bench/eval_cluster.py --fit`); "far" is 1 - the date factor.
+FULL: Final = {
+    "bias": -5.3,
+    "semantic": 4.56,
+    "lead": 5.34,
+    "title": 5.0,
+    "names": 3.37,
+    "numbers": 1.31,
+    "other_figures": -1.11,
+    "same_source": -1.46,
+    "far": -8.0,
+}
+HEADLINE: Final = {
+    "bias": -2.7,
+    "semantic": 8.05,
+    "title": 5.71,
+    "names": 5.82,
+    "other_figures": -0.87,
+    "same_source": -0.5,
+    "far": -8.0,
 }
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
 DUP_FLOOR: Final = 0.3  # shingle containment below this adds nothing ...
 DUP_FULL: Final = 0.7  # ... and from this on the pair is a copy (score 1)
 DUP_MIN_SHINGLES: Final = 20  # containment of a very short text counts as if it had this many
-SAME_SOURCE: Final = 0.75  # an outlet rarely runs the same story twice
 TEMPLATE_SHARE: Final = 0.1  # a token in this share of an outlet's items is its furniture ...
 TEMPLATE_MIN: Final = 3  # ... when in at least this many of them
-NEAR_DAYS: Final = 3.0  # dates this close are not penalised ...
-FAR_DAYS: Final = 10.0  # ... and from here on the date factor is at its floor
+NEAR_DAYS: Final = 5.0  # dates this close are not penalised ...
+FAR_DAYS: Final = 8.0  # ... and from here on the date factor is at its floor
 DATE_FLOOR: Final = 0.4
 
 
@@ -309,6 +324,8 @@ class _Profile:
     lead: Mapping[str, int]
     entities: Mapping[str, int]
     numbers: frozenset[str]
+    title_numbers: frozenset[str]  # the figures of the headline ("$928 billion")
+    body_words: int  # content words of the body read (0: a headline-only entry)
     shingles: frozenset[str]
     copy_keys: tuple[str, ...]  # the exact title and opening: shared by every copy
     source: str
@@ -350,6 +367,8 @@ def _profile(item: Item) -> _Profile:
         lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
         entities=_entities(title, body),
         numbers=_numbers(title + "\n" + body),
+        title_numbers=_numbers(title),
+        body_words=len(_content(body_words[:LEAD_WORDS])),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
         source=" ".join(item.source.casefold().split()),
@@ -489,22 +508,30 @@ def _signals(a: _Weighted, b: _Weighted, cosine: float) -> dict[str, float]:
         "names": _names(a, b),
         "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
         "dup": _containment(a.profile.shingles, b.profile.shingles),
+        "other_figures": _other_figures(a.profile.title_numbers, b.profile.title_numbers),
     }
 
 
-def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
-    """The pair score in [0, 1] from the signals: the weighted mix, or 1 for a copy, damped
-    for dates far apart and for one outlet (unless it ran a copy).
+def _other_figures(a: frozenset[str], b: frozenset[str]) -> float:
+    """1 when both headlines carry figures and share none ("claims fall to 385,000" and
+    "... to 473,000": two weeks' reports), else 0."""
+    return 1.0 if a and b and not a & b else 0.0
 
-    An empty title is a missing signal, not a disagreement: the other weights scale up.
+
+def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
+    """The pair score in [0, 1]: a logistic mix of the signals (FULL, or HEADLINE when
+    either item is little more than a headline), or 1 for a copy.
+
+    An empty title is a missing signal, not a disagreement: the lead stands in for it.
     """
-    weights = {name: w for name, w in WEIGHTS.items() if name != "title" or (a.title and b.title)}
-    mixed = sum(w * signals[name] for name, w in weights.items()) / sum(weights.values())
+    headline = min(a.body_words, b.body_words) < HEADLINE_WORDS
+    weights = HEADLINE if headline else FULL
+    values = dict(signals, title=signals["title"] if a.title and b.title else signals["lead"])
+    values["same_source"] = float(bool(a.source) and a.source == b.source)
+    values["far"] = 1.0 - _date_factor(a.date, b.date)
+    z = weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
-    score = max(mixed, min(1.0, copy))
-    if a.source and a.source == b.source and copy < 1.0:  # a re-run copy is still a copy
-        score *= SAME_SOURCE
-    return max(0.0, min(1.0, score * _date_factor(a.date, b.date)))
+    return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy))
 
 
 class _Scorer:
