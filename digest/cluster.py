@@ -5,29 +5,40 @@ wire text, but also independent write-ups ("Nissan seeks partner; Foxconn circle
 outlets, or an AI-written rehash days later). Stories about the same company but a different
 event ("Arden names new CFO" vs "Arden and Hanseong build a battery plant") stay apart.
 
-The pair score (`similarity`) mixes cheap signals, all read from a capped prefix of the
-article so that a huge page costs no more than a normal one:
+The pair score (`similarity`) mixes signals, all read from a capped prefix of the article so
+that a huge page costs no more than a normal one:
 
+* `semantic`: cosine of sentence embeddings (digest/embed.py) of the title and the opening of
+  the body (`embed_text`), rescaled from [SEM_LOW, SEM_HIGH]: paraphrases that share no word
+  ("Nine killed in strikes on Kyiv" / "Russia hits Ukrainian capital");
 * `lead`: TF-IDF cosine of the content words of title + the first LEAD_WORDS words;
-* `title`: TF-IDF cosine of the title words (left out when either title is empty);
-* `entities`: TF-IDF cosine of the names (words capitalised mid-sentence, acronyms);
+* `title`: TF-IDF cosine of the title words (the lead stands in when a title is empty);
 * `names`: how many rare names the two share, not divided by how many each has, so two
   long pieces naming Nissan, Foxconn, Mitsubishi and BYD agree however much else they name;
-* `numbers`: shared specific figures ("$3.8bn", "51%", "212,000");
+* `numbers`: shared specific figures ("$3.8bn", "51%", "212,000"), and `other_figures`:
+  both headlines carry figures and share none (two weeks' jobless claims);
 * `dup`: containment of word 3-grams; a syndicated copy scores 1 whatever the rest says.
 
-The mixed score (or 1 for a copy) is damped when the dates are more than NEAR_DAYS apart and
-when both items come from one outlet; for such same-outlet pairs the outlet's furniture (tokens
-in a tenth of its items, and in 3 or more: "The post ... appeared first on ...") is ignored.
+They are mixed by a logistic model (FULL weights, or HEADLINE when either item is a
+headline-only entry: the page failed or is paywalled), with penalties for one outlet and for
+dates more than NEAR_DAYS apart; a copy scores 1, and NAMES_FULL shared rare names score at
+least NAMES_SURE. For same-outlet pairs the outlet's furniture (tokens in a tenth of its
+items, and in 3 or more: "The post ... appeared first on ...") is ignored.
 
-`cluster` scores only pairs that share rare tokens (an inverted index whose postings are
-capped at MAX_POSTING, each item keeping its best MAX_CANDIDATES partners, so the work grows
-linearly with the batch; an exact title or opening held by more items than the cap chains
-them instead), accepts pairs scoring EDGE_THRESHOLD or more, and joins them strongest first
-with union-find; a join making a group of three or more also needs the average score across
-the two groups to reach LINK_THRESHOLD, so that one loose pair cannot chain two stories.
-Weights and thresholds were tuned on tests/fixtures/cluster and the seed articles;
-`python bench/eval_cluster.py` prints the scores.
+`cluster` scores only candidate pairs: those sharing rare tokens (an inverted index whose
+postings are capped at MAX_POSTING, each item keeping its best MAX_CANDIDATES partners, so
+the work grows linearly with the batch; an exact title or opening held by more items than
+the cap chains them instead), plus each item's NEIGHBOURS nearest by embedding. It accepts
+pairs scoring EDGE_THRESHOLD or more and joins them strongest first with union-find; a join
+making a group of three or more also needs the average score across the two groups to reach
+LINK_THRESHOLD, so that one loose pair cannot chain related events into one (average link,
+not single link). `group` also returns each join with its signals (`digest cluster
+--explain`).
+
+The weights were fitted, and the thresholds chosen, on the "tune" half of the shared sets
+(split by a hash of the event id; the other half is never tuned on) and checked on
+tests/fixtures/cluster and the seed articles: `python bench/eval_cluster.py` prints the
+scores in and out of sample.
 """
 
 from __future__ import annotations
@@ -86,7 +97,8 @@ HEADLINE: Final = {
     "same_source": -0.5,
     "far": -8.0,
 }
-NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1
+NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
+NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
 DUP_FLOOR: Final = 0.3  # shingle containment below this adds nothing ...
 DUP_FULL: Final = 0.7  # ... and from this on the pair is a copy (score 1)
@@ -400,7 +412,6 @@ class _Weighted:
     profile: _Profile
     title: _Vector
     lead: _Vector
-    entities: _Vector
     rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
 
 
@@ -431,7 +442,6 @@ class _Batch:
             profile=replace(profile, shingles=profile.shingles - common) if common else profile,
             title=self._vector(profile.title, "w"),
             lead=self._vector(profile.lead, "w"),
-            entities=self._vector(profile.entities, "e"),
             rarity=rarity,
         )
 
@@ -504,7 +514,6 @@ def _signals(a: _Weighted, b: _Weighted, cosine: float) -> dict[str, float]:
         "semantic": _semantic(cosine),
         "lead": a.lead.cosine(b.lead),
         "title": a.title.cosine(b.title),
-        "entities": a.entities.cosine(b.entities),
         "names": _names(a, b),
         "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
         "dup": _containment(a.profile.shingles, b.profile.shingles),
@@ -531,7 +540,8 @@ def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
     values["far"] = 1.0 - _date_factor(a.date, b.date)
     z = weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
-    return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy))
+    names = NAMES_SURE if signals["names"] >= 1.0 else 0.0
+    return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy), names)
 
 
 class _Scorer:
