@@ -57,6 +57,8 @@ from typing import Final
 import numpy as np
 
 from digest import embed
+from digest.text import figures
+from digest.text.vectors import Vector, batch_idf, log_tfidf
 
 LEAD_WORDS: Final = 150  # the lead signals read this many words of the body
 BODY_WORDS: Final = 500  # names, numbers and shingles read this many
@@ -116,23 +118,6 @@ def _wordset(text: str) -> frozenset[str]:
 
 
 _WORD: Final = re.compile(r"[^\W_]+")
-_NUMBER: Final = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:,\d{3}){1,4}|\d{1,12})(?:\.(\d{1,6}))?\s?"
-    r"(%|(?:per\s?cent|billion|bn|million|mn|m|trillion|tn)(?![^\W\d_]))?",
-    re.IGNORECASE,
-)
-_SCALE: Final = {
-    "%": "%",
-    "percent": "%",
-    "per cent": "%",
-    "billion": "b",
-    "bn": "b",
-    "million": "m",
-    "mn": "m",
-    "m": "m",
-    "trillion": "t",
-    "tn": "t",
-}
 _SENTENCE_END: Final = frozenset(".!?:;\"'()[]-|\n\u2018\u2019\u201c\u201d\u2013\u2014\u2022")
 _STOPWORDS: Final = _wordset(
     """a about above after again against ago ahead all almost along already also although
@@ -290,19 +275,19 @@ def _title_names(title: str) -> set[str]:
 
 
 def _numbers(text: str) -> frozenset[str]:
-    """The specific figures in `text`, canonical ("$3.8 billion" and "3.8bn" are "3.8b").
+    """The specific figures in `text` (read by digest.text.figures), canonical: "$3.8
+    billion" and "3.8bn" are both 3.8e9, "51 per cent" and "51%" both 51%.
 
-    Years and bare integers below 10 say little about the event and are left out. Digits
-    are capped (12, or 6 after the point) so that int() never sees a huge string.
+    Years and bare integers below 10 say little about the event and are left out (and a
+    number too long to be one).
     """
     found: set[str] = set()
-    for match in _NUMBER.finditer(text):
-        whole = match.group(1).replace(",", "")
-        fraction = (match.group(2) or "").rstrip("0")
-        scale = _SCALE.get(" ".join((match.group(3) or "").casefold().split()), "")
-        if not scale and not fraction and (int(whole) < 10 or 1900 <= int(whole) <= 2099):
+    for quantity in figures.quantities(text):
+        value, unit = quantity.value, quantity.unit if quantity.unit in ("%", "pp") else ""
+        plain = not unit and quantity.scale is None and "." not in quantity.digits
+        if not math.isfinite(value) or (plain and (value < 10 or 1900 <= value <= 2099)):
             continue
-        found.add(whole + ("." + fraction if fraction else "") + scale)
+        found.add(f"{value:.6g}{unit}")
     return frozenset(found)
 
 
@@ -394,26 +379,12 @@ def _profile(item: Item) -> _Profile:
 
 
 @dataclass(frozen=True)
-class _Vector:
-    """Sparse token weights with their norm, computed once per item."""
-
-    weights: Mapping[str, float]
-    norm: float
-
-    def cosine(self, other: _Vector) -> float:
-        """Cosine similarity (0 when either is empty)."""
-        small, large = sorted((self.weights, other.weights), key=len)
-        dot = sum(weight * large[token] for token, weight in small.items() if token in large)
-        return min(1.0, dot / (self.norm * other.norm)) if dot else 0.0
-
-
-@dataclass(frozen=True)
 class _Weighted:
     """A profile weighed against its batch: what `_signals` compares."""
 
     profile: _Profile
-    title: _Vector
-    lead: _Vector
+    title: Vector
+    lead: Vector
     rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
 
 
@@ -432,7 +403,7 @@ class _Batch:
 
     def idf(self, key: str) -> float:
         """Inverse document frequency of a kind-prefixed token."""
-        return math.log(1.0 + self.docs / max(1, self.df[key]))
+        return batch_idf(self.docs, self.df[key])
 
     def weigh(self, profile: _Profile) -> _Weighted:
         """The profile's token weights (log-TF x IDF) in this batch."""
@@ -447,9 +418,8 @@ class _Batch:
             rarity=rarity,
         )
 
-    def _vector(self, counts: Mapping[str, int], kind: str) -> _Vector:
-        weights = {t: (1.0 + math.log(n)) * self.idf(f"{kind}:{t}") for t, n in counts.items()}
-        return _Vector(weights, math.sqrt(sum(w * w for w in weights.values())))
+    def _vector(self, counts: Mapping[str, int], kind: str) -> Vector:
+        return log_tfidf(counts, lambda token: self.idf(f"{kind}:{token}"))
 
 
 def _templates(profiles: Sequence[_Profile]) -> dict[str, dict[str, frozenset[str]]]:
