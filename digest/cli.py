@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest import __version__
 from digest.config import (
@@ -30,6 +30,9 @@ from digest.config import (
 )
 from digest.render import RenderError
 from digest.store import StoreError
+
+if TYPE_CHECKING:
+    from digest.cluster import Grouping, Item
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_STORIES = 50
@@ -285,6 +288,11 @@ def _add_cluster(commands: Any) -> None:
     )
     cluster.add_argument("files", nargs="+", type=Path, metavar="FILE.jsonl")
     cluster.add_argument("--json", action="store_true", help="print JSON lines")
+    cluster.add_argument(
+        "--explain",
+        action="store_true",
+        help="add, per cluster, the pairs that joined it, their scores and signals",
+    )
     cluster.set_defaults(handler=_cluster)
 
 
@@ -723,19 +731,69 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from digest.cluster import cluster_rows
+    from digest.cluster import group
 
     code = EXIT_OK
     for file in args.files:
         try:
-            rows = _jsonl(file)
-            result = cluster_rows(rows)
+            items = _cluster_items(_jsonl(file))
         except (UsageError, ValueError) as exc:
             code = _emit_error(file, exc, args.json)
             continue
-        shown = "\n".join(" ".join(group) for group in result["clusters"])
-        _emit(file, dict(result), args.json, shown)
+        grouping = group(items)
+        result: dict[str, Any] = {"clusters": [[items[i].id for i in g] for g in grouping.groups]}
+        if args.explain:
+            result["explain"] = _cluster_explained(items, grouping)
+        shown = "\n".join(" ".join(ids) for ids in result["clusters"])
+        _emit(file, result, args.json, json.dumps(result, indent=1) if args.explain else shown)
     return code
+
+
+def _cluster_explained(items: Sequence[Item], grouping: Grouping) -> list[dict[str, Any]]:
+    """Per cluster of two or more: its ids and the joins that made it (the pair, its score,
+    the average score across the two groups joined, and each signal)."""
+    of = {i: n for n, members in enumerate(grouping.groups) for i in members}
+    joins: list[list[dict[str, Any]]] = [[] for _ in grouping.groups]
+    for join in grouping.joins:
+        joins[of[join.a]].append(
+            {"pair": [items[join.a].id, items[join.b].id], "score": round(join.score, 3)}
+            | {"linkage": round(join.linkage, 3)}
+            | {"signals": {name: round(value, 3) for name, value in join.signals.items()}}
+        )
+    out = [
+        {"ids": [items[i].id for i in members], "joins": made}
+        for members, made in zip(grouping.groups, joins, strict=True)
+    ]
+    return [entry for entry in out if entry["joins"]]
+
+
+def _cluster_items(rows: list[dict[str, Any]]) -> list[Item]:
+    """Rows {"id", "title", "text"} with optional "source", "url", "date" (ISO 8601) as
+    cluster Items; a ValueError names the line (counted from 1) and the id. A duplicate id
+    is an error too, since the output names items by id."""
+    from digest.cluster import Item
+
+    items = []
+    first: dict[str, int] = {}
+    for line, row in enumerate(rows, start=1):
+        raw_id = row.get("id")
+        where = f"line {line}" + (f" (id {raw_id!r})" if raw_id not in (None, "") else "")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id).strip():
+            raise ValueError(f"{where}: missing or empty 'id'")
+        if str(raw_id) in first:
+            raise ValueError(f"{where}: duplicate id (line {first[str(raw_id)]})")
+        first[str(raw_id)] = line
+        if not isinstance(row.get("title"), str):
+            raise ValueError(f"{where}: missing 'title'")
+        fields = {key: row.get(key) or "" for key in ("text", "source", "date")}
+        if not all(isinstance(value, str) for value in fields.values()):
+            raise ValueError(f"{where}: 'text', 'source' and 'date' must be strings")
+        try:
+            date = datetime.fromisoformat(fields["date"].strip()) if fields["date"] else None
+        except ValueError:
+            raise ValueError(f"{where}: bad 'date' {fields['date']!r}") from None
+        items.append(Item(str(raw_id), row["title"], fields["text"], fields["source"], date))
+    return items
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:

@@ -5,29 +5,41 @@ wire text, but also independent write-ups ("Nissan seeks partner; Foxconn circle
 outlets, or an AI-written rehash days later). Stories about the same company but a different
 event ("Arden names new CFO" vs "Arden and Hanseong build a battery plant") stay apart.
 
-The pair score (`similarity`) mixes cheap signals, all read from a capped prefix of the
-article so that a huge page costs no more than a normal one:
+The pair score (`similarity`) mixes signals, all read from a capped prefix of the article so
+that a huge page costs no more than a normal one:
 
+* `semantic`: cosine of sentence embeddings (digest/embed.py) of the titles (`embed_text`),
+  rescaled from [SEM_LOW, SEM_HIGH]: paraphrases that share no word
+  ("Nine killed in strikes on Kyiv" / "Russia hits Ukrainian capital");
 * `lead`: TF-IDF cosine of the content words of title + the first LEAD_WORDS words;
-* `title`: TF-IDF cosine of the title words (left out when either title is empty);
-* `entities`: TF-IDF cosine of the names (words capitalised mid-sentence, acronyms);
+* `title`: TF-IDF cosine of the title words (the lead stands in when a title is empty);
 * `names`: how many rare names the two share, not divided by how many each has, so two
   long pieces naming Nissan, Foxconn, Mitsubishi and BYD agree however much else they name;
-* `numbers`: shared specific figures ("$3.8bn", "51%", "212,000");
+* `numbers`: shared specific figures ("$3.8bn", "51%", "212,000"), each counted by its
+  rarity in the batch; `other_figures`: both headlines (and openings) carry figures and
+  share none (two weeks' jobless claims; a recall of 3,000 vans and one of 7,000);
 * `dup`: containment of word 3-grams; a syndicated copy scores 1 whatever the rest says.
 
-The mixed score (or 1 for a copy) is damped when the dates are more than NEAR_DAYS apart and
-when both items come from one outlet; for such same-outlet pairs the outlet's furniture (tokens
-in a tenth of its items, and in 3 or more: "The post ... appeared first on ...") is ignored.
+They are mixed by a logistic model (FULL weights, or HEADLINE when either item is a
+headline-only entry: the page failed or is paywalled), with penalties for one outlet and for
+dates more than NEAR_DAYS apart; a copy scores 1, and NAMES_FULL shared rare names score at
+least NAMES_SURE. For same-outlet pairs the outlet's furniture (tokens in a tenth of its
+items, and in 3 or more: "The post ... appeared first on ...") is ignored.
 
-`cluster` scores only pairs that share rare tokens (an inverted index whose postings are
-capped at MAX_POSTING, each item keeping its best MAX_CANDIDATES partners, so the work grows
-linearly with the batch; an exact title or opening held by more items than the cap chains
-them instead), accepts pairs scoring EDGE_THRESHOLD or more, and joins them strongest first
-with union-find; a join making a group of three or more also needs the average score across
-the two groups to reach LINK_THRESHOLD, so that one loose pair cannot chain two stories.
-Weights and thresholds were tuned on tests/fixtures/cluster and the seed articles;
-`python bench/eval_cluster.py` prints the scores.
+`cluster` scores only candidate pairs: those sharing rare tokens (an inverted index whose
+postings are capped at MAX_POSTING, each item keeping its best MAX_CANDIDATES partners, so
+the work grows linearly with the batch; an exact title or opening held by more items than
+the cap chains them instead), plus each item's NEIGHBOURS nearest by embedding. It accepts
+pairs scoring EDGE_THRESHOLD or more and joins them strongest first with union-find; a join
+making a group of three or more also needs the average score across the two groups to reach
+LINK_THRESHOLD, so that one loose pair cannot chain related events into one (average link,
+not single link). `group` also returns each join with its signals (`digest cluster
+--explain`).
+
+The weights were fitted, and the thresholds chosen, on the "tune" half of the shared sets
+(split by a hash of the event id; the other half is never tuned on) and checked on
+tests/fixtures/cluster and the seed articles: `python bench/eval_cluster.py` prints the
+scores in and out of sample.
 """
 
 from __future__ import annotations
@@ -43,7 +55,14 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
+import numpy as np
+
+from digest import embed
+from digest.text import figures
+from digest.text.vectors import Vector, batch_idf, log_tfidf
+
 LEAD_WORDS: Final = 150  # the lead signals read this many words of the body
+HEAD_WORDS: Final = 25  # `other_figures` reads the title and this many words of the body
 BODY_WORDS: Final = 500  # names, numbers and shingles read this many
 MAX_CHARS: Final = 20_000  # never tokenise more of a text than this
 MAX_TITLE_CHARS: Final = 500
@@ -52,26 +71,46 @@ MAX_POSTING: Final = 50  # a token in more items than this is too common to bloc
 MAX_CANDIDATES: Final = 30  # partners scored per item, the best-blocked first
 LINK_SAMPLE: Final = 8  # members per side read by the average-linkage check
 OPENING_WORDS: Final = 8  # a copy key: the first words of the body, verbatim
+EMBED_CHARS: Final = 200  # embedded: the title (or the body's opening), this long at most
+NEIGHBOURS: Final = 10  # nearest items by embedding that are scored too (paraphrases)
+SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines sit high) ...
+SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
 
 EDGE_THRESHOLD: Final = 0.30  # a pair scoring this much is the same story ...
-LINK_THRESHOLD: Final = 0.20  # ... and a join into a group of 3+ needs this average score
-WEIGHTS: Final = {  # of the mixed score; renormalised over the signals both items have
-    "lead": 0.375,
-    "title": 0.125,
-    "entities": 0.125,
-    "names": 0.25,
-    "numbers": 0.125,
+LINK_THRESHOLD: Final = 0.25  # ... and a join into a group of 3+ needs this average score
+HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headline-only item
+# Logistic weights of the pair score, fitted on the tune half of the shared sets
+# (`python bench/eval_cluster.py --fit`); "far" is 1 - the date factor.
+FULL: Final = {
+    "bias": -5.36,
+    "semantic": 4.37,
+    "lead": 8.24,
+    "title": 4.39,
+    "names": 3.3,
+    "numbers": 3.73,
+    "other_figures": -1.44,
+    "same_source": -0.52,
+    "far": -8.0,  # set by hand: most shared pairs are undated, the fit gave it 1.4
 }
-NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1
+HEADLINE: Final = {
+    "bias": -2.3,
+    "semantic": 9.4,
+    "title": 2.93,
+    "names": 4.82,
+    "other_figures": -1.02,
+    "nothing_shared": -1.58,  # no content word and no name in common
+    "far": -8.0,
+}  # the fitted bias (-0.77) lowered for precision on headlines
+NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
+NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
 DUP_FLOOR: Final = 0.3  # shingle containment below this adds nothing ...
 DUP_FULL: Final = 0.7  # ... and from this on the pair is a copy (score 1)
 DUP_MIN_SHINGLES: Final = 20  # containment of a very short text counts as if it had this many
-SAME_SOURCE: Final = 0.75  # an outlet rarely runs the same story twice
 TEMPLATE_SHARE: Final = 0.1  # a token in this share of an outlet's items is its furniture ...
 TEMPLATE_MIN: Final = 3  # ... when in at least this many of them
-NEAR_DAYS: Final = 3.0  # dates this close are not penalised ...
-FAR_DAYS: Final = 10.0  # ... and from here on the date factor is at its floor
+NEAR_DAYS: Final = 5.0  # dates this close are not penalised ...
+FAR_DAYS: Final = 8.0  # ... and from here on the date factor is at its floor
 DATE_FLOOR: Final = 0.4
 
 
@@ -81,23 +120,6 @@ def _wordset(text: str) -> frozenset[str]:
 
 
 _WORD: Final = re.compile(r"[^\W_]+")
-_NUMBER: Final = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:,\d{3}){1,4}|\d{1,12})(?:\.(\d{1,6}))?\s?"
-    r"(%|(?:per\s?cent|billion|bn|million|mn|m|trillion|tn)(?![^\W\d_]))?",
-    re.IGNORECASE,
-)
-_SCALE: Final = {
-    "%": "%",
-    "percent": "%",
-    "per cent": "%",
-    "billion": "b",
-    "bn": "b",
-    "million": "m",
-    "mn": "m",
-    "m": "m",
-    "trillion": "t",
-    "tn": "t",
-}
 _SENTENCE_END: Final = frozenset(".!?:;\"'()[]-|\n\u2018\u2019\u201c\u201d\u2013\u2014\u2022")
 _STOPWORDS: Final = _wordset(
     """a about above after again against ago ahead all almost along already also although
@@ -187,6 +209,16 @@ def _body(item: Item) -> str:
     return text
 
 
+def embed_text(item: Item) -> str:
+    """What is embedded of an item: its title (the opening of its body when it has none),
+    EMBED_CHARS at most. A headline costs ~10 ms to embed and 600 characters ~150 ms; on the
+    shared sets' tune half, adding 120 characters of the body to the title changed pairwise
+    F1 by about 0.01 at twice the cost. (Generic titles, "Weekly roundup", are one outlet's:
+    same-outlet pairs are judged without embeddings.)"""
+    title = " ".join(item.title.split())[:EMBED_CHARS]
+    return title or " ".join(_body(item)[: 2 * EMBED_CHARS].split())[:EMBED_CHARS]
+
+
 def _content(words: Iterable[str]) -> Counter[str]:
     """Counts of the content words among `words`."""
     return Counter(token for token in map(_normalise, words) if _is_content(token))
@@ -246,19 +278,19 @@ def _title_names(title: str) -> set[str]:
 
 
 def _numbers(text: str) -> frozenset[str]:
-    """The specific figures in `text`, canonical ("$3.8 billion" and "3.8bn" are "3.8b").
+    """The specific figures in `text` (read by digest.text.figures), canonical: "$3.8
+    billion" and "3.8bn" are both 3.8e9, "51 per cent" and "51%" both 51%.
 
-    Years and bare integers below 10 say little about the event and are left out. Digits
-    are capped (12, or 6 after the point) so that int() never sees a huge string.
+    Years and bare integers below 10 say little about the event and are left out (and a
+    number too long to be one).
     """
     found: set[str] = set()
-    for match in _NUMBER.finditer(text):
-        whole = match.group(1).replace(",", "")
-        fraction = (match.group(2) or "").rstrip("0")
-        scale = _SCALE.get(" ".join((match.group(3) or "").casefold().split()), "")
-        if not scale and not fraction and (int(whole) < 10 or 1900 <= int(whole) <= 2099):
+    for quantity in figures.quantities(text):
+        value, unit = quantity.value, quantity.unit if quantity.unit in ("%", "pp") else ""
+        plain = not unit and quantity.scale is None and "." not in quantity.digits
+        if not math.isfinite(value) or (plain and (value < 10 or 1900 <= value <= 2099)):
             continue
-        found.add(whole + ("." + fraction if fraction else "") + scale)
+        found.add(f"{value:.6g}{unit}")
     return frozenset(found)
 
 
@@ -294,6 +326,8 @@ class _Profile:
     lead: Mapping[str, int]
     entities: Mapping[str, int]
     numbers: frozenset[str]
+    head_numbers: frozenset[str]  # the figures of the headline and the opening words
+    body_words: int  # content words of the body read (0: a headline-only entry)
     shingles: frozenset[str]
     copy_keys: tuple[str, ...]  # the exact title and opening: shared by every copy
     source: str
@@ -335,6 +369,8 @@ def _profile(item: Item) -> _Profile:
         lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
         entities=_entities(title, body),
         numbers=_numbers(title + "\n" + body),
+        head_numbers=_numbers(title + "\n" + _prefix(body, HEAD_WORDS)),
+        body_words=len(_content(body_words[:LEAD_WORDS])),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
         source=" ".join(item.source.casefold().split()),
@@ -346,28 +382,14 @@ def _profile(item: Item) -> _Profile:
 
 
 @dataclass(frozen=True)
-class _Vector:
-    """Sparse token weights with their norm, computed once per item."""
-
-    weights: Mapping[str, float]
-    norm: float
-
-    def cosine(self, other: _Vector) -> float:
-        """Cosine similarity (0 when either is empty)."""
-        small, large = sorted((self.weights, other.weights), key=len)
-        dot = sum(weight * large[token] for token, weight in small.items() if token in large)
-        return min(1.0, dot / (self.norm * other.norm)) if dot else 0.0
-
-
-@dataclass(frozen=True)
 class _Weighted:
     """A profile weighed against its batch: what `_signals` compares."""
 
     profile: _Profile
-    title: _Vector
-    lead: _Vector
-    entities: _Vector
+    title: Vector
+    lead: Vector
     rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
+    figure_rarity: Mapping[str, float]  # figure -> rarity in (0, 1]
 
 
 class _Batch:
@@ -385,25 +407,24 @@ class _Batch:
 
     def idf(self, key: str) -> float:
         """Inverse document frequency of a kind-prefixed token."""
-        return math.log(1.0 + self.docs / max(1, self.df[key]))
+        return batch_idf(self.docs, self.df[key])
 
     def weigh(self, profile: _Profile) -> _Weighted:
         """The profile's token weights (log-TF x IDF) in this batch."""
-        rarity = {
-            token: self.idf(f"e:{token}") / math.log(1.0 + self.docs) for token in profile.entities
-        }
+        rarest = math.log(1.0 + self.docs)
+        rarity = {token: self.idf(f"e:{token}") / rarest for token in profile.entities}
+        figure_rarity = {number: self.idf(f"n:{number}") / rarest for number in profile.numbers}
         common = {s for s in profile.shingles if self.shingle_df[s] > MAX_POSTING}
         return _Weighted(
             profile=replace(profile, shingles=profile.shingles - common) if common else profile,
             title=self._vector(profile.title, "w"),
             lead=self._vector(profile.lead, "w"),
-            entities=self._vector(profile.entities, "e"),
             rarity=rarity,
+            figure_rarity=figure_rarity,
         )
 
-    def _vector(self, counts: Mapping[str, int], kind: str) -> _Vector:
-        weights = {t: (1.0 + math.log(n)) * self.idf(f"{kind}:{t}") for t, n in counts.items()}
-        return _Vector(weights, math.sqrt(sum(w * w for w in weights.values())))
+    def _vector(self, counts: Mapping[str, int], kind: str) -> Vector:
+        return log_tfidf(counts, lambda token: self.idf(f"{kind}:{token}"))
 
 
 def _templates(profiles: Sequence[_Profile]) -> dict[str, dict[str, frozenset[str]]]:
@@ -458,39 +479,57 @@ def _date_factor(a: datetime | None, b: datetime | None) -> float:
     return 1.0 - (1.0 - DATE_FLOOR) * fraction
 
 
-def _signals(a: _Weighted, b: _Weighted) -> dict[str, float]:
+def _semantic(cosine: float) -> float:
+    """The embedding cosine rescaled to [0, 1] between SEM_LOW and SEM_HIGH."""
+    return max(0.0, min(1.0, (cosine - SEM_LOW) / (SEM_HIGH - SEM_LOW)))
+
+
+def _signals(a: _Weighted, b: _Weighted, cosine: float) -> dict[str, float]:
     """Every signal of the pair score, each in [0, 1]."""
-    shared_numbers = len(a.profile.numbers & b.profile.numbers)
+    shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
     return {
+        "semantic": _semantic(cosine),
         "lead": a.lead.cosine(b.lead),
         "title": a.title.cosine(b.title),
-        "entities": a.entities.cosine(b.entities),
         "names": _names(a, b),
         "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
         "dup": _containment(a.profile.shingles, b.profile.shingles),
+        "other_figures": _other_figures(a.profile.head_numbers, b.profile.head_numbers),
     }
 
 
-def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
-    """The pair score in [0, 1] from the signals: the weighted mix, or 1 for a copy, damped
-    for dates far apart and for one outlet (unless it ran a copy).
+def _other_figures(a: frozenset[str], b: frozenset[str]) -> float:
+    """1 when both headlines (with the opening words) carry figures and share none ("claims
+    fall to 385,000" and "... to 473,000": two weeks' reports), else 0."""
+    return 1.0 if a and b and not a & b else 0.0
 
-    An empty title is a missing signal, not a disagreement: the other weights scale up.
+
+def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
+    """The pair score in [0, 1]: a logistic mix of the signals (FULL, or HEADLINE when
+    either item is little more than a headline), or 1 for a copy.
+
+    An empty title is a missing signal, not a disagreement: the lead stands in for it.
     """
-    weights = {name: w for name, w in WEIGHTS.items() if name != "title" or (a.title and b.title)}
-    mixed = sum(w * signals[name] for name, w in weights.items()) / sum(weights.values())
+    headline = min(a.body_words, b.body_words) < HEADLINE_WORDS
+    weights = HEADLINE if headline else FULL
+    values = dict(signals, title=signals["title"] if a.title and b.title else signals["lead"])
+    values["same_source"] = float(bool(a.source) and a.source == b.source)
+    values["far"] = 1.0 - _date_factor(a.date, b.date)
+    values["nothing_shared"] = float(not (signals["lead"] or signals["names"]))
+    z = weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
-    score = max(mixed, min(1.0, copy))
-    if a.source and a.source == b.source and copy < 1.0:  # a re-run copy is still a copy
-        score *= SAME_SOURCE
-    return max(0.0, min(1.0, score * _date_factor(a.date, b.date)))
+    names = NAMES_SURE if signals["names"] >= 1.0 else 0.0
+    return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy), names)
 
 
 class _Scorer:
     """Pair scores over one batch, cached so that the linkage check can reuse them."""
 
-    def __init__(self, items: Sequence[Item]) -> None:
+    def __init__(self, items: Sequence[Item], vectors: embed.Vectors | None = None) -> None:
         self.batch = _Batch([_profile(item) for item in items])
+        if vectors is None:
+            vectors = embed.vectors([embed_text(item) for item in items])
+        self.vectors = vectors
         self.weighted = [self.batch.weigh(profile) for profile in self.batch.profiles]
         self.stripped: dict[int, _Weighted] = {}
         self.cache: dict[tuple[int, int], float] = {}
@@ -502,11 +541,14 @@ class _Scorer:
         return self.cache[key]
 
     def signals(self, i: int, j: int) -> dict[str, float]:
-        """The signals of a pair (same-outlet pairs read without the outlet's furniture)."""
+        """The signals of a pair. Same-outlet pairs are read without the outlet's furniture,
+        and without the embeddings, which cannot be stripped of it: one outlet's snippets
+        share a house template ("X said on Monday it would recall N vans") that the model
+        reads as one meaning."""
         a, b = self.weighted[i], self.weighted[j]
         if a.profile.source and a.profile.source == b.profile.source:
-            a, b = self._stripped(i), self._stripped(j)
-        return _signals(a, b)
+            return _signals(self._stripped(i), self._stripped(j), 0.0)
+        return _signals(a, b, float(self.vectors[i] @ self.vectors[j]))
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
@@ -528,12 +570,29 @@ class _Scorer:
         return sum(scores) / len(scores)
 
 
-def similarity(a: Item, b: Item) -> float:
+def similarity(a: Item, b: Item, vectors: embed.Vectors | None = None) -> float:
     """The pair score of two items on their own (IDF as in a batch of MIN_DOCS items)."""
-    return _Scorer([a, b])(0, 1)
+    return _Scorer([a, b], vectors)(0, 1)
 
 
 # --- clustering ------------------------------------------------------------------------------
+
+
+def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
+    """Pairs (i < j) where j is among i's NEIGHBOURS nearest by embedding (or i among j's),
+    with a cosine above SEM_LOW: paraphrases that share no rare word. Rows are compared in
+    blocks, so memory stays bounded in the batch size."""
+    pairs: set[tuple[int, int]] = set()
+    count = len(vectors)
+    k = min(NEIGHBOURS, count - 1)
+    for start in range(0, count, 512):
+        block = vectors[start : start + 512] @ vectors.T
+        for row, scores in enumerate(block, start=start):
+            scores[row] = -1.0
+            for other in np.argpartition(-scores, k - 1)[:k] if k > 0 else []:
+                if scores[other] > SEM_LOW:
+                    pairs.add((min(row, int(other)), max(row, int(other))))
+    return pairs
 
 
 def _candidates(profiles: Sequence[_Profile], batch: _Batch) -> list[tuple[int, int]]:
@@ -593,79 +652,49 @@ class _Groups:
         return sorted(sorted(members) for members in self.members.values())
 
 
-def cluster(items: Sequence[Item]) -> list[list[int]]:
-    """Groups of indices into `items`; every index appears exactly once; singletons included;
-    each group sorted; groups ordered by their first index."""
-    scorer = _Scorer(items)
-    pairs = _candidates(scorer.batch.profiles, scorer.batch)
-    edges = [(score, i, j) for i, j in pairs if (score := scorer(i, j)) >= EDGE_THRESHOLD]
+@dataclass(frozen=True)
+class Join:
+    """One merge the clusterer made: the pair that joined two groups (indices into the
+    items), its score and signals, and the average score across the two groups."""
+
+    a: int
+    b: int
+    score: float
+    linkage: float
+    signals: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The groups (as `cluster` returns them) and the joins that made them, in order."""
+
+    groups: list[list[int]]
+    joins: tuple[Join, ...]
+
+
+def group(items: Sequence[Item], vectors: embed.Vectors | None = None) -> Grouping:
+    """Cluster `items` and say why: every join with its score and signals.
+
+    `vectors` are the items' embeddings of `embed_text` (computed here when not given; the
+    pipeline passes cached ones)."""
+    scorer = _Scorer(items, vectors)
+    pairs = {*_candidates(scorer.batch.profiles, scorer.batch), *_neighbours(scorer.vectors)}
+    edges = [(score, i, j) for i, j in sorted(pairs) if (score := scorer(i, j)) >= EDGE_THRESHOLD]
     groups = _Groups(len(items))
-    for _, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):
+    joins = []
+    for score, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):
         a, b = groups.find(i), groups.find(j)
         if a == b:
             continue
-        if groups.size(a) + groups.size(b) > 2 and scorer.linkage(a, b, groups) < LINK_THRESHOLD:
+        linkage = scorer.linkage(a, b, groups)
+        if groups.size(a) + groups.size(b) > 2 and linkage < LINK_THRESHOLD:
             continue
         groups.union(a, b)
-    return groups.groups()
+        joins.append(Join(i, j, score, linkage, scorer.signals(i, j)))
+    return Grouping(groups.groups(), tuple(joins))
 
 
-# --- CLI rows --------------------------------------------------------------------------------
-
-
-def _parse_date(value: object, where: str) -> datetime | None:
-    """An ISO 8601 date (a trailing Z allowed); naive means UTC; empty means none."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: 'date' must be an ISO 8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as error:
-        raise ValueError(f"{where}: bad 'date' {value!r}") from error
-    return _aware(parsed)
-
-
-def _text_field(row: Mapping[str, object], key: str, where: str) -> str:
-    """An optional string field ("" when absent or null)."""
-    value = row.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"{where}: {key!r} must be a string")
-    return value
-
-
-def _item(row: object, line: int) -> Item:
-    """One CLI row as an Item; the ValueError names the line (and the id when there is one)."""
-    if not isinstance(row, dict):
-        raise ValueError(f"line {line}: expected a JSON object")
-    raw_id = row.get("id")
-    where = f"line {line}" + (f" (id {raw_id!r})" if raw_id not in (None, "") else "")
-    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id).strip():
-        raise ValueError(f"{where}: missing or empty 'id'")
-    title = row.get("title")
-    if not isinstance(title, str):
-        raise ValueError(f"{where}: missing 'title'")
-    return Item(
-        id=str(raw_id),
-        title=title,
-        text=_text_field(row, "text", where),
-        source=_text_field(row, "source", where),
-        date=_parse_date(row.get("date"), where),
-    )
-
-
-def cluster_rows(rows: list[dict[str, object]]) -> dict[str, list[list[str]]]:
-    """`digest cluster FILE.jsonl --json`: rows in, {"clusters": [[id, ...], ...]} out.
-
-    Rows are {"id", "title", "text"} with optional "source", "url", "date" (ISO 8601); lines
-    are counted from 1. A duplicate id is an error too, since the output names items by id.
-    """
-    items = [_item(row, line) for line, row in enumerate(rows, start=1)]
-    first: dict[str, int] = {}
-    for line, item in enumerate(items, start=1):
-        if item.id in first:
-            raise ValueError(f"line {line} (id {item.id!r}): duplicate id (line {first[item.id]})")
-        first[item.id] = line
-    return {"clusters": [[items[i].id for i in group] for group in cluster(items)]}
+def cluster(items: Sequence[Item], vectors: embed.Vectors | None = None) -> list[list[int]]:
+    """Groups of indices into `items`; every index appears exactly once; singletons included;
+    each group sorted; groups ordered by their first index."""
+    return group(items, vectors).groups

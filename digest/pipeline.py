@@ -29,6 +29,7 @@ from digest import (
     detect,
     diagnose,
     editorial,
+    embed,
     language,
     rank,
     render,
@@ -286,12 +287,13 @@ def _clustered(store: Store, articles: list[Article], now: datetime) -> list[lis
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
         return [[index[url] for url in group] for group in cached]
-    groups = cluster.cluster(items)
+    groups = cluster.cluster(items, embed.vectors(list(map(cluster.embed_text, items)), store, now))
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
 
 
-_CLUSTER_CODE = Path(cluster.__file__).read_bytes()
+# the clustering code and the embedding model behind it: a change to either voids the cache
+_CLUSTER_CODE = Path(cluster.__file__).read_bytes() + Path(embed.__file__).read_bytes()
 
 
 def _iso(when: datetime | None) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from digest.config import Ranking
 from digest.models import Article, Section, Story, Summary, Window
 
 THIN_WORDS = 60  # fewer words than this is a teaser, not a story
+DEVELOPING = timedelta(days=2)  # coverage spread wider than this is a developing story
 NO_SUMMARY = Summary("", "none")  # a story is summarized only once it is picked
 
 
@@ -24,13 +25,18 @@ def canonical(articles: Sequence[Article]) -> tuple[Article, tuple[Article, ...]
     """The article to send the reader to, and the rest of the coverage.
 
     Preferred, in order: not AI-generated, not paywalled, a full text (not much shorter
-    than the fullest), the heavier outlet, the earliest report (original reporting).
+    than the fullest), in a developing story (coverage over more than DEVELOPING) a report
+    from its last day (the newest development), the heavier outlet, the earliest report
+    (original reporting).
     """
     fullest = max(a.words for a in articles)
+    dates = [a.date for a in articles if a.date]
+    last = max(dates) if dates and max(dates) - min(dates) > DEVELOPING else None
 
-    def key(a: Article) -> tuple[bool, bool, bool, float, float, str]:
+    def key(a: Article) -> tuple[bool, bool, bool, bool, float, float, str]:
         short = a.words < 0.6 * fullest
-        return (a.verdict.flagged, a.paywalled, short, -a.weight, _timestamp(a.date), a.url)
+        stale = last is not None and (a.date is None or last - a.date > timedelta(days=1))
+        return (a.verdict.flagged, a.paywalled, short, stale, -a.weight, _timestamp(a.date), a.url)
 
     ordered = sorted(articles, key=key)
     return ordered[0], tuple(ordered[1:])

