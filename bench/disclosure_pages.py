@@ -142,7 +142,8 @@ def render(parts: Parts) -> str:
 <script type="application/ld+json">{json.dumps(ld)}</script>
 </head><body>
 <header class="site-header"><a href="/">Motor Daily</a>
-<nav class="menu"><a href="/news">News</a> <a href="/reviews">Reviews</a> <a href="/ev">Electric</a></nav>
+<nav class="menu"><a href="/news">News</a> <a href="/reviews">Reviews</a>
+<a href="/ev">Electric</a></nav>
 </header>
 <main>
 <article>
@@ -162,7 +163,8 @@ def render(parts: Parts) -> str:
 <li><a href="/news/1">Arden Vela long-term test: month three</a></li>
 <li><a href="/news/2">How to check whether your car has an open recall</a></li></ul></section>
 <section id="comments" class="comments"><h2>Comments</h2>
-<div class="comment"><span class="comment-author">Mike</span><p>Mine went in last week, quick job.</p></div>
+<div class="comment"><span class="comment-author">Mike</span>
+<p>Mine went in last week, quick job.</p></div>
 </section>
 </main>
 <footer class="site-footer"><p>&copy; 2025 Motor Daily. All rights reserved.</p></footer>
@@ -221,9 +223,7 @@ def _negative_parts(text: str, place: str) -> Parts:
     builders: dict[str, Callable[[], Parts]] = {
         "byline": lambda: Parts(byline=_byline(text)),
         "meta": lambda: Parts(head=f'<meta name="author" content="{_e(text)}">'),
-        "jsonld": lambda: Parts(
-            ld_extra={"publisher": {"@type": "Organization", "name": text}}
-        ),
+        "jsonld": lambda: Parts(ld_extra={"publisher": {"@type": "Organization", "name": text}}),
         "blockquote": lambda: Parts(
             middle=f"<p>{_e(STORY[2])}</p><blockquote><p>{_e(text)}</p></blockquote>"
         ),
@@ -231,12 +231,16 @@ def _negative_parts(text: str, place: str) -> Parts:
             figure=f'<figure><img src="/img/vela.jpg" alt="The Vela">'
             f"<figcaption>{_e(text)}</figcaption></figure>"
         ),
-        "image-alt": lambda: Parts(figure=f'<figure><img src="/img/vela.jpg" alt="{_e(text)}"></figure>'),
+        "image-alt": lambda: Parts(
+            figure=f'<figure><img src="/img/vela.jpg" alt="{_e(text)}"></figure>'
+        ),
         "comment": lambda: Parts(
-            after_article=f'<div class="comments"><div class="comment"><p>{_e(text)}</p></div></div>'
+            after_article='<div class="comments"><div class="comment">'
+            f"<p>{_e(text)}</p></div></div>"
         ),
         "related": lambda: Parts(
-            after_article=f'<aside class="related-stories"><ul><li><a href="/x">{_e(text)}</a></li></ul></aside>'
+            after_article='<aside class="related-stories"><ul><li>'
+            f'<a href="/x">{_e(text)}</a></li></ul></aside>'
         ),
         "nav": lambda: Parts(
             header_extra=f'<nav class="section-nav"><a href="/ai">{_e(text)}</a></nav>'
@@ -265,10 +269,14 @@ def cases(data: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Case]
                 parts = _residue_parts(text, place)
             else:
                 parts = _statement_parts(text, place)
-            yield Case(f"{item['id']}@{place}", render(parts), True, kind, place, item["split"], text)
+            yield Case(
+                f"{item['id']}@{place}", render(parts), True, kind, place, item["split"], text
+            )
     for item in data["negative"]:
         parts = _negative_parts(item["text"], item["place"])
-        yield Case(item["id"], render(parts), False, item["kind"], item["place"], "negative", item["text"])
+        yield Case(
+            item["id"], render(parts), False, item["kind"], item["place"], "negative", item["text"]
+        )
 
 
 def accused(case: Case) -> list[str]:
@@ -300,7 +308,11 @@ def measure(all_cases: Sequence[Case]) -> Report:
             if hits:
                 false.append(f"{case.id}: {hits[0]}")
             continue
-        for key in (case.split, f"{case.split}/kind:{case.kind}", f"{case.split}/place:{case.place}"):
+        for key in (
+            case.split,
+            f"{case.split}/kind:{case.kind}",
+            f"{case.split}/place:{case.place}",
+        ):
             counts[key][0] += bool(hits)
             counts[key][1] += 1
         if not hits:
@@ -327,8 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for case in all_cases:
             (args.write / f"{case.id.replace('@', '__')}.html").write_text(case.html, "utf-8")
     words = Counter(f"{w['split']}:{w['kind']}" for w in data["wording"])
-    print(f"wordings: {len(data['wording'])} ({dict(sorted(words.items()))}); "
-          f"negatives: {len(data['negative'])}; pages: {len(all_cases)}")
+    print(
+        f"wordings: {len(data['wording'])} ({dict(sorted(words.items()))}); "
+        f"negatives: {len(data['negative'])}; pages: {len(all_cases)}"
+    )
     report = measure(all_cases)
     for key, (found, total) in report.recall.items():
         print(f"recall {key:32s} {found:4d}/{total:<4d} {found / total:.3f}")
