@@ -64,15 +64,30 @@ FILES = (
 )
 FOLDS = 5
 FPR_TARGET = 0.01
-C = 0.3  # inverse L2 strength (scikit-learn's C), on z-scored features, balanced classes
+C = 0.1  # inverse L2 strength (scikit-learn's C), on z-scored features, balanced classes
 MIN_SCORED_WORDS = 40  # texts this short after cutting the prefix say little; dropped
 PREFIX_MODES = ("sentence", "words", "none")
 VERSION = 2
 
-# Pinned a little below the measured LOGO figures (see bench/results.md for the table).
+# Pinned a little below the measured LOGO figures (C = 0.1, 21 features): TPR at the 1%
+# cut (AUROC) per held-out generator: claude-3-opus 0.928 (0.991), claude-3-sonnet 0.887
+# (0.984), davinci 0.146 (0.660), gemini-1.5-pro 0.878 (0.982), gpt-3.5-turbo 0.990
+# (0.998), gpt-4 0.979 (0.997), gpt-4o 0.617 (0.921), gpt-4o-mini 1.000 (1.000),
+# llama-3-70b 0.623 (0.940); mean 0.783, held-out human FPR 0.019. davinci (a raw
+# completion model that reads like its prompt) is below the 0.5 bar, and the
+# mean below its 0.8: style alone does not get there (see bench/results.md).
 FLOORS: dict[str, float] = {
-    "mean_tpr": 0.0,
-    "max_fpr": 1.0,
+    "mean_tpr": 0.76,
+    "max_fpr": 0.03,
+    "tpr_claude-3-opus-20240229": 0.88,
+    "tpr_claude-3-sonnet-20240229": 0.84,
+    "tpr_davinci": 0.10,
+    "tpr_gemini-1.5-pro": 0.83,
+    "tpr_gpt-3.5-turbo": 0.95,
+    "tpr_gpt-4": 0.94,
+    "tpr_gpt-4o": 0.55,
+    "tpr_gpt-4o-mini": 0.95,
+    "tpr_llama-3-70b": 0.55,
 }
 
 

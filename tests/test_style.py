@@ -149,7 +149,7 @@ def test_stock_prose_scores_above_reported_news() -> None:
 
 def test_features_move_the_right_way() -> None:
     news, stock = style.features(NEWS), style.features(STOCK)
-    for human_side in ("quote_share", "attribution_rate", "digit_density", "date_rate"):
+    for human_side in ("quote_share", "attribution_rate", "digit_density", "was_rate"):
         assert news[human_side] > stock[human_side], human_side
     assert news["capitalised_density"] > stock["capitalised_density"]
     for model_side in (
@@ -159,8 +159,20 @@ def test_features_move_the_right_way() -> None:
         "word_length",
         "nominalisation_rate",
         "serial_comma_rate",
+        "and_rate",
+        "of_rate",
     ):
         assert stock[model_side] > news[model_side], model_side
+
+
+def test_years_are_not_figures() -> None:
+    """Models invent recent years: a year is neither a figure nor a date signal."""
+    plain = "The plant opened and the workers came back to the line for the new van."
+    dated = "The plant opened in 2019 and the workers came back in 2024 for the new van."
+    counted = "The plant opened with 340 staff and 1,200 more came back for the 2 new vans."
+    assert style.features(dated)["digit_density"] == style.features(plain)["digit_density"] == 0
+    assert style.features(counted)["digit_density"] > 0
+    assert "date_rate" not in style.FEATURES
 
 
 def test_sentence_rhythm() -> None:
