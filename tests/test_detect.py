@@ -47,6 +47,23 @@ def test_disclosure_outranks_listing_and_both_are_worded_with_the_quote() -> Non
     assert judge([], [], HUMAN_STYLE).level == "none" and judge([], [], HUMAN_STYLE).label == ""
 
 
+def test_new_places_are_worded_for_the_reader() -> None:
+    tip = Evidence(
+        "disclosed",
+        "automation-technology",
+        "This article was generated using automation technology.",
+        "tooltip",
+    )
+    note = Evidence("disclosed", "ai-label", "AI-generated article", "aside")
+    foot = Evidence("disclosed", "ai-made-note", "This story was written with AI.", "footer")
+    assert judge([tip], [], HUMAN).label == (
+        "AI-generated: the page's hover text reads \u201cThis article was generated using "
+        "automation technology.\u201d"
+    )
+    assert "a note beside the article reads" in judge([note], [], HUMAN).label
+    assert "the page's footer reads" in judge([foot], [], HUMAN).label
+
+
 def test_a_chatgpt_link_alone_is_a_hint_never_a_finding() -> None:
     link = Evidence("residue", "utm-chatgpt", "https://x.org/?utm_source=chatgpt.com", "links")
     verdict = judge([link], [], HUMAN_STYLE)

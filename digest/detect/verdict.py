@@ -24,6 +24,9 @@ PLACES = {
     "links": "a link on the page carries",
     "c2pa": "the page's C2PA provenance data says",
     "body-edges": "the article says",
+    "tooltip": "the page's hover text reads",
+    "aside": "a note beside the article reads",
+    "footer": "the page's footer reads",
     "body": "the article says",
 }
 
