@@ -75,7 +75,7 @@ VERSION = 2
 # (0.998), gpt-4 0.979 (0.997), gpt-4o 0.617 (0.921), gpt-4o-mini 1.000 (1.000),
 # llama-3-70b 0.623 (0.940); mean 0.783, held-out human FPR 0.019. davinci (a raw
 # completion model that reads like its prompt) is below the 0.5 bar, and the
-# mean below its 0.8: style alone does not get there (see bench/results.md).
+# mean below its 0.8: style alone does not get there (see bench/detect_results.md).
 FLOORS: dict[str, float] = {
     "mean_tpr": 0.76,
     "max_fpr": 0.03,
