@@ -24,7 +24,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -479,16 +479,6 @@ def _ly_adverb_rate(t: _Text) -> float:
     return _count(token.endswith("ly") and len(token) > 4 for token in t.lower) / t.n_tokens
 
 
-def _the_rate(t: _Text) -> float:
-    """'the' per token: models write more definite, generic noun phrases."""
-    return t.lower.count("the") / t.n_tokens
-
-
-def _that_rate(t: _Text) -> float:
-    """'that' per token: models spell out clauses ('signals that', 'ensuring that')."""
-    return t.lower.count("that") / t.n_tokens
-
-
 def _comma_rate(t: _Text) -> float:
     """Commas per token: models chain clauses."""
     return t.raw.count(",") / t.n_tokens
@@ -499,24 +489,17 @@ def _serial_comma_rate(t: _Text) -> float:
     return len(_SERIAL_COMMA.findall(t.raw)) / t.n_sentences
 
 
-def _and_rate(t: _Text) -> float:
-    """'and' per token: chat models chain clauses and pairs ('quickly and safely')."""
-    return t.lower.count("and") / t.n_tokens
+# Function words, counted per token. Models write more definite, generic noun phrases
+# ('the'), spell out clauses ('signals that'), chain pairs ('quickly and safely') and
+# abstract phrases ('the importance of'); reporters narrate what happened ('was') and
+# refer back to the story's subject ('it').
+def _word_rate(word: str) -> Callable[[_Text], float]:
+    """A feature: how often `word` occurs, per token."""
 
+    def rate(t: _Text) -> float:
+        return t.lower.count(word) / t.n_tokens
 
-def _of_rate(t: _Text) -> float:
-    """'of' per token: abstract noun phrases ('the importance of the role of...')."""
-    return t.lower.count("of") / t.n_tokens
-
-
-def _it_rate(t: _Text) -> float:
-    """'it' per token: reporters refer back to the story's subject; models restate it."""
-    return t.lower.count("it") / t.n_tokens
-
-
-def _was_rate(t: _Text) -> float:
-    """'was' per token: news narrates what happened; models describe and assess."""
-    return t.lower.count("was") / t.n_tokens
+    return rate
 
 
 def _count(flags: Iterable[bool]) -> int:
@@ -538,12 +521,12 @@ _EXTRACTORS = {
     "word_length": _word_length,
     "nominalisation_rate": _nominalisation_rate,
     "ly_adverb_rate": _ly_adverb_rate,
-    "the_rate": _the_rate,
-    "that_rate": _that_rate,
+    "the_rate": _word_rate("the"),
+    "that_rate": _word_rate("that"),
     "comma_rate": _comma_rate,
     "serial_comma_rate": _serial_comma_rate,
-    "and_rate": _and_rate,
-    "of_rate": _of_rate,
-    "it_rate": _it_rate,
-    "was_rate": _was_rate,
+    "and_rate": _word_rate("and"),
+    "of_rate": _word_rate("of"),
+    "it_rate": _word_rate("it"),
+    "was_rate": _word_rate("was"),
 }
