@@ -12,7 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
+from lxml import html as lxml_html
 
 from bench import disclosure_pages
 from digest.detect.disclosure import (
@@ -161,6 +163,25 @@ def test_the_issues_missed_pages(case_id: str, rule: str, where: str) -> None:
     found = find_disclosures(case.html)
     assert (rule, where) in {(e.rule, e.where) for e in found}, found
     assert any(case.text[:20] in e.quote or e.quote in case.text for e in found)
+
+
+@pytest.mark.corpus
+def test_real_feed_texts_have_no_disclosures(corpus: Path) -> None:
+    """Entries of 138 real feeds (blogs, some about AI and chatbots), read as feed-only
+    text (title line, then the entry's text): not one piece of evidence."""
+    found, read = [], 0
+    for path in sorted((corpus / "feeds" / "real").glob("*.gz")):
+        for entry in feedparser.parse(gzip.decompress(path.read_bytes())).entries[:10]:
+            markup = (entry.get("content") or [{}])[0].get("value") or entry.get("summary") or ""
+            try:
+                body = lxml_html.fromstring(markup).text_content() if markup.strip() else ""
+            except Exception:  # an entry that is not markup is read as it is
+                body = markup
+            read += 1
+            if evidence := find_in_text(f"{entry.get('title', '')}\n{body}"):
+                found.append((path.name, evidence))
+    assert read > 1000
+    assert found == []
 
 
 # --- plain text -----------------------------------------------------------------------------
