@@ -714,9 +714,9 @@ def _matches(
 
 
 def _line_of(text: str, span: tuple[int, int]) -> tuple[str, tuple[int, int]]:
-    """The line a match starts on, and the match's span within that line."""
+    """The line a match is on, and the match's span within that line."""
     first = text.rfind("\n", 0, span[0]) + 1
-    last = text.find("\n", span[0])
+    last = text.find("\n", span[1])
     line = text[first : len(text) if last == -1 else last]
     return line, (span[0] - first, span[1] - first)
 
@@ -737,10 +737,7 @@ def _also_holds(rule: Rule, segments: Sequence[Segment]) -> bool:
 
 def _quote_line(text: str, span: tuple[int, int]) -> str:
     """The quote, taken from the line (block) the match is on."""
-    first = text.rfind("\n", 0, span[0]) + 1
-    last = text.find("\n", span[1])
-    last = len(text) if last == -1 else last
-    return make_quote(text[first:last], (span[0] - first, span[1] - first))
+    return make_quote(*_line_of(text, span))
 
 
 def make_quote(text: str, span: tuple[int, int], limit: int = MAX_QUOTE) -> str:
