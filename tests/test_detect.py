@@ -56,12 +56,12 @@ def test_new_places_are_worded_for_the_reader() -> None:
     )
     note = Evidence("disclosed", "ai-label", "AI-generated article", "aside")
     foot = Evidence("disclosed", "ai-made-note", "This story was written with AI.", "footer")
-    assert judge([tip], [], HUMAN).label == (
+    assert judge([tip], [], HUMAN_STYLE).label == (
         "AI-generated: the page's hover text reads \u201cThis article was generated using "
         "automation technology.\u201d"
     )
-    assert "a note beside the article reads" in judge([note], [], HUMAN).label
-    assert "the page's footer reads" in judge([foot], [], HUMAN).label
+    assert "a note beside the article reads" in judge([note], [], HUMAN_STYLE).label
+    assert "the page's footer reads" in judge([foot], [], HUMAN_STYLE).label
 
 
 def test_a_chatgpt_link_alone_is_a_hint_never_a_finding() -> None:
