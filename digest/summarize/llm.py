@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from digest.addresses import model_http_client
 from digest.config import Llm, Newsletter
 from digest.models import Article, Summary
-from digest.summarize import checks, guard, prompts
+from digest.summarize import checks, guard, prompts, support
 from digest.summarize.budget import Budget
 from digest.summarize.parsing import Unreadable, parse
 from digest.summarize.prompts import Failed, Mode, NoteAnswer, NoteItem, StoryAnswer, Task
@@ -60,6 +60,8 @@ class Prepared:
     data: str  # the user message: the article or the stories, as a data block
     source: str  # what the faithfulness guard checks the answer against
     ticket: int  # tokens reserved for the first call
+    given: str = ""  # what the prompt gave besides the body: headline, outlet, date
+    stories: tuple[support.Source, ...] = ()  # the note's: each picked story on its own
 
 
 @dataclass(frozen=True)
@@ -118,45 +120,63 @@ class Writer:
         block = self._article_message(article)
         if block is None:
             return Failed("headline and lead alone exceed max_input_tokens")
-        return self._reserve(prompts.STORY, block, f"{given(article)}\n{article.text}")
+        return self._reserve(prompts.STORY, block, article.text, given(article))
 
     def prepare_note(self, items: list[NoteItem]) -> Prepared | Failed:
+        own = f"{self.newsletter.title}\n{self.newsletter.editor}"
         source = "\n".join(
-            [self.newsletter.title, self.newsletter.editor]
-            + [f"{i.title}\n{' '.join(i.outlets)}\n{i.summary}\n{i.why}" for i in items]
+            [own] + [f"{i.title}\n{' '.join(i.outlets)}\n{i.summary}\n{i.why}" for i in items]
         )
-        return self._reserve(prompts.NOTE, prompts.stories_block(items), source)
+        stories = tuple(
+            support.Source.of(f"{i.title}\n{i.summary}\n{i.why}", f"{own}\n{' '.join(i.outlets)}")
+            for i in items
+        )
+        return self._reserve(prompts.NOTE, prompts.stories_block(items), source, stories=stories)
 
     def story(self, prepared: Prepared | Failed) -> Summary | Failed:
         """A 2-3 sentence summary, why it matters and tags for one story's article."""
         if isinstance(prepared, Failed):
             return prepared
-        answer = self._converse(prepared, StoryAnswer, self._story_check(prepared.source))
+        answer = self._converse(prepared, StoryAnswer, self._story_check(prepared))
         return answer if isinstance(answer, Failed) else _summary(answer, self.endpoint.model)
 
     def note(self, prepared: Prepared | Failed) -> str | Failed:
         """The editor's note from the picks' summaries (Markdown, no links)."""
         if isinstance(prepared, Failed):
             return prepared
-        answer = self._converse(prepared, NoteAnswer, self._note_check(prepared.source))
+        answer = self._converse(prepared, NoteAnswer, self._note_check(prepared))
         return answer if isinstance(answer, Failed) else answer.note
 
-    def _reserve(self, task: Task, data: str, source: str) -> Prepared | Failed:
+    def _reserve(
+        self,
+        task: Task,
+        data: str,
+        source: str,
+        given: str = "",
+        stories: tuple[support.Source, ...] = (),
+    ) -> Prepared | Failed:
         if self.down:
             return Failed(self.down)
         estimate = self._estimate(task, [{"role": "user", "content": data}])
         refused = self.budget.take(estimate)
-        return Failed(refused) if refused else Prepared(task, data, source, estimate)
+        if refused:
+            return Failed(refused)
+        return Prepared(task, data, source, estimate, given, stories)
 
     # checks: the parsed answer, vetted, or why it cannot be used
 
-    def _story_check(self, source: str) -> Any:
+    def _story_check(self, prepared: Prepared) -> Any:
+        article = support.Source.of(prepared.source, prepared.given)
+        everything = f"{prepared.given}\n{prepared.source}"
+
+        def supported(sentence: str) -> str:
+            return _names_and_numbers(sentence, everything) or support.claim(sentence, article)
+
         def check(answer: StoryAnswer) -> StoryAnswer | str:
             summary = guard.clean(answer.summary)
             words = len(summary.split())
             if not summary or words > prompts.SUMMARY_MAX_WORDS + 15:
                 return f"the summary must be 2 or 3 sentences of plain text (it had {words} words)"
-            supported = self._supported(source)
             vetted = checks.vet(split_sentences(summary), supported)
             if not self._stands(vetted):
                 return f"the summary cannot be used: {vetted.reasons()}"
@@ -164,17 +184,21 @@ class Writer:
             if why and checks.repeats(why, vetted.text):
                 why = ""  # "why it matters" that only says the summary again
             raw_tags = (_TAG.sub("", tag.lower()).strip() for tag in answer.tags)
-            tags = checks.tags_from([t for t in raw_tags if t], source)
+            tags = checks.tags_from([t for t in raw_tags if t], prepared.source)
             return StoryAnswer.model_construct(  # vetted: `why` and `tags` may now be empty
                 summary=vetted.text, why_it_matters=why, tags=tags[:4]
             )
 
         return check
 
-    def _note_check(self, source: str) -> Any:
+    def _note_check(self, prepared: Prepared) -> Any:
+        def supported(sentence: str) -> str:
+            return _names_and_numbers(sentence, prepared.source) or support.note_claim(
+                sentence, prepared.stories
+            )
+
         def check(answer: NoteAnswer) -> NoteAnswer | str:
             note = guard.clean(answer.note, keep_markdown=True)
-            supported = self._supported(source)
             paragraphs = [
                 checks.vet(split_sentences(p.replace("*", "")), supported)
                 for p in note.split("\n\n")
@@ -190,18 +214,6 @@ class Writer:
             if not low <= words <= high:
                 return f"the note must be {low} to {high} words of prose (it had {words})"
             return NoteAnswer.model_construct(note=note)
-
-        return check
-
-    def _supported(self, source: str) -> checks.SentenceCheck:
-        """The faithfulness guard for one sentence against `source`."""
-
-        def check(sentence: str) -> str:
-            missing = guard.unsupported(sentence, source)
-            if not missing:
-                return ""
-            shown = ", ".join(repr(m) for m in missing[:6])
-            return f"numbers or names not in the source: {shown}"
 
         return check
 
@@ -401,6 +413,13 @@ def _content(response: Any) -> str:
         return str(response.choices[0].message.content or "")
     except (AttributeError, IndexError, TypeError):
         return ""
+
+
+def _names_and_numbers(sentence: str, source: str) -> str:
+    """The guard's reason when a number or name of `sentence` is nowhere in `source`."""
+    missing = guard.unsupported(sentence, source)
+    shown = ", ".join(repr(m) for m in missing[:6])
+    return f"numbers or names not in the source: {shown}" if missing else ""
 
 
 def _finish_reason(response: Any) -> str:

@@ -54,7 +54,7 @@ class StoryAnswer(BaseModel):
 
     summary: str = Field(min_length=20, max_length=1200)
     why_it_matters: str = Field(min_length=10, max_length=500)
-    tags: list[str] = Field(min_length=1, max_length=6)
+    tags: list[str] = Field(min_length=1, max_length=40)  # the first 4 are kept
 
 
 class NoteAnswer(BaseModel):
@@ -90,7 +90,9 @@ class Task:
                 "type": "json_schema",
                 "json_schema": {"name": self.name, "strict": True, "schema": self.schema},
             }
-        return {"type": "json_object"} if mode == "json_object" else None
+        if mode == "json_object":  # "schema": llama.cpp's servers then hold the answer to it
+            return {"type": "json_object", "schema": self.schema}
+        return None
 
     def system_for(self, mode: Mode, newsletter: Newsletter) -> str:
         """The system message; without a schema in the request it spells out the shape."""
