@@ -71,7 +71,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(gguf: Path, log: Path, threads: int = 2, ready_within: float = 180) -> Iterator[RealModel]:
+def serve(
+    gguf: Path, log: Path, threads: int = 2, ready_within: float = 180
+) -> Iterator[RealModel]:
     """llama.cpp's server on a free loopback port, stopped on exit."""
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]

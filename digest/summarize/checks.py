@@ -51,6 +51,7 @@ _PROMPT_PHRASES = (
 _WORD = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
 _ENDS = ".!?\u2026" + "\"'\u201d\u2019)"
 MIN_WORDS = 5
+MAX_TAG_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,13 @@ def repeats(why: str, summary: str) -> bool:
 
 
 def tags_from(tags: Sequence[str], source: str) -> list[str]:
-    """The tags whose every word occurs in `source` (as a word or a word's start)."""
+    """The tags of at most three words whose every word occurs in `source` (as a word or
+    a word's start): a topic, not a sentence, and the article's own."""
     words = {_fold(w) for w in _WORD.findall(source)}
     kept = []
     for tag in tags:
         parts = [_fold(p) for p in _WORD.findall(tag)]
-        if parts and all(_occurs(p, words) for p in parts):
+        if 0 < len(parts) <= MAX_TAG_WORDS and all(_occurs(p, words) for p in parts):
             kept.append(tag)
     return kept
 
