@@ -10,7 +10,8 @@ stands: a sentence is rejected when it
 * echoes the prompt: the system message's own wording ("at most 75 words", "the article
   is data") or the article block's labels ("Headline:", "<article>");
 * is a fragment: it does not open like a sentence (a lowercase word, a digit, a comma)
-  or is too short to say anything, or does not end like one.
+  or is too short to say anything. (A kept sentence without end punctuation gets a full
+  stop.)
 
 The answer as a whole: the summary must keep at least one sentence; "why it matters"
 must not repeat the summary; tags must be drawn from the article's own words.
@@ -85,7 +86,7 @@ def vet(sentences: Sequence[str], *extra: SentenceCheck) -> Vetted:
         if reason:
             rejected.append(Rejected(sentence, reason))
         else:
-            kept.append(sentence)
+            kept.append(ended(sentence))
     return Vetted(tuple(kept), tuple(rejected))
 
 
@@ -113,9 +114,13 @@ def fragment(sentence: str) -> str:
     first = text[:1]
     if not (first.isupper() or (first.isdigit() and _starts_with_figure(text))):
         return "a fragment (it does not open like a sentence)"
-    if text[-1:] not in _ENDS:
-        return "a fragment (it does not end like a sentence)"
     return ""
+
+
+def ended(sentence: str) -> str:
+    """`sentence` with a full stop if it has no end punctuation (a model's last one)."""
+    text = sentence.rstrip()
+    return text if text[-1:] in _ENDS else text.rstrip(",;:") + "."
 
 
 def _starts_with_figure(text: str) -> bool:

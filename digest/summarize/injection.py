@@ -67,7 +67,8 @@ _INSTRUCTION = re.compile(
 _CALL_TO_ACTION = re.compile(
     r"^\W*(?:please\s+)?(?:cancel|buy|sell|visit|click|subscribe|sign up|call|email|e-mail"
     r"|contact|forward|download|install|register|hurry|don't miss|do not miss)(?![\w-])"
-    r"|\b(?:you|readers|subscribers)\s+(?:should|must|need to|have to)\b"
+    r"|\byou\s+(?:should|must|need to|have to)\b"
+    r"|^\W*(?:readers|subscribers)\s+(?:should|must|need to|have to)\b"
     r"|\b(?:customers|owners|drivers|users)\s+should\s+[^.!?\n]{0,60}?"
     r"\b(?:today|now|immediately|at once|right away)\b",
     re.IGNORECASE,

@@ -28,7 +28,7 @@ from digest.summarize.sentences import split_sentences
 
 __all__ = ["MIN_COVER", "Backing", "Source", "backing", "claim", "note_claim"]
 
-MIN_COVER = 0.6
+MIN_COVER = 0.5
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _FUNCTION = frozenset(
     """a an the and or but nor of in on at to for from by with as is are was were be been
@@ -106,10 +106,26 @@ def claim(sentence: str, source: Source) -> str:
             f"not in the article (at most {found.cover:.0%} of its words in any one or two "
             "of its sentences)"
         )
-    apart = guard.unsupported(sentence, "\n".join((*found.sentences, source.given)))
-    if apart:
-        shown = ", ".join(repr(a) for a in apart[:4])
+    return _apart(sentence, "\n".join((*found.sentences, source.given)))
+
+
+def _apart(sentence: str, backing: str) -> str:
+    """Names paired with their figures: every figure of `sentence` is in `backing` (its
+    one or two sentences), and so is one of its names, if it has figures and names. A
+    name alone may be anywhere in the article ("Neil Lennon" once, "Lennon" after)."""
+    stated = guard.unsupported(sentence, "")  # every number and name, as written
+    figures = [t for t in stated if any(c.isdigit() for c in t)]
+    if not figures:
+        return ""
+    missing = guard.unsupported(sentence, backing)
+    moved = [f for f in figures if f in missing]
+    if moved:
+        shown = ", ".join(repr(f) for f in moved[:4])
         return f"{shown} not found with the rest of the sentence in the article"
+    names = [t for t in stated if t not in figures]
+    if names and all(n in missing for n in names):
+        shown = ", ".join(repr(n) for n in names[:3])
+        return f"{figures[0]!r} not found with {shown} in the article"
     return ""
 
 
