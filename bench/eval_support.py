@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from digest.summarize import checks, guard, support  # noqa: E402
 from digest.summarize.extractive import summarize_text  # noqa: E402
-from digest.summarize.sentences import split_sentences  # noqa: E402
+from digest.text import split_sentences  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "summaries"
 

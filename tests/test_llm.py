@@ -177,7 +177,7 @@ def test_a_rejection_of_response_format_is_found_in_one_call_whatever_its_status
     assert usage.structured_output == ("json_object" if status == 500 else "prompt")
     assert usage.offline == 0 and usage.note == "model"
     assert usage.calls == 9 and usage.failed_calls == 1
-    lines = [w for w in result.report.warnings if "rejected response_format" in w]
+    lines = [w for w in map(str, result.report.warnings) if "rejected response_format" in w]
     assert len(lines) == 1 and f"HTTP {status}" in lines[0] and "remembered" in lines[0]
 
 
@@ -194,7 +194,7 @@ def test_what_auto_learned_is_remembered_for_the_server_and_model(
     assert len(fresh) == 8 and all(r.status == 200 for r in fresh)
     assert all(r.body and r.body["response_format"]["type"] == "json_object" for r in fresh)
     assert again.report.llm.failed_calls == 0
-    assert not any("rejected response_format" in w for w in again.report.warnings)
+    assert not any("rejected response_format" in w for w in map(str, again.report.warnings))
 
 
 def test_structured_output_set_to_json_schema_names_the_setting_when_rejected(

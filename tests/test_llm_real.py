@@ -81,7 +81,10 @@ def test_the_demo_finishes_and_every_published_model_sentence_is_backed(
     assert usage.model == smollm2.name
     # llama.cpp's server answers json_schema with a 500: found in one call, then json_object
     assert usage.failed_calls == 1 and usage.structured_output == "json_object"
-    assert any("rejected response_format json_schema (HTTP 500" in w for w in first.report.warnings)
+    assert any(
+        "rejected response_format json_schema (HTTP 500" in w
+        for w in map(str, first.report.warnings)
+    )
     by_model = [s for s in first.digest.stories if s.summary.method == smollm2.name]
     offline = [s for s in first.digest.stories if s.summary.method == "extractive"]
     assert len(by_model) + len(offline) == STORIES

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from digest.summarize import guard
-from digest.summarize.sentences import split_sentences
+from digest.text import split_sentences
 
 __all__ = ["MIN_COVER", "Backing", "Source", "backing", "claim", "note_claim"]
 
