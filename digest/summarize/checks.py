@@ -20,12 +20,12 @@ must not repeat the summary; tags must be drawn from the article's own words.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from digest.summarize import injection
+from digest.summarize import injection, support
 from digest.text import OPEN_QUOTES
+from digest.text.words import LETTER_WORD
 
 __all__ = ["Rejected", "Vetted", "echoes_prompt", "repeats", "tags_from", "vet"]
 
@@ -49,7 +49,7 @@ _PROMPT_PHRASES = (
     "no prose, no code fence",
     "weekly automotive newsletter edited by",
 )
-_WORD = re.compile(r"[^\W\d_]+(?:['\-][^\W\d_]+)*")
+_WORD = LETTER_WORD
 _ENDS = ".!?\u2026" + "\"'\u201d\u2019)"
 MIN_WORDS = 5
 MAX_TAG_WORDS = 3
@@ -131,20 +131,20 @@ def _starts_with_figure(text: str) -> bool:
 
 def repeats(why: str, summary: str) -> bool:
     """Whether "why it matters" says again what the summary said (most of its words)."""
-    mine = _content_words(why)
+    mine = support.content(why)
     if not mine:
         return True
-    theirs = _content_words(summary)
+    theirs = support.content(summary)
     return len(mine & theirs) >= 0.8 * len(mine)
 
 
 def tags_from(tags: Sequence[str], source: str) -> list[str]:
     """The tags of at most three words whose every word occurs in `source` (as a word or
     a word's start): a topic, not a sentence, and the article's own."""
-    words = {_fold(w) for w in _WORD.findall(source)}
+    words = {w.casefold() for w in _WORD.findall(source)}
     kept = []
     for tag in tags:
-        parts = [_fold(p) for p in _WORD.findall(tag)]
+        parts = [p.casefold() for p in _WORD.findall(tag)]
         if 0 < len(parts) <= MAX_TAG_WORDS and all(_occurs(p, words) for p in parts):
             kept.append(tag)
     return kept
@@ -155,20 +155,3 @@ def _occurs(part: str, words: set[str]) -> bool:
         return True
     stem = part[: max(4, len(part) - 3)]
     return len(part) >= 4 and any(w.startswith(stem) for w in words)
-
-
-_STOP = frozenset(
-    """a an the and or but of in on at to for from by with as is are was were be been has
-    have had it its this that these those will would can could may might should not no
-    more most than then so such which who whom whose what when where why how their they
-    them there also into over after before about up down out new said says""".split()  # noqa: SIM905
-)
-
-
-def _content_words(text: str) -> set[str]:
-    return {_fold(w) for w in _WORD.findall(text) if _fold(w) not in _STOP}
-
-
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -55,9 +55,12 @@ _ADDRESS_READER = (
     rf"{_START}(?:tell|instruct)\s+(?:the |all |your |our )?{_READERS}\b"
     rf"|^\W*(?:please\s+)?(?:urge|ask|advise|remind|encourage|warn|inform|persuade|convince)"
     rf"\s+(?:the |all |your |our )?{_READERS}\b"
-    # the model told what to write: "... and write that ..."
-    rf"|{_START}(?:write|say|state|claim|add|include|insert|mention|output|print|respond"
-    r"|reply)\s+(?:that|a (?:line|note|link|sentence)|the following)\b"
+    # the model told what to write: "Say that ...", "... and write that ..." (news says
+    # "stand up and say that", so after "and" only the verbs of writing output)
+    r"|^\W*(?:please\s+)?(?:write|say|state|claim|add|include|insert|mention|output|print"
+    r"|respond|reply)\s+(?:that|a (?:line|note|link|sentence)|the following)\b"
+    rf"|{_START}(?:write|output|print|insert|append)\s+(?:that|a (?:line|note|link|sentence)"
+    r"|the following)\b"
 )
 _INSTRUCTION = re.compile(
     f"{_OVERRIDE}|{_ADDRESS_MODEL}|{_ADDRESS_READER}", re.IGNORECASE | re.MULTILINE
@@ -83,15 +86,13 @@ class Stripped:
 
 def strip(text: str) -> Stripped:
     """`text` without its instruction sentences; its lines and other sentences kept."""
-    if not _INSTRUCTION.search(text):
-        return Stripped(text, ())
     removed: list[str] = []
     lines = []
     for line in text.split("\n"):
-        if not _INSTRUCTION.search(line):
+        sentences = split_sentences(line) or [line]  # "^" is a sentence's start
+        if not any(_INSTRUCTION.search(s) for s in sentences):
             lines.append(line)
             continue
-        sentences = split_sentences(line) or [line]
         kept = [s for s in sentences if not _INSTRUCTION.search(s)]
         removed += [s for s in sentences if _INSTRUCTION.search(s)]
         if kept:
