@@ -219,7 +219,7 @@ class ModelUsage:
     invalid: int = 0  # answers that were not the JSON asked for
     structured_output: str = ""  # how JSON was asked for: json_schema, json_object, prompt
     failed_calls: int = 0  # of `calls`: requests that got no answer (errors, rejections)
-    dropped: int = 0  # sentences dropped from model answers that were used
+    dropped: int = 0  # sentences dropped from model answers that were used (why it matters too)
     instructions: int = 0  # instruction sentences removed from articles before summarizing
     note: str = "offline"  # "model", "cached" or "offline"
     token_count: str = ""  # "tiktoken o200k_base", or why counts were estimated

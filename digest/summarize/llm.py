@@ -180,9 +180,12 @@ class Writer:
             vetted = checks.vet(split_sentences(summary), supported)
             if not self._stands(vetted):
                 return f"the summary cannot be used: {vetted.reasons()}"
-            why = checks.vet(split_sentences(guard.clean(answer.why_it_matters)), supported).text
+            why_vetted = checks.vet(split_sentences(guard.clean(answer.why_it_matters)), supported)
+            why = why_vetted.text
             if why and checks.repeats(why, vetted.text):
                 why = ""  # "why it matters" that only says the summary again
+            with self._lock:
+                self.dropped += len(why_vetted.rejected)
             raw_tags = (_TAG.sub("", tag.lower()).strip() for tag in answer.tags)
             tags = checks.tags_from([t for t in raw_tags if t], prepared.source)
             return StoryAnswer.model_construct(  # vetted: `why` and `tags` may now be empty

@@ -125,8 +125,12 @@ def _apart(sentence: str, backing: Sequence[str], given: str) -> str:
         homes = [s for s in backing if figure not in guard.unsupported(figure, s)]
         if not homes and figure in guard.unsupported(figure, given):
             return f"{figure!r} not found with the rest of the sentence in the article"
-        if names and homes and all(
-            set(names) <= set(guard.unsupported(sentence, f"{home}\n{given}")) for home in homes
+        if (
+            names
+            and homes
+            and all(
+                set(names) <= set(guard.unsupported(sentence, f"{home}\n{given}")) for home in homes
+            )
         ):
             shown = ", ".join(repr(n) for n in names[:3])
             return f"{figure!r} is not said of {shown} in the article"
