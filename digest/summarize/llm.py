@@ -243,7 +243,7 @@ class Writer:
                 reply = self._ask(prepared.task, turns, ticket)
                 ticket = None
             except _Stop as stop:
-                return Failed(str(stop), answered=bool(problem))
+                return Failed(str(stop))  # not the model's last word: not cached
             parsed = parse(
                 reply.content, kind, reply.finish_reason, self.settings.max_output_tokens
             )
@@ -306,11 +306,7 @@ class Writer:
     def _gate(self) -> Iterator[None]:
         """Until a request with `response_format` has been answered, one at a time: a
         server that rejects it is then found out by one request, not by several."""
-        if self._confirmed:
-            with nullcontext():
-                yield
-            return
-        with self._probe:
+        with nullcontext() if self._confirmed else self._probe:
             yield
 
     def _create(self, task: Task, turns: list[dict[str, str]], mode: Mode) -> Any:

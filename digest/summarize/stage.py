@@ -310,7 +310,10 @@ def model_summaries(
 
     writer = Writer(config.llm, endpoint, config.newsletter, counter)
     try:
-        articles = [Article("", "", "", title, text, "page") for title, text in documents]
+        articles = [
+            Article("", "", "", title, injection.strip(text).text, "page")
+            for title, text in documents
+        ]
         prepared = [writer.prepare(a) for a in articles]
         with ThreadPoolExecutor(config.llm.max_concurrency) as pool:
             answers = list(pool.map(writer.story, prepared))
