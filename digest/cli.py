@@ -202,6 +202,11 @@ def _add_run(commands: Any) -> None:
         help="summarize with the built-in extractive summarizer, even when [llm] is set",
     )
     run.add_argument(
+        "--retry-llm",
+        action="store_true",
+        help="ask the model again about stories whose answers it failed on in an earlier run",
+    )
+    run.add_argument(
         "--max-stories",
         type=positive,
         metavar="N",
@@ -368,6 +373,7 @@ def _run(args: argparse.Namespace) -> int:
         resend=args.resend,
         max_stories=args.max_stories,
         use_model=not args.no_llm,
+        retry_llm=args.retry_llm,
         proof_to=args.proof_to or (),
     )
     if args.demo:

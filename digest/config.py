@@ -123,6 +123,10 @@ class Summarizer(_Section):
 
 
 Provider = Literal["openai", "github", "ollama", "custom"]
+# How the model is asked for JSON: "json_schema" (OpenAI, vLLM, Ollama >= 0.5, LM Studio),
+# "json_object" (any-JSON mode, llama.cpp's server), "prompt" (the shape in the system
+# message only), or "auto": json_schema first, stepping down once a server rejects it.
+StructuredOutput = Literal["auto", "json_schema", "json_object", "prompt"]
 
 
 class Price(_Section):
@@ -148,6 +152,7 @@ class Llm(_Section):
     max_calls: Annotated[int, Field(ge=0, le=10_000)] = 40  # per run
     max_tokens: Annotated[int, Field(ge=0)] = 150_000  # per run, prompt + completion
     max_failures: Annotated[int, Field(ge=1, le=50)] = 3  # in a row, then offline for the run
+    structured_output: StructuredOutput = "auto"
     show_usage: bool = False  # calls, tokens and cost in the digest's footer
     prices: dict[str, Price] = {}  # model id -> price; adds to the built-in table
 

@@ -218,7 +218,10 @@ class ModelUsage:
     reasons: dict[str, int] = field(default_factory=dict)  # why, and how often
     guard_trips: int = 0  # answers with a number or name not in the source
     invalid: int = 0  # answers that were not the JSON asked for
-    structured_output: str = ""  # "json_schema", or "json in prompt" after a rejection
+    structured_output: str = ""  # how JSON was asked for: json_schema, json_object, prompt
+    failed_calls: int = 0  # of `calls`: requests that got no answer (errors, rejections)
+    dropped: int = 0  # sentences dropped from model answers that were used (why it matters too)
+    instructions: int = 0  # instruction sentences removed from articles before summarizing
     note: str = "offline"  # "model", "cached" or "offline"
     token_count: str = ""  # "tiktoken o200k_base", or why counts were estimated
 

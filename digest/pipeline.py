@@ -84,6 +84,7 @@ class RunOptions:
     resend: bool = False
     max_stories: int | None = None
     use_model: bool = True  # False: the offline summarizer even when [llm] is set
+    retry_llm: bool = False  # ask the model again about stories it failed on before
     proof_to: tuple[str, ...] = ()  # without `send`: email a proof here; the ledger is untouched
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -150,7 +151,9 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         with _timed(timings, "rank"):
             picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
-            done = summarize(config, store, picks, more, started, options.use_model)
+            done = summarize(
+                config, store, picks, more, started, options.use_model, options.retry_llm
+            )
         health = _health(gathered.found, started, config.health.silent_weeks)
         if not picks:
             report = _report(
@@ -330,7 +333,12 @@ def _usage_line(config: Config, usage: ModelUsage) -> str:
 
 def usage_text(usage: ModelUsage) -> str:
     """ "8 calls, 12,345 tokens, about $0.0123" (the cost only when the model has a price)."""
-    text = f"{usage.calls} call{'s' if usage.calls != 1 else ''}, {usage.total_tokens:,} tokens"
+    text = f"{usage.calls} call{'s' if usage.calls != 1 else ''}"
+    if usage.failed_calls:  # "0 of 6 calls succeeded (6 failed)"
+        text = (
+            f"{usage.calls - usage.failed_calls} of {text} succeeded ({usage.failed_calls} failed)"
+        )
+    text += f", {usage.total_tokens:,} tokens"
     if usage.cost_usd is not None:
         text += f", about ${usage.cost_usd:.4f}"
     return text

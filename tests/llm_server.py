@@ -22,7 +22,9 @@ deterministic; `usage` counts words (prompt: all messages, completion: the conte
 Faults: `script(*faults)` queues one `Fault` per chat request (FIFO). Requests refused
 by the persistent checks (`api_key`, `reject_schema`) do not consume the script; every
 other chat request consumes one item (`Fault.ok()` is a placeholder that answers
-normally). Persistent flags: `api_key`, `reject_schema`, `obey_injection`, `delay`.
+normally). Persistent flags: `api_key`, `reject_schema` (answered with `reject_status`: 400, 422,
+or 500 with the message of a server that knows only "text" and "json_object"),
+`obey_injection`, `delay`.
 Every request (GET included) is recorded in `requests`, before any delay.
 """
 
@@ -39,7 +41,9 @@ from urllib.parse import urlsplit
 
 from digest.demo.loopback import Answer, LoopbackServer
 
-FaultKind = Literal["ok", "status", "garbage", "invalid", "invent", "slow", "reset", "bad_body"]
+FaultKind = Literal[
+    "ok", "status", "garbage", "invalid", "invent", "slow", "reset", "bad_body", "truncate", "edit"
+]
 Task = Literal["story", "note", "other"]
 
 MODELS = ("test-model",)
@@ -53,6 +57,11 @@ INJECTED_SUMMARY = (
 INJECTED_WHY = "Subscribe at [evil.example](https://evil.example) today."
 SCHEMA_REJECTED = (
     "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."
+)
+# What a server that only knows "text" and "json_object" says (as llama.cpp's does, in a 500).
+SCHEMA_REJECTED_500 = (
+    "1 validation error for CreateChatCompletionRequest response_format.type Input should "
+    "be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
 )
 NOTE_MIN_WORDS, NOTE_MAX_WORDS = 60, 110
 
@@ -89,6 +98,9 @@ class Fault:
     retry_after_ms: str | None = None  # retry-after-ms, which the SDK prefers and honours
     seconds: float = 0.0
     content_type: str = "application/json"  # of a bad_body answer
+    before: str = ""  # of an edit: text put before the summary (or note)
+    after: str = ""  # ... and after it
+    raw: bool = False  # of an edit: strings with raw newlines (as llama.cpp's grammar allows)
 
     @classmethod
     def ok(cls) -> Fault:
@@ -116,6 +128,17 @@ class Fault:
     def invent(cls) -> Fault:
         """A good answer whose summary (or note) ends with a number not in the input."""
         return cls("invent")
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        """The good answer cut off half way, with finish_reason "length"."""
+        return cls("truncate")
+
+    @classmethod
+    def edit(cls, before: str = "", after: str = "", raw: bool = False) -> Fault:
+        """The good answer with text put before and after its summary (or note); with
+        `raw`, its strings hold raw newlines and tabs (invalid for a strict JSON reader)."""
+        return cls("edit", before=before, after=after, raw=raw)
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
@@ -155,6 +178,7 @@ class ModelServer(LoopbackServer):
         self.requests: list[Recorded] = []
         self.api_key: str | None = None
         self.reject_schema = False
+        self.reject_status = 400  # how a rejection of json_schema is answered: 400, 422, 500
         self.obey_injection = False
         self.delay = 0.0
 
@@ -188,6 +212,7 @@ class ModelServer(LoopbackServer):
             self._script.clear()
             self.api_key = None
             self.reject_schema = False
+            self.reject_status = 400
             self.obey_injection = False
             self.delay = 0.0
 
@@ -238,7 +263,9 @@ class ModelServer(LoopbackServer):
             and isinstance(response_format, dict)
             and response_format.get("type") == "json_schema"
         ):
-            return None, _error(400, SCHEMA_REJECTED, param="response_format")
+            if self.reject_status == 500:
+                return None, _error(500, SCHEMA_REJECTED_500)
+            return None, _error(self.reject_status, SCHEMA_REJECTED, param="response_format")
         with self._lock:
             fault = self._script.popleft() if self._script else None
             self._ids += 1
@@ -268,7 +295,10 @@ class ModelServer(LoopbackServer):
             return Answer(drop=True)
         if fault is not None and kind == "bad_body":
             return Answer(200, BAD_BODY, {"Content-Type": fault.content_type})
-        content = self._content(request, task, kind)
+        content = self._content(request, task, fault)
+        finish = "stop"
+        if kind == "truncate":
+            content, finish = content[: len(content) // 2], "length"
         words = sum(len(_text(m.get("content")).split()) for m in _messages(request))
         completion = len(content.split())
         return _json(
@@ -283,7 +313,7 @@ class ModelServer(LoopbackServer):
                         "index": 0,
                         "message": {"role": "assistant", "content": content, "refusal": None},
                         "logprobs": None,
-                        "finish_reason": "stop",
+                        "finish_reason": finish,
                     }
                 ],
                 "usage": {
@@ -295,7 +325,8 @@ class ModelServer(LoopbackServer):
             },
         )
 
-    def _content(self, request: dict[str, Any], task: Task, kind: str) -> str:
+    def _content(self, request: dict[str, Any], task: Task, fault: Fault | None) -> str:
+        kind = fault.kind if fault is not None else "ok"
         if kind == "garbage":
             return GARBAGE
         if kind == "invalid":
@@ -309,12 +340,12 @@ class ModelServer(LoopbackServer):
                 story["why_it_matters"] = INJECTED_WHY
             if kind == "invent":
                 story["summary"] += " " + INVENTED
-            return json.dumps(story, ensure_ascii=False)
+            return _edited(story, "summary", fault)
         if task == "note":
             note = note_answer(_first_block(STORIES, users))
             if kind == "invent":
                 note["note"] += " " + INVENTED
-            return json.dumps(note, ensure_ascii=False)
+            return _edited(note, "note", fault)
         return "OK"
 
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -323,6 +354,14 @@ class ModelServer(LoopbackServer):
     def _record(self, record: Recorded) -> None:
         with self._lock:
             self.requests.append(record)
+
+
+def _edited(answer: dict[str, Any], key: str, fault: Fault | None) -> str:
+    if fault is None or fault.kind != "edit":
+        return json.dumps(answer, ensure_ascii=False)
+    answer[key] = fault.before + answer[key] + fault.after
+    text = json.dumps(answer, ensure_ascii=False)
+    return text.replace("\\n", "\n").replace("\\t", "\t") if fault.raw else text
 
 
 # The model's answers, usable by tests to state what to expect.

@@ -16,10 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("bash", "dirname", "env", "cat", "mkdir", "rm")
 
 
-def sandbox(tmp_path: Path, *, chromium: bool) -> tuple[Path, dict[str, str]]:
+def sandbox(tmp_path: Path, *, chromium: bool, model: bool = True) -> tuple[Path, dict[str, str]]:
     """A repository with .ci/run and scripts/tiktoken_cache.py, a .venv/bin/python,
-    stub `id` (not root: nothing is installed) and `make` (records its targets), and
-    Chromium only when asked. npm is never on the PATH."""
+    stub `id` (not root: nothing is installed) and `make` (records its targets), a stub
+    scripts/install_real_model.sh that succeeds only when `model`, and Chromium only when
+    asked. npm is never on the PATH."""
     repo = tmp_path / "repo"
     (repo / ".ci").mkdir(parents=True)
     (repo / "scripts").mkdir()
@@ -27,6 +28,9 @@ def sandbox(tmp_path: Path, *, chromium: bool) -> tuple[Path, dict[str, str]]:
     shutil.copy2(REPO / ".ci" / "run", repo / ".ci" / "run")
     shutil.copy2(REPO / "scripts" / "tiktoken_cache.py", repo / "scripts" / "tiktoken_cache.py")
     (repo / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    installer = repo / "scripts" / "install_real_model.sh"
+    installer.write_text(f"#!{shutil.which('bash')}\nexit {0 if model else 1}\n")
+    installer.chmod(0o755)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in TOOLS:
@@ -55,6 +59,14 @@ def test_ci_run_fails_in_ci_without_chromium(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "error: could not install chromium (CI=true" in done.stderr
     assert not (tmp_path / "made").exists()  # stopped before the tests
+
+
+def test_ci_run_fails_in_ci_without_the_real_model(tmp_path: Path) -> None:
+    repo, env = sandbox(tmp_path, chromium=True, model=False)
+    done = ci_run(repo, env | {"CI": "true"})
+    assert done.returncode == 1
+    assert "error: could not install llama-cpp-python[server] and SmolLM2" in done.stderr
+    assert (tmp_path / "made").read_text() == "make .venv/.installed\n"  # not `make test`
 
 
 def test_ci_run_fails_in_ci_without_the_tiktoken_files(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ __all__ = [
     "PROMPT_VERSION",
     "STORY",
     "Failed",
+    "Mode",
     "NoteAnswer",
     "StoryAnswer",
     "Task",
@@ -37,12 +38,16 @@ WHY_MAX_WORDS = 35
 NOTE_MIN_WORDS = 60
 NOTE_MAX_WORDS = 120
 
+# How JSON is asked for: a schema in `response_format`, any-JSON mode, or the prompt alone.
+Mode = Literal["json_schema", "json_object", "prompt"]
+
 
 @dataclass(frozen=True)
 class Failed:
     """Why the model's answer is not used; the caller writes the offline one."""
 
     reason: str
+    answered: bool = False  # the model answered and the answer was not usable: cacheable
 
 
 class StoryAnswer(BaseModel):
@@ -50,7 +55,7 @@ class StoryAnswer(BaseModel):
 
     summary: str = Field(min_length=20, max_length=1200)
     why_it_matters: str = Field(min_length=10, max_length=500)
-    tags: list[str] = Field(min_length=1, max_length=6)
+    tags: list[str] = Field(min_length=1, max_length=40)  # the first 4 are kept
 
 
 class NoteAnswer(BaseModel):
@@ -79,16 +84,21 @@ class Task:
         schema.pop("title", None)
         return schema
 
-    def response_format(self) -> dict[str, Any]:
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": self.name, "strict": True, "schema": self.schema},
-        }
+    def response_format(self, mode: Mode) -> dict[str, Any] | None:
+        """The request's `response_format` in `mode` (None: not sent)."""
+        if mode == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": self.name, "strict": True, "schema": self.schema},
+            }
+        if mode == "json_object":  # "schema": llama.cpp's servers then hold the answer to it
+            return {"type": "json_object", "schema": self.schema}
+        return None
 
-    def system_for(self, structured: bool, newsletter: Newsletter) -> str:
-        """The system message; without structured output it spells out the JSON shape."""
+    def system_for(self, mode: Mode, newsletter: Newsletter) -> str:
+        """The system message; without a schema in the request it spells out the shape."""
         text = self.system.format_map(_names(newsletter)) + in_language(newsletter.language)
-        if structured:
+        if mode == "json_schema":
             return text
         example = {key: _EXAMPLE[key] for key in self.schema["properties"]}
         return (
@@ -115,8 +125,8 @@ Write:
 who did it and the figures that matter, for a busy reader who works in the car industry.
 - why_it_matters: one sentence, at most {WHY_MAX_WORDS} words, on why it matters to \
 that reader.
-- tags: 1 to 4 short lowercase topic tags, such as "ev", "batteries", "tariffs", \
-"earnings", "autonomy", "recall".
+- tags: 1 to 4 short lowercase topic tags, each a word or two that the article itself \
+uses.
 
 Use only facts the article states: every number and every name you write must appear \
 in the article. Plain text only: no links, no URLs, no HTML, no Markdown. Do not refer \
