@@ -33,10 +33,10 @@ the cap chains them instead), plus each item's NEIGHBOURS nearest by embedding. 
 pairs scoring EDGE_THRESHOLD or more and joins them strongest first with union-find; a join
 making a group of three or more also needs the average score across the two groups to reach
 a threshold, so that one loose pair cannot chain related events into one (average link, not
-single link): LINK_THRESHOLD for headlines, LINK_FULL for full texts, and for leads (a
-paragraph or two) LINK_SINGLE when one item joins a group but LINK_LEAD when two groups of
-two or more would become one (related events told in short texts look alike). `group`
-also returns each join with its signals (`digest cluster --explain`).
+single link): LINK_THRESHOLD for headlines; for texts LINK_FULL (full texts) or LINK_SINGLE
+(leads, a paragraph or two) when one item joins a group, but LINK_GROUPS when two groups of
+two or more would become one (two stories of one running topic look alike). `group` also
+returns each join with its signals (`digest cluster --explain`).
 
 The weights were fitted, and the thresholds chosen, on the "tune" half of the shared sets
 (split by a hash of the event id; the other half is never tuned on) and checked on
@@ -81,9 +81,9 @@ SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
 EDGE_THRESHOLD: Final = 0.30  # a pair scoring this much is the same story ...
 # A join into a group of 3+ needs an average score across the two groups of at least:
 LINK_THRESHOLD: Final = 0.25  # headlines (either of the joining pair is headline-only);
-LINK_FULL: Final = 0.2  # full texts (both have LEAD_WORDS_MAX words or more);
-LINK_SINGLE: Final = 0.3  # leads, one item joining a group;
-LINK_LEAD: Final = 0.5  # leads, two groups of 2+ (two stories of one running topic)
+LINK_FULL: Final = 0.2  # one item joining a group, full texts (LEAD_WORDS_MAX words or more);
+LINK_SINGLE: Final = 0.3  # one item joining a group, leads (a paragraph or two);
+LINK_GROUPS: Final = 0.5  # two groups of 2+ (leads or full texts): two stories of one topic?
 LEAD_WORDS_MAX: Final = 120  # a body of fewer words is a lead (a teaser, a feed's snippet)
 HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headline-only item
 # Logistic weights of the pair score, fitted on the tune half of the shared sets
@@ -575,16 +575,17 @@ class _Scorer:
 
     def link_threshold(self, i: int, j: int, smaller: int) -> float:
         """The average score a join of `i` and `j` into a group of 3+ needs (`smaller`: the
-        smaller group's size). Between leads, two groups that each hold a story need much
-        more than one item joining a story: on the tune half of the AllSides leads, such
-        joins were mostly follow-ups of one running topic (budget talks, mandates), and
-        single joins mostly the third outlet of the event."""
+        smaller group's size). Two groups that each hold a story need much more than one
+        item joining a story: on the tune half of the AllSides leads, such joins were mostly
+        follow-ups of one running topic (budget talks, mandates), and single joins mostly
+        the third outlet of the event. Headlines are left out: a story told in 30 headlines
+        grows by joining groups."""
         a, b = self.batch.profiles[i], self.batch.profiles[j]
         if min(a.body_words, b.body_words) < HEADLINE_WORDS:
             return LINK_THRESHOLD
-        if min(a.words, b.words) >= LEAD_WORDS_MAX:
-            return LINK_FULL
-        return LINK_LEAD if smaller >= 2 else LINK_SINGLE
+        if smaller >= 2:
+            return LINK_GROUPS
+        return LINK_FULL if min(a.words, b.words) >= LEAD_WORDS_MAX else LINK_SINGLE
 
     def linkage(self, a: int, b: int, groups: _Groups) -> float:
         """Average score between two groups, over samples of LINK_SAMPLE members each."""
