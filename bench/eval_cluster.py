@@ -403,10 +403,11 @@ def uci_batches(corpus: Path, split: str) -> list[Batch]:
 REAL_SETS = {"allsides": allsides_batches, "g5w": g5w_batches, "uci": uci_batches}
 EMBED_CACHE = REPO / ".cache" / "cluster-embed.sqlite"  # git-ignored; vectors by text hash
 # Out-of-sample floors, a little below what the held-out half scores (see the table).
-# Held out (2026-12-06): allsides 0.668/0.708, g5w 0.967/0.876, uci 0.999/0.656 (P/R).
+# Held out (2026-12-06, the linkage by group size): allsides 0.754/0.665, g5w 0.995/0.867,
+# uci 0.999/0.656 (P/R).
 REAL_FLOORS: dict[str, dict[str, float]] = {
-    "allsides": {"precision": 0.64, "recall": 0.66},
-    "g5w": {"precision": 0.94, "recall": 0.86},
+    "allsides": {"precision": 0.72, "recall": 0.63},
+    "g5w": {"precision": 0.96, "recall": 0.84},
     "uci": {"precision": 0.95, "recall": 0.61},
 }
 

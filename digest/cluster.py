@@ -32,9 +32,11 @@ the work grows linearly with the batch; an exact title or opening held by more i
 the cap chains them instead), plus each item's NEIGHBOURS nearest by embedding. It accepts
 pairs scoring EDGE_THRESHOLD or more and joins them strongest first with union-find; a join
 making a group of three or more also needs the average score across the two groups to reach
-LINK_THRESHOLD, so that one loose pair cannot chain related events into one (average link,
-not single link). `group` also returns each join with its signals (`digest cluster
---explain`).
+a threshold, so that one loose pair cannot chain related events into one (average link, not
+single link): LINK_THRESHOLD for headlines; for texts LINK_FULL (full texts) or LINK_SINGLE
+(leads, a paragraph or two) when one item joins a group, but LINK_GROUPS when two groups of
+two or more would become one (two stories of one running topic look alike). `group` also
+returns each join with its signals (`digest cluster --explain`).
 
 The weights were fitted, and the thresholds chosen, on the "tune" half of the shared sets
 (split by a hash of the event id; the other half is never tuned on) and checked on
@@ -77,7 +79,12 @@ SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines
 SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
 
 EDGE_THRESHOLD: Final = 0.30  # a pair scoring this much is the same story ...
-LINK_THRESHOLD: Final = 0.25  # ... and a join into a group of 3+ needs this average score
+# A join into a group of 3+ needs an average score across the two groups of at least:
+LINK_THRESHOLD: Final = 0.25  # headlines (either of the joining pair is headline-only);
+LINK_FULL: Final = 0.2  # one item joining a group, full texts (LEAD_WORDS_MAX words or more);
+LINK_SINGLE: Final = 0.3  # one item joining a group, leads (a paragraph or two);
+LINK_GROUPS: Final = 0.5  # two groups of 2+ (leads or full texts): two stories of one topic?
+LEAD_WORDS_MAX: Final = 120  # a body of fewer words is a lead (a teaser, a feed's snippet)
 HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headline-only item
 # Logistic weights of the pair score, fitted on the tune half of the shared sets
 # (`python bench/eval_cluster.py --fit`); "far" is 1 - the date factor.
@@ -328,6 +335,7 @@ class _Profile:
     numbers: frozenset[str]
     head_numbers: frozenset[str]  # the figures of the headline and the opening words
     body_words: int  # content words of the body read (0: a headline-only entry)
+    words: int  # words of the body read (at most BODY_WORDS): a lead or a full text
     shingles: frozenset[str]
     copy_keys: tuple[str, ...]  # the exact title and opening: shared by every copy
     source: str
@@ -371,6 +379,7 @@ def _profile(item: Item) -> _Profile:
         numbers=_numbers(title + "\n" + body),
         head_numbers=_numbers(title + "\n" + _prefix(body, HEAD_WORDS)),
         body_words=len(_content(body_words[:LEAD_WORDS])),
+        words=len(body_words),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
         source=" ".join(item.source.casefold().split()),
@@ -564,6 +573,20 @@ class _Scorer:
             )
         return self.stripped[index]
 
+    def link_threshold(self, i: int, j: int, smaller: int) -> float:
+        """The average score a join of `i` and `j` into a group of 3+ needs (`smaller`: the
+        smaller group's size). Two groups that each hold a story need much more than one
+        item joining a story: on the tune half of the AllSides leads, such joins were mostly
+        follow-ups of one running topic (budget talks, mandates), and single joins mostly
+        the third outlet of the event. Headlines are left out: a story told in 30 headlines
+        grows by joining groups."""
+        a, b = self.batch.profiles[i], self.batch.profiles[j]
+        if min(a.body_words, b.body_words) < HEADLINE_WORDS:
+            return LINK_THRESHOLD
+        if smaller >= 2:
+            return LINK_GROUPS
+        return LINK_FULL if min(a.words, b.words) >= LEAD_WORDS_MAX else LINK_SINGLE
+
     def linkage(self, a: int, b: int, groups: _Groups) -> float:
         """Average score between two groups, over samples of LINK_SAMPLE members each."""
         scores = [self(i, j) for i in groups.sample[a] for j in groups.sample[b]]
@@ -687,7 +710,8 @@ def group(items: Sequence[Item], vectors: embed.Vectors | None = None) -> Groupi
         if a == b:
             continue
         linkage = scorer.linkage(a, b, groups)
-        if groups.size(a) + groups.size(b) > 2 and linkage < LINK_THRESHOLD:
+        sizes = (groups.size(a), groups.size(b))
+        if sum(sizes) > 2 and linkage < scorer.link_threshold(i, j, min(sizes)):
             continue
         groups.union(a, b)
         joins.append(Join(i, j, score, linkage, scorer.signals(i, j)))

@@ -32,6 +32,7 @@ from bench.eval_cluster import (
 )
 from digest.cli import main
 from digest.cluster import (
+    EDGE_THRESHOLD,
     MAX_CANDIDATES,
     MAX_POSTING,
     NEIGHBOURS,
@@ -41,6 +42,7 @@ from digest.cluster import (
     _neighbours,
     _profile,
     cluster,
+    group,
     similarity,
 )
 from digest.embed import DIM
@@ -197,6 +199,84 @@ def test_same_event_in_other_words_merges() -> None:
     assert recall | {"kanto-recall-update"} <= groups["kanto-recall-axle"]  # and the update
     assert {"kanto-plant-tradelane", "kanto-plant-axle"} <= groups["kanto-plant-axle"]
     assert {"halden-price-voltline", "halden-price-motorway"} <= groups["halden-price-voltline"]
+
+
+def _running_topic() -> dict[str, Item]:
+    """Two stories of one running topic (a hearing on battery fires, then the recall six
+    days later), each told by two outlets in a paragraph, and a third outlet's short lead
+    on the hearing."""
+    rows = [
+        (
+            "hearing-a",
+            "Voltline",
+            3,
+            "Halden chief grilled by senators over Summit EV battery fires",
+            "Halden Motors chief executive Clara Voss told a Senate commerce panel on "
+            "Tuesday that the carmaker had traced the Summit EV battery fires to a cell "
+            "supplier in Ostrava. Senators pressed Voss on why owners were not warned "
+            "sooner. Voss said Halden would publish its findings within a month and "
+            "apologised to the families of two drivers injured in the fires.",
+        ),
+        (
+            "hearing-b",
+            "Motorway Daily",
+            3,
+            "Senators press Halden's Voss on Summit EV fires at hearing",
+            "Lawmakers questioned Halden chief executive Clara Voss for three hours on "
+            "Tuesday about fires in Summit EV batteries. Voss blamed cells made at a "
+            "supplier plant in Ostrava and promised a public report within a month. Several"
+            " senators said Halden had been slow to tell owners about the risk.",
+        ),
+        (
+            "hearing-c",
+            "Ledgerline Markets",
+            4,
+            "Halden boss blames Ostrava cell supplier for EV fires",
+            "Halden's Clara Voss told senators on Tuesday that faulty cells from a supplier"
+            " in Ostrava caused the Summit EV battery fires, and said a report would follow"
+            " within a month.",
+        ),
+        (
+            "recall-a",
+            "The Axle Ledger",
+            9,
+            "Halden recalls 48,000 Summit EVs to replace battery packs",
+            "Halden Motors is recalling 48,000 Summit EV crossovers to replace battery "
+            "packs that can overheat and catch fire, the carmaker said in a filing with "
+            "safety regulators on Monday. Dealers will swap the packs for free starting in "
+            "January. The recall follows a Senate hearing last week on fires in two Summit "
+            "EVs.",
+        ),
+        (
+            "recall-b",
+            "Sensorfield",
+            9,
+            "Summit EV owners to get new batteries as Halden widens fire fix",
+            "Owners of 48,000 Summit EVs will get new battery packs under a recall Halden "
+            "filed on Monday. The company said the packs can overheat when charged in cold "
+            "weather. Replacement starts in January at no cost to owners, Halden said, a "
+            "week after senators questioned its handling of the fires.",
+        ),
+    ]
+    return {
+        key: Item(key, title, text, source, datetime(2026, 11, day, 12, tzinfo=UTC))
+        for key, source, day, title, text in rows
+    }
+
+
+def test_two_stories_of_one_running_topic_stay_apart() -> None:
+    """Each pair is one story; across them one pair scores as the same story and the average
+    across the two groups (about 0.3) passed the old check (0.25) but not LINK_GROUPS."""
+    items = _running_topic()
+    four = [items[key] for key in ("hearing-a", "hearing-b", "recall-a", "recall-b")]
+    grouping = group(four)
+    assert grouping.groups == [[0, 1], [2, 3]]
+    assert max(similarity(a, b) for a in four[:2] for b in four[2:]) >= EDGE_THRESHOLD
+
+
+def test_a_third_outlet_joins_its_story_not_the_follow_up() -> None:
+    items = list(_running_topic().values())
+    assert cluster(items) == [[0, 1, 2], [3, 4]]
 
 
 def test_syndication_variants_merge_and_nothing_else() -> None:
