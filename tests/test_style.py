@@ -82,7 +82,7 @@ JUNK = [
 def test_module_constants() -> None:
     assert style.MIN_WORDS == 150
     assert 0.0 < style.THRESHOLD < 1.0
-    assert len(style.FEATURES) == len(set(style.FEATURES)) <= 30
+    assert len(style.FEATURES) == len(set(style.FEATURES)) <= 150
 
 
 def test_empty_text_scores_zero() -> None:
