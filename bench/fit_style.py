@@ -542,7 +542,7 @@ def describe_data(rows: Sequence[Row], prefix: str) -> dict[str, Any]:
         "articles": len({r.article for r in rows}),
         "positives": {
             g: sum(r.is_ai and r.generator == g for r in rows)
-            for g in sorted({r.generator for r in rows})
+            for g in sorted({r.generator for r in rows if r.is_ai})
         },
         "humans": sum(not r.is_ai for r in rows),
         "humans_of_other_outlets": sum(r.file in HUMAN_FILES for r in rows),
