@@ -7,7 +7,11 @@ linear one that ``style.py`` evaluates in pure Python from ``style.json``.
 Data: ``../shared/corpus/ai-text/xsum.jsonl`` (GPT-3.5, GPT-4, davinci) and
 ``ai-text/more/`` (Claude 3 Opus and Sonnet, Gemini 1.5 Pro, GPT-4o, GPT-4o-mini,
 Llama 3 70B): pairs of a human BBC text and a model's continuation or rewrite of it.
-Choices, and why:
+Human news of other outlets is fitted too, as humans only: the full texts of
+``../clusters/giveme5w1h-news-cluster.jsonl`` (Daily Mail, NPR, CNN, RT, ...) from sites
+that have no page in ``../extraction/``, and the CNN/BBC articles of
+``../summaries/cnndm-writers.jsonl``; without them the score learns "not BBC" and the
+threshold must be raised far on real pages. Choices, and why:
 
 * Whitespace is collapsed in every text before anything else: in ``more/`` the AI texts
   have paragraph breaks and the human ones none, so layout would give the answer away.
@@ -19,9 +23,13 @@ Choices, and why:
   one generator). Every generator is fitted as a positive.
 * The figure that matters is **leave-one-generator-out** (LOGO): for each generator G and
   each of 5 folds grouped by ``article`` (one BBC story never on both sides), fit on the
-  other folds without any text of G, set the threshold at <= 1% of the training humans,
-  and score G's texts and the humans of the held-out fold. TPR per generator is at that
+  other folds without any text of G, set the threshold at <= 1% of the training humans'
+  *out-of-fold* scores (an inner grouped CV over the training folds: in-sample scores
+  of ~150 features would set the cut too low), and score G's texts and the humans of
+  the held-out fold. TPR per generator is at that
   threshold; AUROC is G against the held-out humans; the held-out human FPR is reported.
+* "TPR@pages": the same, at the cut raised until <= 1% of the human pages of
+  ``../extraction/`` (other outlets, never fitted) pass, as the shipped threshold is.
 * The shipped model is fitted on everything; its threshold is the 1% cut of out-of-fold
   human scores (plain grouped 5-fold CV), raised if more than 1% of the human pages of
   ``../shared/corpus/extraction/`` would be suspected (the issue's bar).
@@ -43,6 +51,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -64,30 +73,34 @@ FILES = (
 )
 FOLDS = 5
 FPR_TARGET = 0.01
-C = 0.1  # inverse L2 strength (scikit-learn's C), on z-scored features, balanced classes
+C = 0.005  # inverse L2 strength (scikit-learn's C), on z-scored features, balanced classes
 MIN_SCORED_WORDS = 40  # texts this short after cutting the prefix say little; dropped
+HUMAN_FILES = ("clusters/giveme5w1h-news-cluster.jsonl", "summaries/cnndm-writers.jsonl")
 PREFIX_MODES = ("sentence", "words", "none")
-VERSION = 2
+VERSION = 3
 
-# Pinned a little below the measured LOGO figures (C = 0.1, 21 features): TPR at the 1%
-# cut (AUROC) per held-out generator: claude-3-opus 0.928 (0.991), claude-3-sonnet 0.887
-# (0.984), davinci 0.146 (0.660), gemini-1.5-pro 0.878 (0.982), gpt-3.5-turbo 0.990
-# (0.998), gpt-4 0.979 (0.997), gpt-4o 0.617 (0.921), gpt-4o-mini 1.000 (1.000),
-# llama-3-70b 0.623 (0.940); mean 0.783, held-out human FPR 0.019. davinci (a raw
-# completion model that reads like its prompt) is below the issue's 0.5 bar, and the
-# mean below its 0.8: style alone does not get there (see bench/detect_results.md).
+# Pinned a little below the measured LOGO figures (C = 0.005, 134 features, humans of
+# other outlets fitted, cut at 1% of out-of-fold training humans): TPR at the cut (AUROC;
+# TPR at the page-raised cut) per held-out generator: claude-3-opus 0.949 (0.996; 0.928),
+# claude-3-sonnet 0.887 (0.983; 0.856), davinci 0.112 (0.631; 0.101), gemini-1.5-pro
+# 0.878 (0.982; 0.863), gpt-3.5-turbo 0.959 (0.999; 0.938), gpt-4 0.979 (1.000; 0.959),
+# gpt-4o 0.383 (0.898; 0.383), gpt-4o-mini 0.986 (1.000; 0.986), llama-3-70b 0.566
+# (0.957; 0.528); mean 0.744, at the page-raised cut 0.727; held-out human FPR 0.008.
+# davinci (a raw completion model that reads like its prompt) and the gpt-4o rewrites
+# are below the issue's 0.5 bar: style alone does not get there (bench/detect_results.md).
 FLOORS: dict[str, float] = {
-    "mean_tpr": 0.76,
-    "max_fpr": 0.03,
-    "tpr_claude-3-opus-20240229": 0.88,
+    "mean_tpr": 0.72,
+    "mean_tpr_pages": 0.70,
+    "max_fpr": 0.02,
+    "tpr_claude-3-opus-20240229": 0.90,
     "tpr_claude-3-sonnet-20240229": 0.84,
-    "tpr_davinci": 0.10,
+    "tpr_davinci": 0.08,
     "tpr_gemini-1.5-pro": 0.83,
-    "tpr_gpt-3.5-turbo": 0.95,
+    "tpr_gpt-3.5-turbo": 0.92,
     "tpr_gpt-4": 0.94,
-    "tpr_gpt-4o": 0.55,
+    "tpr_gpt-4o": 0.33,
     "tpr_gpt-4o-mini": 0.95,
-    "tpr_llama-3-70b": 0.55,
+    "tpr_llama-3-70b": 0.50,
 }
 
 
@@ -152,19 +165,48 @@ def load_rows(corpus: Path, files: Sequence[str] = FILES, prefix: str = "sentenc
                     rows.append(
                         Row(record["article"], record["model"], record["label"], name, scored)
                     )
+    rows += [r for r in other_humans(corpus) if style.word_count(r.text) >= MIN_SCORED_WORDS]
     for row in rows:
         values = style.features(row.text)
         row.values = [values[name] for name in style.FEATURES]
     return rows
 
 
+def other_humans(corpus: Path) -> list[Row]:
+    """Human news of other outlets, fitted as humans only (whitespace collapsed, whole):
+    the full texts of ``../clusters/giveme5w1h-news-cluster.jsonl`` except those of a site
+    that also has a page in ``../extraction/`` (those pages must stay unseen outlets), and
+    the articles of ``../summaries/cnndm-writers.jsonl``. Missing files give no rows."""
+    page_hosts = {_host(url) for url in extraction_urls(corpus)}
+    rows = [
+        Row(f"g5w-{r['id']}", "human", "human", HUMAN_FILES[0], " ".join(r["text"].split()))
+        for r in _records(corpus.parent / HUMAN_FILES[0])
+        if _host(r["url"]) not in page_hosts
+    ]
+    rows += [
+        Row(f"cnndm-{r['id']}", "human", "human", HUMAN_FILES[1], " ".join(r["article"].split()))
+        for r in _records(corpus.parent / HUMAN_FILES[1])
+    ]
+    return rows
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    """The records of a jsonl file; none if it is missing."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
 def _pairs(path: Path) -> Iterable[dict[str, dict[str, Any]]]:
     """The records of a jsonl file grouped by ``pair_id``: {"human": ..., "ai": ...}."""
     pairs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            pairs[record["pair_id"]][record["label"]] = record
+    for record in _records(path):
+        pairs[record["pair_id"]][record["label"]] = record
     return [pair for pair in pairs.values() if {"human", "ai"} <= set(pair)]
 
 
@@ -309,7 +351,7 @@ def logo(data: Data, pages: np.ndarray | None = None, c: float = C) -> dict[str,
         for fold in range(k):
             train = (data.folds != fold) & ~(data.is_ai & (data.generator == gen))
             model = fit(data.matrix[train], data.is_ai[train], c)
-            cut = threshold_at(model.logits(data.matrix[train & ~data.is_ai]).tolist())
+            cut = threshold_at(oof_human_logits(data, c, train))
             test_ai = (data.folds == fold) & data.is_ai & (data.generator == gen)
             test_human = (data.folds == fold) & ~data.is_ai
             ai = model.logits(data.matrix[test_ai])
@@ -345,13 +387,17 @@ def logo(data: Data, pages: np.ndarray | None = None, c: float = C) -> dict[str,
     }
 
 
-def oof_human_logits(data: Data, c: float = C) -> list[float]:
-    """Out-of-fold scores of the human texts (all generators fitted): for the threshold."""
+def oof_human_logits(data: Data, c: float = C, rows: np.ndarray | None = None) -> list[float]:
+    """Out-of-fold scores of the human texts among `rows` (default all), each scored by
+    a model fitted on the other folds of `rows`: the threshold is set on these, never on
+    texts the model was fitted on (with ~150 features, in-sample human scores are too
+    low, and a cut set on them lets far more than 1% of unseen humans through)."""
+    rows = np.ones(len(data.rows), dtype=bool) if rows is None else rows
     scores: list[float] = []
-    for fold in range(int(data.folds.max()) + 1):
-        train = data.folds != fold
+    for fold in sorted(set(data.folds[rows].tolist())):
+        train = rows & (data.folds != fold)
         model = fit(data.matrix[train], data.is_ai[train], c)
-        scores += model.logits(data.matrix[(data.folds == fold) & ~data.is_ai]).tolist()
+        scores += model.logits(data.matrix[rows & (data.folds == fold) & ~data.is_ai]).tolist()
     return scores
 
 
@@ -361,6 +407,7 @@ def failures(summary: dict[str, Any], floors: dict[str, float] = FLOORS) -> list
         "mean_tpr": summary["mean_tpr"],
         "min_tpr": summary["min_tpr"],
         "max_fpr": summary["heldout_fpr"],
+        "mean_tpr_pages": summary.get("mean_tpr_pages", math.nan),
     }
     for gen, cell in summary["generators"].items():
         figures[f"tpr_{gen}"] = cell["tpr"]
@@ -377,14 +424,23 @@ def failures(summary: dict[str, Any], floors: dict[str, float] = FLOORS) -> list
 # --- human pages and seeds ------------------------------------------------------------
 
 
-def extraction_texts(corpus: Path) -> list[str]:
-    """Article bodies of ../extraction/ground-truth.json with >= MIN_WORDS words."""
+def _extraction_pages(corpus: Path) -> list[dict[str, Any]]:
+    """The entries of ../extraction/ground-truth.json; none if it is missing."""
     path = corpus.parent / "extraction" / "ground-truth.json"
     if not path.is_file():
         return []
-    pages = json.loads(path.read_text(encoding="utf-8"))
-    bodies = [str(page.get("articleBody") or "") for page in pages.values()]
+    return list(json.loads(path.read_text(encoding="utf-8")).values())
+
+
+def extraction_texts(corpus: Path) -> list[str]:
+    """Article bodies of ../extraction/ground-truth.json with >= MIN_WORDS words."""
+    bodies = [str(page.get("articleBody") or "") for page in _extraction_pages(corpus)]
     return [body for body in bodies if style.word_count(body) >= style.MIN_WORDS]
+
+
+def extraction_urls(corpus: Path) -> list[str]:
+    """The page addresses of ../extraction/ground-truth.json."""
+    return [str(page.get("url") or "") for page in _extraction_pages(corpus)]
 
 
 def seed_texts(corpus: Path) -> dict[str, str]:
@@ -479,15 +535,17 @@ def describe_data(rows: Sequence[Row], prefix: str) -> dict[str, Any]:
     return {
         "corpus": "shared/corpus/ai-text: xsum.jsonl and more/ (whitespace collapsed)",
         "files": list(FILES),
+        "human_files": list(HUMAN_FILES),
         "scored_text": prefix,
         "min_scored_words": MIN_SCORED_WORDS,
         "rows_used": len(rows),
         "articles": len({r.article for r in rows}),
         "positives": {
             g: sum(r.is_ai and r.generator == g for r in rows)
-            for g in sorted({r.generator for r in rows})
+            for g in sorted({r.generator for r in rows if r.is_ai})
         },
         "humans": sum(not r.is_ai for r in rows),
+        "humans_of_other_outlets": sum(r.file in HUMAN_FILES for r in rows),
     }
 
 

@@ -82,7 +82,7 @@ JUNK = [
 def test_module_constants() -> None:
     assert style.MIN_WORDS == 150
     assert 0.0 < style.THRESHOLD < 1.0
-    assert len(style.FEATURES) == len(set(style.FEATURES)) <= 30
+    assert len(style.FEATURES) == len(set(style.FEATURES)) <= 150
 
 
 def test_empty_text_scores_zero() -> None:
@@ -334,3 +334,23 @@ def test_seed_articles() -> None:
     machine = next(seeds.glob("003_*.txt")).read_text(encoding="utf-8")
     assert not style.is_suspected(human)
     assert style.style_score(machine) > style.style_score(human) + 0.2
+
+
+def test_other_humans_leave_out_the_sites_of_the_pages(tmp_path: Path) -> None:
+    """Humans of other outlets are fitted, but never from a site the page check uses."""
+    (tmp_path / "ai-text").mkdir()
+    (tmp_path / "clusters").mkdir()
+    (tmp_path / "extraction").mkdir()
+    pages = {"p1": {"url": "https://www.kept-apart.example/a", "articleBody": "x"}}
+    (tmp_path / "extraction" / "ground-truth.json").write_text(json.dumps(pages))
+    records = [
+        {"id": "1", "url": "https://kept-apart.example/b", "text": "Seen  site.\nNo."},
+        {"id": "2", "url": "https://other.example/c", "text": "The mayor  said\nno."},
+    ]
+    (tmp_path / "clusters" / "giveme5w1h-news-cluster.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records)
+    )
+    rows = fit_style.other_humans(tmp_path / "ai-text")
+    assert [(r.article, r.label, r.text) for r in rows] == [
+        ("g5w-2", "human", "The mayor said no.")
+    ]
