@@ -16,7 +16,7 @@ from typing import Any
 from digest.config import Performance
 from digest.detect import style
 from digest.detect.disclosure import Rule, find_disclosures
-from digest.extract import Page, extract_page
+from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
@@ -131,10 +131,11 @@ async def _fetch_and_read(
 
 def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
     """Everything the run needs from a page, computed once (in a worker) and cached."""
-    page = extract_page(body, url)
-    if page is None:
+    parsed = parse_page(body, url)  # one parse for every reader of the page
+    page = read_page(parsed, url) if parsed else None
+    if parsed is None or page is None:
         return None
-    disclosures = tuple(find_disclosures(body, url, list(rules)))
+    disclosures = tuple(find_disclosures(body, url, list(rules), (parsed.text, parsed.tree)))
     return Read(page, disclosures, style.feature_values(page.text))
 
 
