@@ -15,17 +15,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import trafilatura
 from charset_normalizer import from_bytes
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.settings import Document, set_date_params
 
 from digest.models import Article, Entry
 from digest.text import squash
 from digest.text.words import count_words
+
+if TYPE_CHECKING:  # trafilatura itself is imported on first use: a run that reads no page
+    from trafilatura.settings import Document  # (a warm one) does not pay for its import
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +327,8 @@ def _decode(html: bytes | str, url: str | None) -> str | None:
 
 
 def _parse(text: str, url: str | None) -> HtmlElement | None:
+    import trafilatura
+
     tree = trafilatura.load_html(text)  # also rejects text that is not HTML
     if not isinstance(tree, HtmlElement) or _size(tree) > MAX_ELEMENTS:
         log.debug("not HTML or too many elements: %s", url)
@@ -356,6 +359,9 @@ def _run(
     tree: HtmlElement, url: str | None, *, fast: bool, precision: bool, metadata: bool
 ) -> Document | None:
     """One trafilatura pass over the parsed tree (it copies the tree; no re-parse)."""
+    import trafilatura
+    from trafilatura.settings import Document
+
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -381,12 +387,16 @@ def _balanced(
 
 
 def _metadata(tree: HtmlElement, url: str | None) -> Document:
+    import trafilatura
+
     return trafilatura.extract_metadata(tree, url, _date_params())
 
 
 def _date_params() -> dict[str, object]:
     """htmldate's settings as trafilatura sets them, but keeping the time of day, and
     reading the page's own date markup before a date in the URL (which has no time)."""
+    from trafilatura.settings import set_date_params
+
     return {**set_date_params(), "outputformat": DATE_FORMAT, "deferred_url_extractor": True}
 
 

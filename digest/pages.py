@@ -41,6 +41,12 @@ class PagesResult:
     failures: tuple[PageFailure, ...]
     cached: int
 
+    def merged(self, more: PagesResult) -> PagesResult:
+        """This read and a later one (of other pages) as one."""
+        return PagesResult(
+            self.pages | more.pages, self.failures + more.failures, self.cached + more.cached
+        )
+
     @property
     def disclosures(self) -> dict[str, tuple[Evidence, ...]]:
         """The AI disclosures found on each page read, by URL (for the detect stage)."""
@@ -123,13 +129,13 @@ async def _fetch_and_read(
         return None, str(exc), exc.cause
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})", ""
-    read = await workers.run(_read, response.body, response.url, list(detector.rules))
+    read = await workers.run(read_body, response.body, response.url, list(detector.rules))
     if read is None:
         return None, "no article text found on the page", ""
     return read, "", ""
 
 
-def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
+def read_body(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
     """Everything the run needs from a page, computed once (in a worker) and cached."""
     parsed = parse_page(body, url)  # one parse for every reader of the page
     page = read_page(parsed, url) if parsed else None

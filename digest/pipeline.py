@@ -36,7 +36,7 @@ from digest import (
     review,
     sections,
 )
-from digest.config import Config, ConfigError, Delivery
+from digest.config import Config, ConfigError, Delivery, Ranking
 from digest.detect import style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
@@ -102,6 +102,14 @@ class Gathered:
     found: FeedsResult
     pages: PagesResult
     requests: dict[str, int]
+    tried: set[str]  # the entries whose pages were read or tried (cached ones included)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The requests, the pages from the cache, and the pages not fetched because
+        their stories could not make the issue (`[performance] fetch = "needed"`)."""
+        skipped = len({e.url for e in self.found.entries} - self.tried)
+        return self.requests | {"pages_cached": self.pages.cached, "pages_skipped": skipped}
 
 
 @dataclass(frozen=True)
@@ -134,21 +142,22 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
     with Store(config.state.path) as store:
         if options.send:
             _check_ledger(store, digest_id, options.resend)
-        gathered = _gather(config, store, detector, window, started, digest_id, timings, tick)
-        with _timed(timings, "articles"):
-            read = _articles(config, gathered.found, gathered.pages)
-        with _timed(timings, "detect"):
-            features = _style_features(config, store, read, gathered.pages, started)
-            listing = detect.listing(config.detect, store)
-            verdicts = detect.assess(
-                read, gathered.pages.disclosures, features, listing, detector.rules
+
+        def needed(found: FeedsResult) -> set[str] | None:
+            return _candidates(config, store, found, window, options, started, timings)
+
+        gathered = _gather(
+            config, store, detector, window, started, digest_id, timings, tick, needed
+        )
+        while True:
+            articles, groups, picks, more = _judged(
+                config, store, detector, gathered, window, options, started, timings
             )
-        articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
+            unread = _unread(gathered, picks, more)
+            if not unread:  # every story shown has its pages read (or tried)
+                break
+            gathered = _read_more(config, store, detector, gathered, unread, started, timings)
         store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
-        with _timed(timings, "cluster"):
-            groups = _clustered(store, articles, started)
-        with _timed(timings, "rank"):
-            picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
             done = summarize(config, store, picks, more, started, options.use_model)
         health = _health(gathered.found, started, config.health.silent_weeks)
@@ -202,7 +211,9 @@ def _gather(
     digest_id: str,
     timings: dict[str, float],
     tick: Progress,
+    needed: Callable[[FeedsResult], set[str] | None],
 ) -> Gathered:
+    """The feeds, then the pages `needed` names (None: every entry's)."""
     feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
     sent = store.sent_urls(except_digest=digest_id)
 
@@ -212,12 +223,14 @@ def _gather(
                 tick("feeds", 0, len(feeds))
                 found = await collect(feeds, fetcher, store, window, now, sent, config.performance)
                 tick("feeds", len(feeds), len(feeds))
+            wanted = needed(found)
+            entries = [e for e in found.entries if wanted is None or e.url in wanted]
             with _timed(timings, "pages"):
-                total = len(found.entries)
+                total = len(entries)
                 done = iter(range(1, total + 1))
                 tick("pages", 0, total)
                 pages = await read_pages(
-                    list(found.entries),
+                    entries,
                     fetcher,
                     store,
                     detector,
@@ -225,22 +238,146 @@ def _gather(
                     lambda: tick("pages", next(done), total),
                     config.performance,
                 )
-            return Gathered(found, pages, dict(fetcher.counts) | {"pages_cached": pages.cached})
+            return Gathered(found, pages, dict(fetcher.counts), {e.url for e in entries})
 
     result = asyncio.run(go())
     store.prune_entries(now - KEEP_ENTRIES)
     return result
 
 
+def _read_more(
+    config: Config,
+    store: Store,
+    detector: Detector,
+    gathered: Gathered,
+    urls: set[str],
+    now: datetime,
+    timings: dict[str, float],
+) -> Gathered:
+    """The pages of `urls` too (stories shown whose pages were not read yet)."""
+    entries = [e for e in gathered.found.entries if e.url in urls]
+
+    async def go() -> Gathered:
+        async with Fetcher(config.network) as fetcher:
+            with _timed(timings, "pages"):
+                more = await read_pages(
+                    entries, fetcher, store, detector, now, performance=config.performance
+                )
+            requests = Counter(gathered.requests) + Counter(fetcher.counts)
+            return Gathered(
+                gathered.found, gathered.pages.merged(more), dict(requests), gathered.tried | urls
+            )
+
+    return asyncio.run(go())
+
+
+# Pages are read for the stories ranked, on the feeds' own text, within MARGIN times the
+# issue's places (picks, and "Also worth reading" per section), with their story-mates.
+MARGIN = 3
+
+
+def _candidates(
+    config: Config,
+    store: Store,
+    found: FeedsResult,
+    window: Window,
+    options: RunOptions,
+    now: datetime,
+    timings: dict[str, float],
+) -> set[str] | None:
+    """The entries whose pages the issue needs (None: all, with `fetch = "all"`): the
+    stories that can still make it, ranked on what the feeds give (titles, summaries,
+    outlet weights, headline vectors) as if every page were full, free and human-written
+    (the penalties a page can lift are left out), with a margin."""
+    if config.performance.fetch == "all":
+        return None
+    with _timed(timings, "candidates"):
+        read = _articles(config, found, PagesResult({}, (), 0))
+        groups = _clustered(store, read, now)
+        hopeful = config.ranking.model_copy(
+            update={
+                "thin": 1.0,
+                "paywalled": 1.0,
+                "ai_generated": 1.0,
+                "more_per_section": MARGIN * config.ranking.more_per_section,
+            }
+        )
+        margin = replace(options, max_stories=MARGIN * _limit(config, options))
+        picks, more = _rank(config, read, groups, window, margin, hopeful)
+        return _urls(picks, more)
+
+
+def _urls(picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
+    """Every article of the stories given (the linked one and its story-mates)."""
+    stories = [*picks, *(s for section in more for s in section.stories)]
+    return {a.url for story in stories for a in (story.article, *story.others)}
+
+
+def _unread(gathered: Gathered, picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
+    """Articles of the stories shown whose pages were never tried."""
+    return _urls(picks, more) - gathered.tried
+
+
+def _judged(
+    config: Config,
+    store: Store,
+    detector: Detector,
+    gathered: Gathered,
+    window: Window,
+    options: RunOptions,
+    now: datetime,
+    timings: dict[str, float],
+) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
+    """The articles with their verdicts, grouped into stories, ranked and selected."""
+    with _timed(timings, "articles"):
+        read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
+    with _timed(timings, "detect"):
+        features = _style_features(config, store, read, gathered.pages, now)
+        listing = detect.listing(config.detect, store)
+        verdicts = detect.assess(
+            read, gathered.pages.disclosures, features, listing, detector.rules
+        )
+    articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
+    with _timed(timings, "cluster"):
+        groups = _clustered(store, articles, now)
+    with _timed(timings, "rank"):
+        picks, more = _rank(config, articles, groups, window, options)
+    return articles, groups, picks, more
+
+
 def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
+    """The entries as articles, with their pages where read."""
     weights = {f.url: f.weight for f in config.feeds}
     articles = []
     for entry in found.entries:
         read = pages.pages.get(entry.url)
         page = read.page if read else None
-        article = to_article(entry, page, weights.get(entry.feed_url, 1.0))
-        articles.append(replace(article, language=language.detect(article.text)))
+        articles.append(to_article(entry, page, weights.get(entry.feed_url, 1.0)))
     return articles
+
+
+def _with_languages(store: Store, articles: list[Article], now: datetime) -> list[Article]:
+    codes = _languages(store, [a.text for a in articles], now)
+    return [replace(a, language=code) for a, code in zip(articles, codes, strict=True)]
+
+
+def _languages(store: Store, texts: list[str], now: datetime) -> list[str]:
+    """Each text's language, through a cache keyed by the texts (and the detector's
+    code): a warm run does not read the week's texts again. (Ranking on the feeds alone
+    does not need them.)"""
+    digest = hashlib.sha256(_LANGUAGE_CODE)
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode()).digest())
+    key = "languages:" + digest.hexdigest()
+    cached = store.result(key)
+    if isinstance(cached, list) and len(cached) == len(texts):
+        return [str(code) for code in cached]
+    codes = [language.detect(text) for text in texts]
+    store.save_result(key, codes, now)
+    return codes
+
+
+_LANGUAGE_CODE = Path(language.__file__).read_bytes()
 
 
 def _style_features(
@@ -306,8 +443,10 @@ def _rank(
     groups: list[list[int]],
     window: Window,
     options: RunOptions,
+    ranking: Ranking | None = None,
 ) -> tuple[list[Story], list[Section]]:
     """Stories (one per event) ranked, then the picks and "Also worth reading"."""
+    ranking = ranking or config.ranking
     tags = {f.url: f.tags for f in config.feeds}
     rules = config.sections
 
@@ -315,10 +454,13 @@ def _rank(
         story = Story(main, rank.NO_SUMMARY, others=tuple(others))
         return sections.classify_story(story, tags, rules)
 
-    ranked = rank.stories(articles, groups, window, config.ranking, section_of)
-    limit = options.max_stories or config.newsletter.max_stories
+    ranked = rank.stories(articles, groups, window, ranking, section_of)
     titles = [rule.title for rule in rules]
-    return rank.select(ranked, limit, config.ranking, titles)
+    return rank.select(ranked, _limit(config, options), ranking, titles)
+
+
+def _limit(config: Config, options: RunOptions) -> int:
+    return options.max_stories or config.newsletter.max_stories
 
 
 def _usage_line(config: Config, usage: ModelUsage) -> str:
@@ -457,7 +599,7 @@ def _report(
         stories=len(issue.digest.stories) if issue else 0,
         pages_failed=gathered.pages.failures,
         timings=timings,
-        requests=gathered.requests,
+        requests=gathered.counts,
         ai_articles=dict(Counter(a.verdict.level for a in articles if a.verdict.level != "none")),
         warnings=(*warnings, *done.warnings),
         outputs=outputs or {},
@@ -538,5 +680,5 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
-    finally:
-        timings[stage] = round(time.perf_counter() - start, 3)
+    finally:  # a stage run again (pages read for a shown story) adds up
+        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 3)

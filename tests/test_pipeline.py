@@ -466,3 +466,25 @@ def test_a_connection_dropped_mid_message_is_never_sent_again_without_resend(
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+def test_languages_are_cached_by_the_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm run reads the languages of the week's texts from the state, not again."""
+    from digest import language, pipeline
+    from digest.store import Store
+
+    texts = [
+        "Der neue Wagen ist schneller und die Batterie hält länger als bei dem alten Modell. " * 4,
+        "The new car is faster and the battery lasts longer than in the old model, they said. " * 4,
+    ]
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    with Store(tmp_path / "state.sqlite") as store:
+        first = pipeline._languages(store, texts, now)
+
+        def no_detect(text: str, limit: int = 2000) -> str:
+            raise AssertionError("detected again")
+
+        monkeypatch.setattr(language, "detect", no_detect)
+        assert pipeline._languages(store, texts, now) == first == ["de", "en"]
+        with pytest.raises(AssertionError, match="detected again"):
+            pipeline._languages(store, [*texts, "another text"], now)
