@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from digest import (
     archive,
@@ -37,7 +37,7 @@ from digest import (
     sections,
 )
 from digest.config import Config, ConfigError, Delivery, Ranking
-from digest.detect import style
+from digest.detect import disclosure, style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
@@ -45,6 +45,7 @@ from digest.models import (
     Article,
     DeliveryOutcome,
     Digest,
+    Evidence,
     Feed,
     ModelUsage,
     RunReport,
@@ -52,6 +53,7 @@ from digest.models import (
     Section,
     Story,
     Window,
+    to_jsonable,
 )
 from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
@@ -334,9 +336,8 @@ def _judged(
     with _timed(timings, "detect"):
         features = _style_features(config, store, read, gathered.pages, now)
         listing = detect.listing(config.detect, store)
-        verdicts = detect.assess(
-            read, gathered.pages.disclosures, features, listing, detector.rules
-        )
+        disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
+        verdicts = detect.assess(read, disclosures, features, listing, detector.rules)
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     with _timed(timings, "cluster"):
         groups = _clustered(store, articles, now)
@@ -362,22 +363,53 @@ def _with_languages(store: Store, articles: list[Article], now: datetime) -> lis
 
 
 def _languages(store: Store, texts: list[str], now: datetime) -> list[str]:
-    """Each text's language, through a cache keyed by the texts (and the detector's
-    code): a warm run does not read the week's texts again. (Ranking on the feeds alone
-    does not need them.)"""
-    digest = hashlib.sha256(_LANGUAGE_CODE)
+    """Each text's language (ranking on the feeds alone does not need them)."""
+    codes = _per_text(store, "languages", _LANGUAGE_CODE, texts, language.detect, now)
+    return [str(code) for code in codes]
+
+
+def _feed_disclosures(
+    store: Store, detector: Detector, articles: list[Article], pages: PagesResult, now: datetime
+) -> dict[str, tuple[Evidence, ...]]:
+    """The disclosures of every article by URL: its page's, else those in its feed text."""
+    found = pages.disclosures
+    rest = [a for a in articles if a.url not in found]
+
+    def scan(text: str) -> list[Any]:
+        return list(map(to_jsonable, disclosure.find_in_text(text, list(detector.rules))))
+
+    version = _DISCLOSURE_CODE + detector.fingerprint.encode()
+    raw = _per_text(store, "feed-disclosures", version, [a.text for a in rest], scan, now)
+    return found | {
+        a.url: tuple(Evidence(**e) for e in evidence) for a, evidence in zip(rest, raw, strict=True)
+    }
+
+
+def _per_text(
+    store: Store,
+    kind: str,
+    version: bytes,
+    texts: list[str],
+    compute: Callable[[str], Any],
+    now: datetime,
+) -> list[Any]:
+    """`compute` over each text (a JSON value each), through one cache entry keyed by the
+    texts and `version` (the code and settings behind it): a warm run does not read the
+    week's texts again."""
+    digest = hashlib.sha256(version)
     for text in texts:
         digest.update(hashlib.sha256(text.encode()).digest())
-    key = "languages:" + digest.hexdigest()
+    key = f"{kind}:{digest.hexdigest()}"
     cached = store.result(key)
     if isinstance(cached, list) and len(cached) == len(texts):
-        return [str(code) for code in cached]
-    codes = [language.detect(text) for text in texts]
-    store.save_result(key, codes, now)
-    return codes
+        return cached
+    values = [compute(text) for text in texts]
+    store.save_result(key, values, now)
+    return values
 
 
 _LANGUAGE_CODE = Path(language.__file__).read_bytes()
+_DISCLOSURE_CODE = Path(disclosure.__file__).read_bytes()
 
 
 def _style_features(
