@@ -151,14 +151,19 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         gathered = _gather(
             config, store, detector, window, started, digest_id, timings, tick, needed
         )
-        while True:
-            articles, groups, picks, more = _judged(
-                config, store, detector, gathered, window, options, started, timings
-            )
-            unread = _unread(gathered, picks, more)
-            if not unread:  # every story shown has its pages read (or tried)
-                break
+        articles, groups, picks, more = _judged(
+            config, store, detector, gathered, window, options, started, timings
+        )
+        while unread := _urls(picks, more) - gathered.tried:
+            # A story shown has a page not read yet: read it, and what else can make the
+            # issue now, then judge again in the same groups (clustering is the costly
+            # step: the week is grouped twice, on the feeds and once the candidates' pages
+            # are read). Every story shown ends with its pages read.
+            unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
             gathered = _read_more(config, store, detector, gathered, unread, started, timings)
+            articles, groups, picks, more = _judged(
+                config, store, detector, gathered, window, options, started, timings, groups
+            )
         store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
         with _timed(timings, "summarize"):
             done = summarize(config, store, picks, more, started, options.use_model)
@@ -295,29 +300,35 @@ def _candidates(
         return None
     with _timed(timings, "candidates"):
         read = _articles(config, found, PagesResult({}, (), 0))
-        groups = _clustered(store, read, now)
-        hopeful = config.ranking.model_copy(
-            update={
-                "thin": 1.0,
-                "paywalled": 1.0,
-                "ai_generated": 1.0,
-                "more_per_section": MARGIN * config.ranking.more_per_section,
-            }
-        )
-        margin = replace(options, max_stories=MARGIN * _limit(config, options))
-        picks, more = _rank(config, read, groups, window, margin, hopeful)
-        return _urls(picks, more)
+        return _hopeful(config, read, _clustered(store, read, now), window, options)
+
+
+def _hopeful(
+    config: Config,
+    articles: list[Article],
+    groups: list[list[int]],
+    window: Window,
+    options: RunOptions,
+) -> set[str]:
+    """The articles of the stories within MARGIN times the issue's places when every
+    page not read yet is taken to be full, free and human-written."""
+    hopeful = config.ranking.model_copy(
+        update={
+            "thin": 1.0,
+            "paywalled": 1.0,
+            "ai_generated": 1.0,
+            "more_per_section": MARGIN * config.ranking.more_per_section,
+        }
+    )
+    margin = replace(options, max_stories=MARGIN * _limit(config, options))
+    picks, more = _rank(config, articles, groups, window, margin, hopeful)
+    return _urls(picks, more)
 
 
 def _urls(picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
     """Every article of the stories given (the linked one and its story-mates)."""
     stories = [*picks, *(s for section in more for s in section.stories)]
     return {a.url for story in stories for a in (story.article, *story.others)}
-
-
-def _unread(gathered: Gathered, picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
-    """Articles of the stories shown whose pages were never tried."""
-    return _urls(picks, more) - gathered.tried
 
 
 def _judged(
@@ -329,8 +340,10 @@ def _judged(
     options: RunOptions,
     now: datetime,
     timings: dict[str, float],
+    groups: list[list[int]] | None = None,
 ) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
-    """The articles with their verdicts, grouped into stories, ranked and selected."""
+    """The articles with their verdicts, grouped into stories (unless `groups` are
+    given), ranked and selected."""
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
@@ -339,8 +352,9 @@ def _judged(
         disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
         verdicts = detect.assess(read, disclosures, features, listing, detector.rules)
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
-    with _timed(timings, "cluster"):
-        groups = _clustered(store, articles, now)
+    if groups is None:
+        with _timed(timings, "cluster"):
+            groups = _clustered(store, articles, now)
     with _timed(timings, "rank"):
         picks, more = _rank(config, articles, groups, window, options)
     return articles, groups, picks, more
