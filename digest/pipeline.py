@@ -354,10 +354,27 @@ def _judged(
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
         with _timed(timings, "cluster"):
-            groups = _clustered(store, articles, now)
+            groups = _regrouped(config, store, articles, gathered, now)
     with _timed(timings, "rank"):
         picks, more = _rank(config, articles, groups, window, options)
     return articles, groups, picks, more
+
+
+def _regrouped(
+    config: Config, store: Store, articles: list[Article], gathered: Gathered, now: datetime
+) -> list[list[int]]:
+    """The week's stories. With every page read, all articles clustered; else the groups
+    made on the feeds (from the cache) are kept for the stories whose pages were not
+    read, and the candidates (whole groups of those) are clustered again, on their pages."""
+    urls = {a.url for a in articles}
+    if config.performance.fetch == "all" or urls <= gathered.tried:
+        return _clustered(store, articles, now)
+    on_feeds = _clustered(store, _articles(config, gathered.found, PagesResult({}, (), 0)), now)
+    read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
+    kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
+    again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
+    regrouped = _clustered(store, [articles[n] for n in again], now)
+    return kept + [[again[n] for n in group] for group in regrouped]
 
 
 def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
