@@ -145,14 +145,28 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         if options.send:
             _check_ledger(store, digest_id, options.resend)
 
+        settled: list[Settled] = []  # what a run on the same entries settled on, if any
+
         def needed(found: FeedsResult) -> set[str] | None:
-            return _candidates(config, store, found, window, options, started, timings)
+            urls = _candidates(config, store, found, window, options, started, timings)
+            if urls is None:
+                return None
+            settled.append(_settled(store, found))
+            return urls | settled[0].read
 
         gathered = _gather(
             config, store, detector, window, started, digest_id, timings, tick, needed
         )
         articles, groups, picks, more = _judged(
-            config, store, detector, gathered, window, options, started, timings
+            config,
+            store,
+            detector,
+            gathered,
+            window,
+            options,
+            started,
+            timings,
+            settled[0].groups_in(gathered.found) if settled else None,
         )
         while unread := _urls(picks, more) - gathered.tried:
             # A story shown has a page not read yet: read it, and what else can make the
@@ -164,6 +178,8 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             articles, groups, picks, more = _judged(
                 config, store, detector, gathered, window, options, started, timings, groups
             )
+        if settled:  # a warm run starts where this one ended: one round, not several
+            _settle(store, settled[0].key, gathered.tried, articles, groups, started)
         store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
         with _timed(timings, "summarize"):
             done = summarize(config, store, picks, more, started, options.use_model)
@@ -323,6 +339,51 @@ def _hopeful(
     margin = replace(options, max_stories=MARGIN * _limit(config, options))
     picks, more = _rank(config, articles, groups, window, margin, hopeful)
     return _urls(picks, more)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Where a run with `fetch = "needed"` on the same entries ended: the pages it read
+    and its stories (as URLs). A run that starts there reads the same pages from the
+    cache and judges once; if anything shown is still unread it goes on as usual."""
+
+    key: str
+    read: set[str]
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def groups_in(self, found: FeedsResult) -> list[list[int]] | None:
+        """The stories as indexes of `found.entries`, if they cover each once."""
+        index = {entry.url: n for n, entry in enumerate(found.entries)}
+        groups = [[index[url] for url in group if url in index] for group in self.groups]
+        covered = sorted(n for group in groups for n in group)
+        return groups if covered == list(range(len(index))) else None
+
+
+def _settled(store: Store, found: FeedsResult) -> Settled:
+    digest = hashlib.sha256(_PIPELINE_CODE)
+    for entry in sorted(found.entries, key=lambda e: e.url):
+        digest.update(json.dumps(to_jsonable(entry), sort_keys=True).encode())
+    key = "settled:" + digest.hexdigest()
+    cached = store.result(key)
+    if not isinstance(cached, dict):
+        return Settled(key, set())
+    groups = tuple(tuple(map(str, group)) for group in cached.get("groups", []))
+    return Settled(key, set(map(str, cached.get("read", []))), groups)
+
+
+def _settle(
+    store: Store,
+    key: str,
+    read: set[str],
+    articles: list[Article],
+    groups: list[list[int]],
+    now: datetime,
+) -> None:
+    stories = [[articles[n].url for n in group] for group in groups]
+    store.save_result(key, {"read": sorted(read), "groups": stories}, now)
+
+
+_PIPELINE_CODE = Path(__file__).read_bytes()
 
 
 def _urls(picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
