@@ -186,8 +186,7 @@ def cpu_floor(corpus: Corpus, per_feed: int) -> dict[str, float]:
 
     from digest import detect
     from digest.config import Detect
-    from digest.detect.disclosure import find_disclosures
-    from digest.extract import extract_page
+    from digest.pages import read_body
 
     rules = list(detect.rules(Detect()))
     with Farm(corpus, latency=0, per_feed=per_feed) as farm:
@@ -202,8 +201,7 @@ def cpu_floor(corpus: Corpus, per_feed: int) -> dict[str, float]:
             entries += 1
             page = corpus.page_for("/" + link.split("/", 3)[3] if link.count("/") >= 3 else "")
             start = time.process_time()
-            extract_page(page, link)
-            find_disclosures(page, link, rules)
+            read_body(page, link, rules)  # what a worker does with a page
             extract += time.process_time() - start
             start = time.process_time()
             trafilatura.extract(page.decode("utf-8", "replace"))
@@ -224,6 +222,7 @@ def main() -> int:
         print(f"corpus not found: {SHARED}", file=sys.stderr)
         return 2
     corpus = Corpus()
+    args.load = os.getloadavg()[0]
     runs: dict[str, Any] = {}
     for latency in args.latency:
         with Farm(corpus, args.hosts, latency, per_feed=args.per_feed) as farm:
@@ -285,27 +284,43 @@ def results_markdown(
         "",
         "## CPU floor",
         "",
-        f"Parsing the feeds: {floor['parse']:.1f} s CPU; extracting every page with digest's "
-        f"extraction (trafilatura twice, metadata, AI-disclosure scan): {floor['extract']:.1f} s; "
-        f"with plain `trafilatura.extract`: {floor['plain']:.1f} s. Divided by {n} cores: "
-        f"**floor {floor_ours:.1f} s** (digest's work), {floor_plain:.1f} s (plain extraction).",
+        f"Parsing the feeds: {floor['parse']:.1f} s CPU; reading every page as a digest "
+        f"worker does (one parse; trafilatura, metadata, paywall, AI-disclosure scan, style "
+        f"features): {floor['extract']:.1f} s; with plain `trafilatura.extract`: "
+        f"{floor['plain']:.1f} s. Divided by {n} cores: **floor {floor_plain:.1f} s** (plain "
+        f"extraction of every page, the issue's floor), {floor_ours:.1f} s (digest's work on "
+        "every page). A run that reads fewer pages can beat either.",
         "",
         "## Cold, warm and naive",
         "",
+        f"Load average (1 min) at the start {args.load:.1f}, at the end "
+        f"{os.getloadavg()[0]:.1f} (the machine is shared): compare the ratios, measured in "
+        "the same run.",
+        "",
         "| latency | run | wall s | CPU s | peak RSS (tree) MB | largest process MB | "
-        "feed bodies | 304s | pages fetched | wall / floor | naive / this |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "feed bodies | 304s | pages fetched / entries | pages skipped | wall / floor | "
+        "wall / digest floor | naive / this |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, group in runs.items():
         naive_wall = group["naive"].wall
+        entries = int(group["cold"].report.get("entries", 0))
         for name in ("cold", "warm", "naive"):
             m: Measured = group[name]
+            skipped = m.report.get("requests", {}).get("pages_skipped", "")
             lines.append(
                 f"| {float(latency) * 1000:.0f} ms | {name} | {m.wall:.1f} | {m.cpu:.1f} | "
                 f"{m.peak_rss_mb:.0f} | {m.max_process_mb:.0f} | {m.hits.get('feed', 0)} | "
-                f"{m.hits.get('feed-304', 0)} | {m.hits.get('page', 0)} | "
-                f"{m.wall / floor_ours:.2f} | {naive_wall / m.wall:.1f}x |"
+                f"{m.hits.get('feed-304', 0)} | {m.hits.get('page', 0)} / {entries} | {skipped} | "
+                f"{m.wall / floor_plain:.2f} | {m.wall / floor_ours:.2f} | "
+                f"{naive_wall / m.wall:.1f}x |"
             )
+    lines += ["", "Where a run's time goes (`report.json` timings, s):", ""]
+    for latency, group in runs.items():
+        for name in ("cold", "warm"):
+            timings = group[name].report.get("timings", {})
+            spent = ", ".join(f"{stage} {value:.1f}" for stage, value in timings.items())
+            lines.append(f"- {float(latency) * 1000:.0f} ms {name}: {spent}")
     lines += [
         "",
         "## Scaling (cold runs)",

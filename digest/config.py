@@ -283,6 +283,9 @@ class Performance(_Section):
 
     workers: Annotated[int, Field(ge=0, le=64)] = 0  # processes; 0: one per core, 1: none
     min_pool_jobs: Annotated[int, Field(ge=1)] = 64  # fewer jobs than this stay in-process
+    # "needed": read the pages of the stories that can still make the issue (ranked first
+    # on the feeds' own text) and of every story shown; "all": every entry's page
+    fetch: Literal["all", "needed"] = "needed"
 
 
 class ListedSource(_Section):

@@ -16,7 +16,7 @@ from typing import Any
 from digest.config import Performance
 from digest.detect import style
 from digest.detect.disclosure import Rule, find_disclosures
-from digest.extract import Page, extract_page
+from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
@@ -40,6 +40,12 @@ class PagesResult:
     pages: dict[str, Read]  # canonical URL -> what the page says
     failures: tuple[PageFailure, ...]
     cached: int
+
+    def merged(self, more: PagesResult) -> PagesResult:
+        """This read and a later one (of other pages) as one."""
+        return PagesResult(
+            self.pages | more.pages, self.failures + more.failures, self.cached + more.cached
+        )
 
     @property
     def disclosures(self) -> dict[str, tuple[Evidence, ...]]:
@@ -123,18 +129,19 @@ async def _fetch_and_read(
         return None, str(exc), exc.cause
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})", ""
-    read = await workers.run(_read, response.body, response.url, list(detector.rules))
+    read = await workers.run(read_body, response.body, response.url, list(detector.rules))
     if read is None:
         return None, "no article text found on the page", ""
     return read, "", ""
 
 
-def _read(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
+def read_body(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
     """Everything the run needs from a page, computed once (in a worker) and cached."""
-    page = extract_page(body, url)
-    if page is None:
+    parsed = parse_page(body, url)  # one parse for every reader of the page
+    page = read_page(parsed, url) if parsed else None
+    if parsed is None or page is None:
         return None
-    disclosures = tuple(find_disclosures(body, url, list(rules)))
+    disclosures = tuple(find_disclosures(body, url, list(rules), (parsed.text, parsed.tree)))
     return Read(page, disclosures, style.feature_values(page.text))
 
 

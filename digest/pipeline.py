@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from digest import (
     archive,
@@ -36,8 +36,8 @@ from digest import (
     review,
     sections,
 )
-from digest.config import Config, ConfigError, Delivery
-from digest.detect import style
+from digest.config import Config, ConfigError, Delivery, Ranking
+from digest.detect import disclosure, style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
 from digest.http import Fetcher
@@ -45,6 +45,7 @@ from digest.models import (
     Article,
     DeliveryOutcome,
     Digest,
+    Evidence,
     Feed,
     ModelUsage,
     RunReport,
@@ -52,6 +53,7 @@ from digest.models import (
     Section,
     Story,
     Window,
+    to_jsonable,
 )
 from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
@@ -103,6 +105,14 @@ class Gathered:
     found: FeedsResult
     pages: PagesResult
     requests: dict[str, int]
+    tried: set[str]  # the entries whose pages were read or tried (cached ones included)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The requests, the pages from the cache, and the pages not fetched because
+        their stories could not make the issue (`[performance] fetch = "needed"`)."""
+        skipped = len({e.url for e in self.found.entries} - self.tried)
+        return self.requests | {"pages_cached": self.pages.cached, "pages_skipped": skipped}
 
 
 @dataclass(frozen=True)
@@ -135,21 +145,43 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
     with Store(config.state.path) as store:
         if options.send:
             _check_ledger(store, digest_id, options.resend)
-        gathered = _gather(config, store, detector, window, started, digest_id, timings, tick)
-        with _timed(timings, "articles"):
-            read = _articles(config, gathered.found, gathered.pages)
-        with _timed(timings, "detect"):
-            features = _style_features(config, store, read, gathered.pages, started)
-            listing = detect.listing(config.detect, store)
-            verdicts = detect.assess(
-                read, gathered.pages.disclosures, features, listing, detector.rules
+
+        settled: list[Settled] = []  # what a run on the same entries settled on, if any
+
+        def needed(found: FeedsResult) -> set[str] | None:
+            urls = _candidates(config, store, found, window, options, started, timings)
+            if urls is None:
+                return None
+            settled.append(_settled(store, found))
+            return urls | settled[0].read
+
+        gathered = _gather(
+            config, store, detector, window, started, digest_id, timings, tick, needed
+        )
+        articles, groups, picks, more = _judged(
+            config,
+            store,
+            detector,
+            gathered,
+            window,
+            options,
+            started,
+            timings,
+            settled[0].groups_in(gathered.found) if settled else None,
+        )
+        while unread := _urls(picks, more) - gathered.tried:
+            # A story shown has a page not read yet: read it, and what else can make the
+            # issue now, then judge again in the same groups (clustering is the costly
+            # step: the week is grouped twice, on the feeds and once the candidates' pages
+            # are read). Every story shown ends with its pages read.
+            unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
+            gathered = _read_more(config, store, detector, gathered, unread, started, timings)
+            articles, groups, picks, more = _judged(
+                config, store, detector, gathered, window, options, started, timings, groups
             )
-        articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
+        if settled:  # a warm run starts where this one ended: one round, not several
+            _settle(store, settled[0].key, gathered.tried, articles, groups, started)
         store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
-        with _timed(timings, "cluster"):
-            groups = _clustered(store, articles, started)
-        with _timed(timings, "rank"):
-            picks, more = _rank(config, articles, groups, window, options)
         with _timed(timings, "summarize"):
             done = summarize(
                 config, store, picks, more, started, options.use_model, options.retry_llm
@@ -205,7 +237,9 @@ def _gather(
     digest_id: str,
     timings: dict[str, float],
     tick: Progress,
+    needed: Callable[[FeedsResult], set[str] | None],
 ) -> Gathered:
+    """The feeds, then the pages `needed` names (None: every entry's)."""
     feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
     sent = store.sent_urls(except_digest=digest_id)
 
@@ -215,12 +249,14 @@ def _gather(
                 tick("feeds", 0, len(feeds))
                 found = await collect(feeds, fetcher, store, window, now, sent, config.performance)
                 tick("feeds", len(feeds), len(feeds))
+            wanted = needed(found)
+            entries = [e for e in found.entries if wanted is None or e.url in wanted]
             with _timed(timings, "pages"):
-                total = len(found.entries)
+                total = len(entries)
                 done = iter(range(1, total + 1))
                 tick("pages", 0, total)
                 pages = await read_pages(
-                    list(found.entries),
+                    entries,
                     fetcher,
                     store,
                     detector,
@@ -228,22 +264,247 @@ def _gather(
                     lambda: tick("pages", next(done), total),
                     config.performance,
                 )
-            return Gathered(found, pages, dict(fetcher.counts) | {"pages_cached": pages.cached})
+            return Gathered(found, pages, dict(fetcher.counts), {e.url for e in entries})
 
     result = asyncio.run(go())
     store.prune_entries(now - KEEP_ENTRIES)
     return result
 
 
+def _read_more(
+    config: Config,
+    store: Store,
+    detector: Detector,
+    gathered: Gathered,
+    urls: set[str],
+    now: datetime,
+    timings: dict[str, float],
+) -> Gathered:
+    """The pages of `urls` too (stories shown whose pages were not read yet)."""
+    entries = [e for e in gathered.found.entries if e.url in urls]
+
+    async def go() -> Gathered:
+        async with Fetcher(config.network) as fetcher:
+            with _timed(timings, "pages"):
+                more = await read_pages(
+                    entries, fetcher, store, detector, now, performance=config.performance
+                )
+            requests = Counter(gathered.requests) + Counter(fetcher.counts)
+            return Gathered(
+                gathered.found, gathered.pages.merged(more), dict(requests), gathered.tried | urls
+            )
+
+    return asyncio.run(go())
+
+
+# Pages are read for the stories ranked, on the feeds' own text, within MARGIN times the
+# issue's places (picks, and "Also worth reading" per section), with their story-mates.
+MARGIN = 3
+
+
+def _candidates(
+    config: Config,
+    store: Store,
+    found: FeedsResult,
+    window: Window,
+    options: RunOptions,
+    now: datetime,
+    timings: dict[str, float],
+) -> set[str] | None:
+    """The entries whose pages the issue needs (None: all, with `fetch = "all"`): the
+    stories that can still make it, ranked on what the feeds give (titles, summaries,
+    outlet weights, headline vectors) as if every page were full, free and human-written
+    (the penalties a page can lift are left out), with a margin."""
+    if config.performance.fetch == "all":
+        return None
+    with _timed(timings, "candidates"):
+        read = _articles(config, found, PagesResult({}, (), 0))
+        return _hopeful(config, read, _clustered(store, read, now), window, options)
+
+
+def _hopeful(
+    config: Config,
+    articles: list[Article],
+    groups: list[list[int]],
+    window: Window,
+    options: RunOptions,
+) -> set[str]:
+    """The articles of the stories within MARGIN times the issue's places when every
+    page not read yet is taken to be full, free and human-written."""
+    hopeful = config.ranking.model_copy(
+        update={
+            "thin": 1.0,
+            "paywalled": 1.0,
+            "ai_generated": 1.0,
+            "more_per_section": MARGIN * config.ranking.more_per_section,
+        }
+    )
+    margin = replace(options, max_stories=MARGIN * _limit(config, options))
+    picks, more = _rank(config, articles, groups, window, margin, hopeful)
+    return _urls(picks, more)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Where a run with `fetch = "needed"` on the same entries ended: the pages it read
+    and its stories (as URLs). A run that starts there reads the same pages from the
+    cache and judges once; if anything shown is still unread it goes on as usual."""
+
+    key: str
+    read: set[str]
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def groups_in(self, found: FeedsResult) -> list[list[int]] | None:
+        """The stories as indexes of `found.entries`, if they cover each once."""
+        index = {entry.url: n for n, entry in enumerate(found.entries)}
+        groups = [[index[url] for url in group if url in index] for group in self.groups]
+        covered = sorted(n for group in groups for n in group)
+        return groups if covered == list(range(len(index))) else None
+
+
+def _settled(store: Store, found: FeedsResult) -> Settled:
+    digest = hashlib.sha256(_PIPELINE_CODE)
+    for entry in sorted(found.entries, key=lambda e: e.url):
+        digest.update(json.dumps(to_jsonable(entry), sort_keys=True).encode())
+    key = "settled:" + digest.hexdigest()
+    cached = store.result(key)
+    if not isinstance(cached, dict):
+        return Settled(key, set())
+    groups = tuple(tuple(map(str, group)) for group in cached.get("groups", []))
+    return Settled(key, set(map(str, cached.get("read", []))), groups)
+
+
+def _settle(
+    store: Store,
+    key: str,
+    read: set[str],
+    articles: list[Article],
+    groups: list[list[int]],
+    now: datetime,
+) -> None:
+    stories = [[articles[n].url for n in group] for group in groups]
+    store.save_result(key, {"read": sorted(read), "groups": stories}, now)
+
+
+_PIPELINE_CODE = Path(__file__).read_bytes()
+
+
+def _urls(picks: Sequence[Story], more: Sequence[Section]) -> set[str]:
+    """Every article of the stories given (the linked one and its story-mates)."""
+    stories = [*picks, *(s for section in more for s in section.stories)]
+    return {a.url for story in stories for a in (story.article, *story.others)}
+
+
+def _judged(
+    config: Config,
+    store: Store,
+    detector: Detector,
+    gathered: Gathered,
+    window: Window,
+    options: RunOptions,
+    now: datetime,
+    timings: dict[str, float],
+    groups: list[list[int]] | None = None,
+) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
+    """The articles with their verdicts, grouped into stories (unless `groups` are
+    given), ranked and selected."""
+    with _timed(timings, "articles"):
+        read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
+    with _timed(timings, "detect"):
+        features = _style_features(config, store, read, gathered.pages, now)
+        listing = detect.listing(config.detect, store)
+        disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
+        verdicts = detect.assess(read, disclosures, features, listing, detector.rules)
+    articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
+    if groups is None:
+        with _timed(timings, "cluster"):
+            groups = _regrouped(config, store, articles, gathered, now)
+    with _timed(timings, "rank"):
+        picks, more = _rank(config, articles, groups, window, options)
+    return articles, groups, picks, more
+
+
+def _regrouped(
+    config: Config, store: Store, articles: list[Article], gathered: Gathered, now: datetime
+) -> list[list[int]]:
+    """The week's stories. With every page read, all articles clustered; else the groups
+    made on the feeds (from the cache) are kept for the stories whose pages were not
+    read, and the candidates (whole groups of those) are clustered again, on their pages."""
+    urls = {a.url for a in articles}
+    if config.performance.fetch == "all" or urls <= gathered.tried:
+        return _clustered(store, articles, now)
+    on_feeds = _clustered(store, _articles(config, gathered.found, PagesResult({}, (), 0)), now)
+    read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
+    kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
+    again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
+    regrouped = _clustered(store, [articles[n] for n in again], now)
+    return kept + [[again[n] for n in group] for group in regrouped]
+
+
 def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
+    """The entries as articles, with their pages where read."""
     weights = {f.url: f.weight for f in config.feeds}
     articles = []
     for entry in found.entries:
         read = pages.pages.get(entry.url)
         page = read.page if read else None
-        article = to_article(entry, page, weights.get(entry.feed_url, 1.0))
-        articles.append(replace(article, language=language.detect(article.text)))
+        articles.append(to_article(entry, page, weights.get(entry.feed_url, 1.0)))
     return articles
+
+
+def _with_languages(store: Store, articles: list[Article], now: datetime) -> list[Article]:
+    codes = _languages(store, [a.text for a in articles], now)
+    return [replace(a, language=code) for a, code in zip(articles, codes, strict=True)]
+
+
+def _languages(store: Store, texts: list[str], now: datetime) -> list[str]:
+    """Each text's language (ranking on the feeds alone does not need them)."""
+    codes = _per_text(store, "languages", _LANGUAGE_CODE, texts, language.detect, now)
+    return [str(code) for code in codes]
+
+
+def _feed_disclosures(
+    store: Store, detector: Detector, articles: list[Article], pages: PagesResult, now: datetime
+) -> dict[str, tuple[Evidence, ...]]:
+    """The disclosures of every article by URL: its page's, else those in its feed text."""
+    found = pages.disclosures
+    rest = [a for a in articles if a.url not in found]
+
+    def scan(text: str) -> list[Any]:
+        return list(map(to_jsonable, disclosure.find_in_text(text, list(detector.rules))))
+
+    version = _DISCLOSURE_CODE + detector.fingerprint.encode()
+    raw = _per_text(store, "feed-disclosures", version, [a.text for a in rest], scan, now)
+    return found | {
+        a.url: tuple(Evidence(**e) for e in evidence) for a, evidence in zip(rest, raw, strict=True)
+    }
+
+
+def _per_text(
+    store: Store,
+    kind: str,
+    version: bytes,
+    texts: list[str],
+    compute: Callable[[str], Any],
+    now: datetime,
+) -> list[Any]:
+    """`compute` over each text (a JSON value each), through one cache entry keyed by the
+    texts and `version` (the code and settings behind it): a warm run does not read the
+    week's texts again."""
+    digest = hashlib.sha256(version)
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode()).digest())
+    key = f"{kind}:{digest.hexdigest()}"
+    cached = store.result(key)
+    if isinstance(cached, list) and len(cached) == len(texts):
+        return cached
+    values = [compute(text) for text in texts]
+    store.save_result(key, values, now)
+    return values
+
+
+_LANGUAGE_CODE = Path(language.__file__).read_bytes()
+_DISCLOSURE_CODE = Path(disclosure.__file__).read_bytes()
 
 
 def _style_features(
@@ -309,8 +570,10 @@ def _rank(
     groups: list[list[int]],
     window: Window,
     options: RunOptions,
+    ranking: Ranking | None = None,
 ) -> tuple[list[Story], list[Section]]:
     """Stories (one per event) ranked, then the picks and "Also worth reading"."""
+    ranking = ranking or config.ranking
     tags = {f.url: f.tags for f in config.feeds}
     rules = config.sections
 
@@ -318,10 +581,13 @@ def _rank(
         story = Story(main, rank.NO_SUMMARY, others=tuple(others))
         return sections.classify_story(story, tags, rules)
 
-    ranked = rank.stories(articles, groups, window, config.ranking, section_of)
-    limit = options.max_stories or config.newsletter.max_stories
+    ranked = rank.stories(articles, groups, window, ranking, section_of)
     titles = [rule.title for rule in rules]
-    return rank.select(ranked, limit, config.ranking, titles)
+    return rank.select(ranked, _limit(config, options), ranking, titles)
+
+
+def _limit(config: Config, options: RunOptions) -> int:
+    return options.max_stories or config.newsletter.max_stories
 
 
 def _usage_line(config: Config, usage: ModelUsage) -> str:
@@ -465,7 +731,7 @@ def _report(
         stories=len(issue.digest.stories) if issue else 0,
         pages_failed=gathered.pages.failures,
         timings=timings,
-        requests=gathered.requests,
+        requests=gathered.counts,
         ai_articles=dict(Counter(a.verdict.level for a in articles if a.verdict.level != "none")),
         warnings=(*warnings, *done.warnings),
         outputs=outputs or {},
@@ -546,5 +812,5 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
-    finally:
-        timings[stage] = round(time.perf_counter() - start, 3)
+    finally:  # a stage run again (pages read for a shown story) adds up
+        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 3)

@@ -19,14 +19,16 @@ CLOCK = datetime(2026, 11, 16, 7, 30, tzinfo=UTC)
 PORT = re.compile(r"127\.0\.0\.1:\d+")
 
 
-def build_demo(workdir: Path) -> tuple[RunResult, dict[str, str]]:
-    """Run the demo with a fixed clock into `workdir`; the files with the port masked."""
+def build_demo(workdir: Path, fetch: str = "needed") -> tuple[RunResult, dict[str, str]]:
+    """Run the demo with a fixed clock into `workdir`; the files with the port masked.
+    `fetch`: `[performance] fetch` ("all": every entry's page)."""
     with DemoServer() as server:
         config = demo_config(server.base, server.host_port)
         config = config.model_copy(
             update={
                 "state": config.state.model_copy(update={"path": workdir / "state.sqlite"}),
                 "output": config.output.model_copy(update={"dir": workdir / "out"}),
+                "performance": config.performance.model_copy(update={"fetch": fetch}),
             }
         )
         result = run(config, RunOptions(until=demo_until(), now=lambda: CLOCK))

@@ -21,10 +21,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, dict[str,
     return build_demo(tmp_path_factory.mktemp("demo"))
 
 
+@pytest.fixture(scope="module")
+def demo_all(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, dict[str, str]]:
+    return build_demo(tmp_path_factory.mktemp("demo-all"), fetch="all")
+
+
 def test_demo_report_names_the_broken_and_the_missing(
-    demo: tuple[RunResult, dict[str, str]],
+    demo_all: tuple[RunResult, dict[str, str]],
 ) -> None:
-    report = demo[0].report
+    report = demo_all[0].report
     by_name = {f.name: f for f in report.feeds}
     assert by_name["Carriageway Chronicle"].status == "failed"
     assert "404" in by_name["Carriageway Chronicle"].reason
@@ -34,6 +39,23 @@ def test_demo_report_names_the_broken_and_the_missing(
     assert [p.url.endswith(missing) for p in report.pages_failed] == [True]
     in_week = sum(f["entries_in_week"] for f in EXPECT["feeds"])
     assert report.entries == in_week - 1  # the article linked from two feeds is one entry
+    assert report.requests["pages_skipped"] == 0
+
+
+def test_demo_reads_only_the_pages_the_issue_needs(
+    demo: tuple[RunResult, dict[str, str]], demo_all: tuple[RunResult, dict[str, str]]
+) -> None:
+    """`fetch = "needed"` (the default) skips the pages of stories that cannot make the
+    issue, the missing page's among them, and gives the same issue as reading them all;
+    every article of every story shown was read from its page."""
+    report, digest = demo[0].report, demo[0].digest
+    assert report.requests["pages_skipped"] == 5
+    assert report.requests["requests"] == demo_all[0].report.requests["requests"] - 5
+    assert report.pages_failed == ()
+    assert demo[1] == demo_all[1]
+    assert digest is not None
+    shown = [*digest.stories, *(s for section in digest.more for s in section.stories)]
+    assert {a.method for s in shown for a in (s.article, *s.others)} == {"page"}
 
 
 def test_demo_digest_has_the_picks_in_order(demo: tuple[RunResult, dict[str, str]]) -> None:

@@ -27,6 +27,7 @@ from digest.detect.disclosure import (
     load_rules,
     make_quote,
 )
+from digest.extract import parse_page
 from digest.models import Evidence
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "detect"
@@ -63,6 +64,18 @@ def test_fixture_rules(name: str) -> None:
     found = _scan(name)
     _check_evidence(found)
     assert sorted({e.rule for e in found}) == sorted(EXPECT[name]["rules"]), found
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_the_extractions_tree_gives_the_same_evidence(name: str) -> None:
+    """The pages stage scans the tree the extraction parsed (one parse per page): the
+    evidence is the same as from the scan's own parse."""
+    body = (FIXTURES / name).read_bytes()
+    parsed = parse_page(body, f"https://example.com/{name}")
+    assert parsed is not None
+    shared = find_disclosures(body, name, None, (parsed.text, parsed.tree))
+    assert shared == _scan(name)
+    assert sorted({e.rule for e in shared}) == sorted(EXPECT[name]["rules"])
 
 
 def test_gate_recall_and_false_positives() -> None:

@@ -188,12 +188,40 @@ def passes(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_a_short_precise_text_is_checked_against_a_balanced_pass(
+def test_a_short_precise_text_that_kept_the_paragraphs_needs_one_pass(
     passes: list[dict[str, Any]],
 ) -> None:
-    """Precision first (with metadata); a short result may have lost the body, so a
-    balanced pass without metadata decides."""
-    assert extract_page(page_html(), URL) is not None
+    """Under PRECISE_ENOUGH_WORDS, but holding most of the page's paragraph text: nothing
+    shows a lost body, so no second pass."""
+    page = extract_page(page_html(), URL)
+    assert page is not None
+    assert PARAGRAPHS[0] in page.text
+    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, True)]
+
+
+LOST = "".join(
+    f"<p>Archive note {n}: the dealer network listed every trim level, option pack and "
+    "colour for the model year, with prices, delivery windows and the warranty terms.</p>"
+    for n in range(12)
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "floor"),
+    [
+        (f'<div class="comments">{LOST}</div>', extract.PRECISE_FLOOR_WORDS),
+        ("", 200),  # a precise text under the floor
+    ],
+    ids=["paragraphs-left-out", "very-short"],
+)
+def test_a_precise_text_that_lost_the_body_gets_a_balanced_pass(
+    passes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, extra: str, floor: int
+) -> None:
+    """Precision first (with metadata); a short result that left out over half of the
+    page's paragraph text, or is very short, may have lost the body: a balanced pass
+    without metadata decides."""
+    monkeypatch.setattr(extract, "PRECISE_FLOOR_WORDS", floor)
+    assert extract_page(page_html(extra=extra), URL) is not None
     modes = [(c["fast"], c["favor_precision"], c["with_metadata"]) for c in passes]
     assert modes == [(False, True, True), (False, False, False)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -466,3 +467,51 @@ def test_a_connection_dropped_mid_message_is_never_sent_again_without_resend(
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+def test_languages_are_cached_by_the_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm run reads the languages of the week's texts from the state, not again."""
+    from digest import language, pipeline
+    from digest.store import Store
+
+    texts = [
+        "Der neue Wagen ist schneller und die Batterie hält länger als bei dem alten Modell. " * 4,
+        "The new car is faster and the battery lasts longer than in the old model, they said. " * 4,
+    ]
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    with Store(tmp_path / "state.sqlite") as store:
+        first = pipeline._languages(store, texts, now)
+
+        def no_detect(text: str, limit: int = 2000) -> str:
+            raise AssertionError("detected again")
+
+        monkeypatch.setattr(language, "detect", no_detect)
+        assert pipeline._languages(store, texts, now) == first == ["de", "en"]
+        with pytest.raises(AssertionError, match="detected again"):
+            pipeline._languages(store, [*texts, "another text"], now)
+
+
+def test_a_settled_run_is_where_a_warm_run_starts(tmp_path: Path) -> None:
+    """What a needed-fetch run settled on (pages read, stories) is kept by its entries;
+    it is used only when its stories cover this run's entries exactly once."""
+    from digest import pipeline
+    from digest.feeds import FeedsResult
+    from digest.models import Entry
+    from digest.store import Store
+
+    def entry(n: int) -> Entry:
+        return Entry(url=f"https://cars.example/{n}", feed_url="f", source="s", title=f"t{n}")
+
+    found = FeedsResult((entry(0), entry(1), entry(2)), ())
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    with Store(tmp_path / "state.sqlite") as store:
+        cold = pipeline._settled(store, found)
+        assert cold.read == set() and cold.groups_in(found) is None
+        articles = [pipeline.to_article(e, None) for e in found.entries]
+        pipeline._settle(store, cold.key, {entry(2).url}, articles, [[2, 0], [1]], now)
+        warm = pipeline._settled(store, found)
+        assert warm.read == {entry(2).url}
+        assert warm.groups_in(found) == [[2, 0], [1]]
+        other = FeedsResult((entry(0), entry(1), entry(3)), ())
+        assert pipeline._settled(store, other).read == set()
+        assert replace(warm, key="k").groups_in(other) is None  # entry 3 is in no story

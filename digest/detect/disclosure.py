@@ -355,9 +355,21 @@ def parse_page(html: bytes | str) -> tuple[str, HtmlElement | None]:
     return text, tree
 
 
-def page_segments(html: bytes | str) -> list[Segment]:
-    """Every region of a page, most specific first (that order labels the evidence)."""
-    text, tree = parse_page(html)
+def shared_page(text: str, tree: HtmlElement) -> tuple[str, HtmlElement | None]:
+    """A page already decoded and parsed by the extraction (digest.extract.Parsed), as
+    `parse_page` would give it, without a second parse. The scan cuts the tree, so it
+    must be its last reader. A page past MAX_HTML is parsed again, cut to that size."""
+    if len(text) > MAX_HTML:
+        return parse_page(text)
+    return _CONTROLS.sub(" ", text), tree
+
+
+def page_segments(
+    html: bytes | str, parsed: tuple[str, HtmlElement] | None = None
+) -> list[Segment]:
+    """Every region of a page, most specific first (that order labels the evidence);
+    `parsed` is the page's text and tree when the caller already has them."""
+    text, tree = shared_page(*parsed) if parsed else parse_page(html)
     segments = [Segment(found, ("c2pa",), prose=False) for found in c2pa_strings(text)]
     if tree is None:
         return segments
@@ -774,13 +786,18 @@ def _prev_space(text: str, index: int, limit: int) -> int:
 
 
 def find_disclosures(
-    html: bytes | str, url: str | None = None, rules: list[Rule] | None = None
+    html: bytes | str,
+    url: str | None = None,
+    rules: list[Rule] | None = None,
+    parsed: tuple[str, HtmlElement] | None = None,
 ) -> list[Evidence]:
     """Evidence that the page's publisher says the article is machine-written (or that the
     text carries chatbot residue), read from the raw page. Never raises: a page that cannot
-    be read has no evidence. `url` is accepted for callers' symmetry and log messages."""
+    be read has no evidence. `url` is accepted for callers' symmetry and log messages.
+    `parsed`: the page's decoded text and tree from the extraction, read instead of parsing
+    `html` again (and cut: the scan is the tree's last reader)."""
     try:
-        return scan(page_segments(html), load_rules() if rules is None else rules)
+        return scan(page_segments(html, parsed), load_rules() if rules is None else rules)
     except Exception:  # a detector must never take a run down; a broken page says nothing
         log.warning("disclosure scan failed for %s", url or "a page", exc_info=True)
         return []
