@@ -51,6 +51,7 @@ __all__ = [
     "md_url",
     "oneline",
     "paragraphs",
+    "plain",
     "reading_minutes",
     "render",
     "safe_url",
@@ -374,6 +375,12 @@ def paragraphs(text: str) -> list[str]:
 oneline = squash  # the filter: all whitespace, newlines included, as single spaces
 
 
+def plain(text: str) -> str:
+    """What a macro of `_labels.html.j2` said, as the words themselves, for the text and
+    Markdown copies: that file is HTML, so its macros escape what they print."""
+    return Markup(str(text)).unescape()
+
+
 def md_escape(text: str) -> str:
     """Plain text made safe for Markdown: no accidental links, emphasis, headings or HTML."""
     text = _MD_INLINE.sub(r"\\\1", text).replace("<", "&lt;")
@@ -456,6 +463,7 @@ FILTERS: dict[str, Any] = {
     "reading_minutes": reading_minutes,
     "oneline": oneline,
     "paragraphs": paragraphs,
+    "plain": plain,
     "md_escape": md_escape,
     "md_url": md_url,
 }
