@@ -14,8 +14,9 @@ import jinja2
 import pytest
 
 from digest import models, theme
+from digest.detect import verdict as verdict_module
 from digest.models import Digest
-from digest.render import FILTERS, Rendered, find_theme_dir, make_environment, render
+from digest.render import FILTERS, Rendered, find_theme_dir, make_environment, plain, render
 from digest.theme import MAX_HTML_BYTES, Problem, ThemeError, check, init, sample_digest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "templates.md"
@@ -671,3 +672,17 @@ def test_docs_mention_every_block_partial_and_command() -> None:
     assert [p.name for p in theme.theme_files() if p.name not in text] == []
     for words in ("digest templates init", "digest templates check", "default/digest.html.j2"):
         assert words in text
+
+
+@pytest.mark.parametrize(
+    "level, kind, where",
+    [("disclosed", "disclosed", where) for where in (*verdict_module.PLACES, "somewhere-new")]
+    + [("disclosed", "residue", "body"), ("listed", "listed", "config")]
+    + [("suspected", "style", "text"), ("suspected", "disclosed", "links")],
+)
+def test_the_theme_says_each_label_as_report_json_does(level: str, kind: str, where: str) -> None:
+    evidence = models.Evidence(kind, "rule-id", "Written  by\nAutomated Desk", where)
+    verdict = models.Verdict(level, 0.5, (evidence,))  # type: ignore[arg-type]
+    module = make_environment().get_template("_labels.html.j2").module
+    said = plain(str(module.label_text(verdict)))  # type: ignore[attr-defined]
+    assert said == verdict_module.label(verdict) != ""
