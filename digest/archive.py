@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,10 @@ import jinja2
 from digest import deliver
 from digest.config import Archive, Config
 from digest.editorial import slug
-from digest.models import Digest, Story
+from digest.models import Digest, to_jsonable
 from digest.render import daterange
 
-__all__ = ["Issue", "archive_dir", "issue_url", "update"]
+__all__ = ["Issue", "archive_dir", "issue_url", "public_data", "publish", "update"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -69,33 +70,44 @@ def issue_url(settings: Archive, digest_id: str) -> str:
 
 def update(settings: Archive, root: Path, digest: Digest, html: str) -> list[Path]:
     """Add this issue's page and data, then rebuild the index and the feed."""
-    folder = root / digest.id
+    return publish(settings, root, to_jsonable(digest), html)
+
+
+def publish(settings: Archive, root: Path, data: Mapping[str, Any], html: str) -> list[Path]:
+    """Add an issue's page (`html`, as it was emailed) and its data (`data`: what the
+    build's digest.json holds, made public here), then rebuild the index and the feed.
+    `digest send DIR` archives a reviewed build this way, from its files."""
+    public = public_data(data)
+    folder = root / str(public["id"])
     folder.mkdir(parents=True, exist_ok=True)
     deliver.write_file(folder / "index.html", html)
-    deliver.write_file(folder / "digest.json", deliver.digest_json(public_copy(digest)))
+    deliver.write_file(folder / "digest.json", deliver.json_file(public))
     issues = _issues(root)
-    deliver.write_file(root / "index.html", _index(digest.title, issues))
-    deliver.write_file(root / "feed.xml", _feed(settings, digest.title, issues))
+    deliver.write_file(root / "index.html", _index(str(public["title"]), issues))
+    deliver.write_file(root / "feed.xml", _feed(settings, str(public["title"]), issues))
     return [folder / "index.html", root / "index.html", root / "feed.xml"]
 
 
-def public_copy(digest: Digest) -> Digest:
+def public_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """The issue as a public page may show it: no owner's lines, and each article without
     its extracted text (the summary, title, link and verdict stay)."""
 
-    def story(one: Story) -> Story:
-        return replace(
-            one,
-            article=replace(one.article, text=""),
-            others=tuple(replace(a, text="") for a in one.others),
-        )
+    def article(one: Mapping[str, Any]) -> dict[str, Any]:
+        return {**one, "text": ""}
 
-    return replace(
-        digest,
-        stories=tuple(story(s) for s in digest.stories),
-        more=tuple(replace(m, stories=tuple(story(s) for s in m.stories)) for m in digest.more),
-        health=(),
-    )
+    def story(one: Mapping[str, Any]) -> dict[str, Any]:
+        others = [article(other) for other in one.get("others", [])]
+        return {**one, "article": article(one["article"]), "others": others}
+
+    def section(one: Mapping[str, Any]) -> dict[str, Any]:
+        return {**one, "stories": [story(s) for s in one.get("stories", [])]}
+
+    return {
+        **data,
+        "stories": [story(s) for s in data.get("stories", [])],
+        "more": [section(m) for m in data.get("more", [])],
+        "health": [],
+    }
 
 
 def remove(root: Path, digest_id: str) -> None:

@@ -100,6 +100,7 @@ def _feeds_check(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     from digest import review
+    from digest.archive import archive_dir
     from digest.pipeline import AlreadySent, _check_ledger
     from digest.store import Store
 
@@ -125,4 +126,8 @@ def _send(args: argparse.Namespace) -> int:
             raw=reviewed.wire,
         )
     print(f"{reviewed.digest_id}: {outcome}")
+    if outcome.status == "sent":
+        index = review.archive_sent(config.archive, archive_dir(config), reviewed)
+        if index is not None:
+            print(f"archived: {index}")
     return EXIT_OK if outcome.status == "sent" else EXIT_FAILED

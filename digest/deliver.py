@@ -17,6 +17,7 @@ import time
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from digest import addresses
@@ -71,7 +72,12 @@ def _umask() -> int:
 
 
 def digest_json(digest: Digest) -> str:
-    return json.dumps(to_jsonable(digest), indent=2, ensure_ascii=False) + "\n"
+    return json_file(to_jsonable(digest))
+
+
+def json_file(data: Any) -> str:
+    """Data as digest's JSON files have it: indented, UTF-8 as written, a final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def report_json(report: RunReport) -> str:

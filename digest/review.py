@@ -3,7 +3,8 @@
 `digest run --dry-run` (or `--proof-to`) writes the issue into a folder; the editor
 reads it; `digest send DIR` sends that folder's `digest.eml` as it is, byte for byte
 (line ends made CRLF, as SMTP carries them), through the same ledger as
-`digest run --send`: once, unless `--resend`.
+`digest run --send`: once, unless `--resend`. Once it went out, it joins the web archive
+as `run --send` adds an issue: the page is the message's own HTML.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from digest import deliver
-from digest.config import Delivery
+from digest import archive, deliver
+from digest.config import Archive, Delivery
 from digest.models import DeliveryOutcome
 from digest.store import Store
 
@@ -43,11 +44,18 @@ class Reviewed:
     eml: bytes  # digest.eml as written
     message: EmailMessage  # the same, parsed: the envelope comes from its headers
     urls: tuple[str, ...]  # every article the issue links (the ledger keeps them)
+    data: dict[str, Any]  # digest.json as written: the archive's copy is made from it
 
     @property
     def wire(self) -> bytes:
         """The bytes handed to the server: the file, with CRLF line ends."""
         return re.sub(rb"\r?\n", b"\r\n", self.eml)
+
+    @property
+    def html(self) -> str:
+        """The HTML readers got: the message's own part (the archive's page)."""
+        part = self.message.get_body(("html",))
+        return str(part.get_content()) if part is not None else ""
 
 
 def load(folder: Path) -> Reviewed:
@@ -68,7 +76,7 @@ def load(folder: Path) -> Reviewed:
             f"{folder}: digest.eml and digest.json are not from the same build; "
             "build the issue again"
         )
-    return Reviewed(digest_id, eml, message, tuple(_urls(data)))
+    return Reviewed(digest_id, eml, message, tuple(_urls(data)), data)
 
 
 def _urls(data: dict[str, Any]) -> list[str]:
@@ -119,6 +127,14 @@ def send_through_ledger(
     return DeliveryOutcome(
         "sent", accepted=len(accepted), refused=tuple(refused), may_have_reached_readers=True
     )
+
+
+def archive_sent(settings: Archive, root: Path, reviewed: Reviewed) -> Path | None:
+    """A reviewed build that went out joins the web archive, as `run --send` adds its issue
+    (when `[archive] enabled`): its page is the HTML the readers got."""
+    if not settings.enabled or not reviewed.html:
+        return None
+    return archive.publish(settings, root, reviewed.data, reviewed.html)[1]
 
 
 def proof_parts(text: str, html: str) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,10 @@ def test_send_sends_the_reviewed_bytes_once(
 
     capsys.readouterr()
     assert main(["send", str(out), "--config", str(config)]) == 0
-    assert capsys.readouterr().out == ("test-motoring-weekly-2026-W46: sent to 2 recipient(s)\n")
+    assert capsys.readouterr().out == (
+        "test-motoring-weekly-2026-W46: sent to 2 recipient(s)\n"
+        f"archived: {out / 'archive' / 'index.html'}\n"
+    )
     assert box.raw == [re.sub(rb"\r?\n", b"\r\n", reviewed)]  # the file, CRLF on the wire
     assert box.envelopes == [("digest@example.org", ["reader@example.org", "second@example.org"])]
 
@@ -70,6 +74,40 @@ def test_send_sends_the_reviewed_bytes_once(
 
     assert main(["send", str(out), "--config", str(config), "--resend"]) == 0
     assert box.raw[1] == box.raw[0]
+
+
+def test_a_sent_reviewed_build_joins_the_archive_as_readers_got_it(
+    tmp_path: Path, http_server: HTTPServer, inbox: tuple[smtp.Inbox, int]
+) -> None:
+    box, port = inbox
+    config = write_config(tmp_path, http_server, port)
+    out, archive = tmp_path / "out", tmp_path / "out" / "archive"
+    assert main(["run", "--config", str(config), "--until", UNTIL, "--dry-run", "--quiet"]) == 0
+    assert not archive.exists()  # not sent, not archived (include = "sent")
+    built = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    lead_text = built["stories"][0]["article"]["text"]
+    assert lead_text
+
+    assert main(["send", str(out), "--config", str(config)]) == 0
+    (sent,) = box.messages
+    page = (archive / built["id"] / "index.html").read_text(encoding="utf-8")
+    html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert page == html.replace("\r\n", "\n")
+    data = json.loads((archive / built["id"] / "digest.json").read_text(encoding="utf-8"))
+    assert data["stories"][0]["article"]["title"] == built["stories"][0]["article"]["title"]
+    assert lead_text not in json.dumps(data) and data["health"] == []
+    assert built["stories"][0]["article"]["title"] in (archive / "index.html").read_text()
+    assert built["id"] in (archive / "feed.xml").read_text()
+
+
+def test_a_reviewed_build_that_did_not_go_out_is_not_archived(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    config = write_config(tmp_path, http_server, smtp.free_port())
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(config), "--until", UNTIL, "--dry-run", "--quiet"]) == 0
+    assert main(["send", str(out), "--config", str(config)]) == 1
+    assert not (out / "archive").exists()
 
 
 def test_send_refuses_a_folder_without_a_build(

@@ -281,10 +281,12 @@ def test_sending_the_reviewed_build_of_an_earlier_run(
     assert box.raw == [re.sub(rb"\r?\n", b"\r\n", eml)]  # the reviewed bytes
     assert sent.outputs["save_state"] == "true"
     assert sent.outputs["digest_id"] == review.outputs["digest_id"]
+    archive = tmp_path / ".digest-data" / "archive"  # the state's: saved, then published
     assert sent.summary.endswith(  # the step summary file holds each run's, in turn
         f"## Digest\n\nThe reviewed build of run 4242: {review.outputs['digest_id']}: "
-        "sent to 1 recipient(s)\n"
+        f"sent to 1 recipient(s)\narchived: {archive / 'index.html'}\n"
     )
+    assert (archive / review.outputs["digest_id"] / "index.html").is_file()
     again = run_step("workflow_dispatch", inputs, _mail(port), tmp_path)
     assert again.status == 1 and len(box.raw) == 1
     assert again.summary.endswith(
