@@ -217,6 +217,22 @@ def test_top_signals_explain_in_words() -> None:
     assert style.top_signals(STOCK, n=0) == []
 
 
+def test_top_signals_say_each_thing_once() -> None:
+    """'sparse "said"' and 'little attributed speech' are one signal: only one is shown,
+    and so for sentence rhythm, 'This' openers and the first-person voice."""
+    everything = [name for name, _ in style.top_signals(STOCK, n=len(style.FEATURES))]
+    attributed = [n for n in everything if "attributed speech" in n or n == "sparse 'said'"]
+    assert len(attributed) == 1, everything
+    rhythm = [n for n in everything if "sentence length" in n or "sentence rhythm" in n]
+    assert len(rhythm) <= 1, everything
+    openers = [
+        n for n in everything if "'This'" in n or n in ("frequent 'this'", "frequent 'these'")
+    ]
+    assert len(openers) == 1, everything
+    voice = [n for n in everything if "first-person" in n or n in ("sparse 'i'", "sparse 'we'")]
+    assert len(voice) <= 1, everything
+
+
 def test_shipped_coefficients_are_small_and_match() -> None:
     path = Path(style.__file__).with_name("style.json")
     assert path.stat().st_size < 20_000

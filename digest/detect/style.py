@@ -301,9 +301,30 @@ def _score(values: dict[str, float]) -> float:
     return _logistic(sum(_contributions(values).values()) + _model().bias)
 
 
+# Features that say one thing in two wordings ("sparse 'said'" and "little attributed
+# speech"): only the strongest of a group is shown.
+_SAME_SIGNAL: dict[str, str] = {
+    "said_rate": "attribution_rate",
+    "burstiness": "sentence_length_cv",
+    "this_rate": "this_opener_rate",
+    "these_rate": "this_opener_rate",
+    **{f"{word}_rate": "first_person_rate" for word in ("i", "we", "our")},
+}
+
+
 def _signals(values: dict[str, float], text: str, n: int) -> list[tuple[str, float]]:
+    """The `n` strongest upward pushes, one per group of features that mean the same."""
     pushes = sorted(_contributions(values).items(), key=lambda item: item[1], reverse=True)
-    return [(_describe(name, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
+    shown: list[tuple[str, float]] = []
+    groups: set[str] = set()
+    for name, push in pushes:
+        group = _SAME_SIGNAL.get(name, name)
+        if len(shown) >= n or push <= 0:
+            break
+        if group not in groups:
+            groups.add(group)
+            shown.append((_describe(name, text), round(push, 4)))
+    return shown
 
 
 def __getattr__(name: str) -> float:
