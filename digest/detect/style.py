@@ -1,8 +1,9 @@
 """The offline style score behind the *suspected* level: stylometry, pure Python.
 
 A small logistic model over length-normalised stylometric features (sentence rhythm,
-reported speech, specifics such as names and figures, stock "model" vocabulary, word
-length, punctuation habits, and the rates of ~130 common function words; no dates or
+reported speech and how it is reported ('said' or 'noted', ', saying ...'), specifics
+such as names and figures, stock "model" vocabulary, word length, punctuation habits,
+contractions, and the rates of ~130 common function words; no dates or
 years, which models invent). It was fitted by ``bench/fit_style.py`` (scikit-learn) on
 human BBC news text against nine generators' continuations and rewrites of the same
 articles (GPT-3.5, GPT-4, GPT-4o, GPT-4o-mini, davinci, Claude 3 Opus and Sonnet, Gemini
