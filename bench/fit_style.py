@@ -77,30 +77,30 @@ C = 0.005  # inverse L2 strength (scikit-learn's C), on z-scored features, balan
 MIN_SCORED_WORDS = 40  # texts this short after cutting the prefix say little; dropped
 HUMAN_FILES = ("clusters/giveme5w1h-news-cluster.jsonl", "summaries/cnndm-writers.jsonl")
 PREFIX_MODES = ("sentence", "words", "none")
-VERSION = 3
+VERSION = 4
 
-# Pinned a little below the measured LOGO figures (C = 0.005, 134 features, humans of
+# Pinned a little below the measured LOGO figures (C = 0.005, 138 features, humans of
 # other outlets fitted, cut at 1% of out-of-fold training humans): TPR at the cut (AUROC;
-# TPR at the page-raised cut) per held-out generator: claude-3-opus 0.949 (0.996; 0.928),
-# claude-3-sonnet 0.887 (0.983; 0.856), davinci 0.112 (0.631; 0.101), gemini-1.5-pro
-# 0.878 (0.982; 0.863), gpt-3.5-turbo 0.959 (0.999; 0.938), gpt-4 0.979 (1.000; 0.959),
-# gpt-4o 0.383 (0.898; 0.383), gpt-4o-mini 0.986 (1.000; 0.986), llama-3-70b 0.566
-# (0.957; 0.528); mean 0.744, at the page-raised cut 0.727; held-out human FPR 0.008.
+# TPR at the page-raised cut) per held-out generator: claude-3-opus 0.969 (0.996; 0.969),
+# claude-3-sonnet 0.866 (0.984; 0.866), davinci 0.112 (0.635; 0.101), gemini-1.5-pro
+# 0.892 (0.983; 0.878), gpt-3.5-turbo 0.979 (0.999; 0.959), gpt-4 0.979 (0.999; 0.969),
+# gpt-4o 0.447 (0.913; 0.447), gpt-4o-mini 1.000 (1.000; 1.000), llama-3-70b 0.623
+# (0.965; 0.623); mean 0.763, at the page-raised cut 0.757; held-out human FPR 0.009.
 # davinci (a raw completion model that reads like its prompt) and the gpt-4o rewrites
 # are below the 0.5 bar: style alone does not get there (bench/detect_results.md).
 FLOORS: dict[str, float] = {
-    "mean_tpr": 0.72,
-    "mean_tpr_pages": 0.70,
+    "mean_tpr": 0.745,
+    "mean_tpr_pages": 0.735,
     "max_fpr": 0.02,
-    "tpr_claude-3-opus-20240229": 0.90,
-    "tpr_claude-3-sonnet-20240229": 0.84,
+    "tpr_claude-3-opus-20240229": 0.93,
+    "tpr_claude-3-sonnet-20240229": 0.83,
     "tpr_davinci": 0.08,
-    "tpr_gemini-1.5-pro": 0.83,
-    "tpr_gpt-3.5-turbo": 0.92,
+    "tpr_gemini-1.5-pro": 0.85,
+    "tpr_gpt-3.5-turbo": 0.94,
     "tpr_gpt-4": 0.94,
-    "tpr_gpt-4o": 0.33,
+    "tpr_gpt-4o": 0.40,
     "tpr_gpt-4o-mini": 0.95,
-    "tpr_llama-3-70b": 0.50,
+    "tpr_llama-3-70b": 0.58,
 }
 
 

@@ -165,6 +165,29 @@ def test_features_move_the_right_way() -> None:
         assert stock[model_side] > news[model_side], model_side
 
 
+def test_rewrite_habits() -> None:
+    """A rewrite keeps the quotes and names but swaps 'said' for formal verbs and reports
+    speech in add-on clauses; contractions and possessives are counted apart."""
+    rewrite = (
+        "Harbor Motors noted that the cuts were necessary, stating that demand had fallen."
+        " Dana Ruiz emphasised the company's resolve, saying it would rehire workers."
+        " Union officials expressed concern, noting the plant's long history."
+    )
+    plain = (
+        "Harbor Motors said the cuts were needed. Demand had fallen, it said. Dana Ruiz"
+        " told reporters it would rehire workers. Union officials said they were worried."
+    )
+    casual = "It's a plant they don't want to lose, and they've said they won't."
+    r, p, c = style.features(rewrite), style.features(plain), style.features(casual)
+    assert r["formal_attribution_rate"] == pytest.approx(5 / 3)  # noted stating emph. expr. noting
+    assert p["formal_attribution_rate"] == 0.0
+    assert r["participle_attribution_rate"] == pytest.approx(3 / 3)  # stating, saying, noting
+    assert p["participle_attribution_rate"] == 0.0
+    assert r["possessive_rate"] > 0 and r["contraction_rate"] == 0.0
+    assert c["contraction_rate"] == pytest.approx(3 / 13)  # don't, they've, won't (13 tokens)
+    assert c["possessive_rate"] == pytest.approx(1 / 13)  # it's
+
+
 def test_years_are_not_figures() -> None:
     """Models invent recent years: a year is neither a figure nor a date signal."""
     plain = "The plant opened and the workers came back to the line for the new van."
@@ -215,6 +238,22 @@ def test_top_signals_explain_in_words() -> None:
     assert example in STOCK.lower()
     assert len(style.top_signals(STOCK, n=5)) <= 5
     assert style.top_signals(STOCK, n=0) == []
+
+
+def test_top_signals_say_each_thing_once() -> None:
+    """'sparse "said"' and 'little attributed speech' are one signal: only one is shown,
+    and so for sentence rhythm, 'This' openers and the first-person voice."""
+    everything = [name for name, _ in style.top_signals(STOCK, n=len(style.FEATURES))]
+    attributed = [n for n in everything if "attributed speech" in n or n == "sparse 'said'"]
+    assert len(attributed) == 1, everything
+    rhythm = [n for n in everything if "sentence length" in n or "sentence rhythm" in n]
+    assert len(rhythm) <= 1, everything
+    openers = [
+        n for n in everything if "'This'" in n or n in ("frequent 'this'", "frequent 'these'")
+    ]
+    assert len(openers) == 1, everything
+    voice = [n for n in everything if "first-person" in n or n in ("sparse 'i'", "sparse 'we'")]
+    assert len(voice) <= 1, everything
 
 
 def test_shipped_coefficients_are_small_and_match() -> None:

@@ -1,8 +1,9 @@
 """The offline style score behind the *suspected* level: stylometry, pure Python.
 
 A small logistic model over length-normalised stylometric features (sentence rhythm,
-reported speech, specifics such as names and figures, stock "model" vocabulary, word
-length, punctuation habits, and the rates of ~130 common function words; no dates or
+reported speech and how it is reported ('said' or 'noted', ', saying ...'), specifics
+such as names and figures, stock "model" vocabulary, word length, punctuation habits,
+contractions, and the rates of ~130 common function words; no dates or
 years, which models invent). It was fitted by ``bench/fit_style.py`` (scikit-learn) on
 human BBC news text against nine generators' continuations and rewrites of the same
 articles (GPT-3.5, GPT-4, GPT-4o, GPT-4o-mini, davinci, Claude 3 Opus and Sonnet, Gemini
@@ -89,6 +90,10 @@ FEATURES: tuple[str, ...] = (
     "of_rate",
     "it_rate",
     "was_rate",
+    "formal_attribution_rate",
+    "participle_attribution_rate",
+    "possessive_rate",
+    "contraction_rate",
     *(f"{word}_rate" for word in _PROFILE_WORDS),
 )
 
@@ -134,6 +139,16 @@ _WORDING: dict[str, tuple[str, str]] = {
         "frequent 'was' (past-tense narration)",
         "sparse 'was' (little past-tense narration)",
     ),
+    "formal_attribution_rate": (
+        "formal reporting verbs ('noted', 'stated', 'emphasised')",
+        "few formal reporting verbs ('noted', 'stated')",
+    ),
+    "participle_attribution_rate": (
+        "speech reported in trailing clauses (', saying ...', ', noting ...')",
+        "few trailing ', saying ...' clauses",
+    ),
+    "possessive_rate": ("many possessives ('the company's')", "few possessives"),
+    "contraction_rate": ("many contractions ('don't', 'it's')", "few contractions"),
 }
 
 _WORDING.update({f"{w}_rate": (f"frequent '{w}'", f"sparse '{w}'") for w in _PROFILE_WORDS})
@@ -149,6 +164,20 @@ _ATTRIBUTION = re.compile(
     r"\b(?:said|says|told|according to|added|adds|explained|insisted|warned|claimed)\b",
     re.IGNORECASE,
 )
+# Rewrites keep the source's quotes and names but swap 'said' for formal verbs and report
+# speech in add-on clauses; these two count that (per sentence).
+_FORMAL_ATTRIBUTION = re.compile(
+    r"\b(?:not(?:ed|ing)|stat(?:ed|ing)|express(?:ed|ing)|emphasi[sz](?:ed|ing)|"
+    r"reveal(?:ed|ing)|highlight(?:ed|ing)|reportedly|clarifi(?:ed|ying)|acknowledg(?:ed|ing)|"
+    r"assert(?:ed|ing)|affirm(?:ed|ing)|underscor(?:ed|ing)|indicat(?:ed|ing))\b",
+    re.IGNORECASE,
+)
+_PARTICIPLE_ATTRIBUTION = re.compile(
+    r",\s(?:[a-z]{1,30}ly\s)?(?:stating|noting|adding|saying|explaining|highlighting|"
+    r"emphasi[sz]ing|citing|prompting|leading|resulting|raising|sparking|marking|making)\b"
+)
+_POSSESSIVE = re.compile(r"\w['\u2019]s\b")
+_CONTRACTION = re.compile(r"\w['\u2019](?:t|re|ve|ll|d)\b")
 _YEAR = re.compile(r"(?:19|20)\d\d")  # a year is no specific figure: models invent recent ones
 _FIRST_PERSON = frozenset(["i", "me", "my", "we", "us", "our"])
 # Vocabulary that chat models over-use relative to news writers (from the published
@@ -301,9 +330,31 @@ def _score(values: dict[str, float]) -> float:
     return _logistic(sum(_contributions(values).values()) + _model().bias)
 
 
+# Features that say one thing in two wordings ("sparse 'said'" and "little attributed
+# speech"): only the strongest of a group is shown.
+_SAME_SIGNAL: dict[str, str] = {
+    "said_rate": "attribution_rate",
+    "participle_attribution_rate": "participle_clause_rate",
+    "burstiness": "sentence_length_cv",
+    "this_rate": "this_opener_rate",
+    "these_rate": "this_opener_rate",
+    **{f"{word}_rate": "first_person_rate" for word in ("i", "we", "our")},
+}
+
+
 def _signals(values: dict[str, float], text: str, n: int) -> list[tuple[str, float]]:
+    """The `n` strongest upward pushes, one per group of features that mean the same."""
     pushes = sorted(_contributions(values).items(), key=lambda item: item[1], reverse=True)
-    return [(_describe(name, text), round(push, 4)) for name, push in pushes[:n] if push > 0]
+    shown: list[tuple[str, float]] = []
+    groups: set[str] = set()
+    for name, push in pushes:
+        group = _SAME_SIGNAL.get(name, name)
+        if len(shown) >= n or push <= 0:
+            break
+        if group not in groups:
+            groups.add(group)
+            shown.append((_describe(name, text), round(push, 4)))
+    return shown
 
 
 def __getattr__(name: str) -> float:
@@ -448,6 +499,26 @@ def _attribution_rate(t: _Text) -> float:
     return len(_ATTRIBUTION.findall(t.raw)) / t.n_sentences
 
 
+def _formal_attribution_rate(t: _Text) -> float:
+    """'noted', 'stated', 'emphasised'... per sentence: a rewrite's stand-ins for 'said'."""
+    return len(_FORMAL_ATTRIBUTION.findall(t.raw)) / t.n_sentences
+
+
+def _participle_attribution_rate(t: _Text) -> float:
+    """', saying ...', ', noting ...', ', prompting ...' per sentence."""
+    return len(_PARTICIPLE_ATTRIBUTION.findall(t.raw)) / t.n_sentences
+
+
+def _possessive_rate(t: _Text) -> float:
+    """ "'s" per token (possessives, and "it's"/"he's")."""
+    return len(_POSSESSIVE.findall(t.raw)) / t.n_tokens
+
+
+def _contraction_rate(t: _Text) -> float:
+    """ "n't", "'re", "'ve", "'ll", "'d" per token."""
+    return len(_CONTRACTION.findall(t.raw)) / t.n_tokens
+
+
 def _digit_density(t: _Text) -> float:
     """Share of tokens with a digit, years aside: reporting is specific (prices, counts).
     Years are left out because chat models invent recent dates, which would teach the
@@ -550,5 +621,9 @@ _EXTRACTORS = {
     "of_rate": _word_rate("of"),
     "it_rate": _word_rate("it"),
     "was_rate": _word_rate("was"),
+    "formal_attribution_rate": _formal_attribution_rate,
+    "participle_attribution_rate": _participle_attribution_rate,
+    "possessive_rate": _possessive_rate,
+    "contraction_rate": _contraction_rate,
     **{f"{word}_rate": _word_rate(word) for word in _PROFILE_WORDS},
 }
