@@ -374,10 +374,10 @@ def test_c2pa_armoured_block_and_external_link() -> None:
 def _raw(**fields: Any) -> dict[str, Any]:
     base = {
         "id": "robo-desk",
-        "pattern": r"\bRobo Desk\b",
+        "pattern": r"\bNight Desk\b",
         "where": ["byline"],
         "kind": "disclosed",
-        "meaning": "The byline credits the Robo Desk, the site's automated writer.",
+        "meaning": "The byline credits the Night Desk, the site's automated writer.",
     }
     return base | fields
 
@@ -394,9 +394,22 @@ def test_shipped_rules_are_well_formed() -> None:
 def test_user_rule_is_applied() -> None:
     rules = load_rules([_raw()])
     assert rules[-1].id == "robo-desk"
-    html = _page('<p class="byline">By Robo Desk</p><article><p>Robo Desk rules.</p></article>')
+    html = _page('<p class="byline">By Night Desk</p><article><p>Night Desk rules.</p></article>')
     found = find_disclosures(html, rules=rules)
-    assert [(e.rule, e.where, e.quote) for e in found] == [("robo-desk", "byline", "By Robo Desk")]
+    assert [(e.rule, e.where, e.quote) for e in found] == [("robo-desk", "byline", "By Night Desk")]
+
+
+def test_user_rule_may_use_the_shipped_vocabulary() -> None:
+    """`{{self}}` and `{{ai}}` in an owner's rule are the shipped self-references and AI
+    terms; an unknown name is an error naming the rule."""
+    mine = _raw(pattern=r"{{self}} came from {{ai}}", where=["footer"])
+    (rule,) = [r for r in load_rules([mine]) if r.id == "robo-desk"]
+    page = _page("<article><p>Cars.</p><footer>{}</footer></article>")
+    found = find_disclosures(page.format("This recap came from ChatGPT."), rules=[rule])
+    assert [(e.rule, e.quote) for e in found] == [("robo-desk", "This recap came from ChatGPT.")]
+    assert find_disclosures(page.format("This recap came from Al Jones."), rules=[rule]) == []
+    with pytest.raises(ValueError, match=r"'robo-desk': unknown vocabulary \{\{robots\}\}"):
+        load_rules([_raw(pattern="{{robots}}")])
 
 
 def test_user_rule_replaces_a_shipped_one() -> None:
