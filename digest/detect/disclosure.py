@@ -759,12 +759,18 @@ def _matches(
     for match in regex.finditer(text):
         start, end = match.span()
         inside = any(q0 <= start < q1 for q0, q1 in quoted)
-        if end > start and not inside and not _hearsay(text, start):
+        if end > start and not inside and not _hearsay(text, start, end):
             yield match
 
 
-def _hearsay(text: str, start: int) -> bool:
-    return _HEARSAY.search(text, max(0, start - HEARSAY_REACH), start) is not None
+def _hearsay(text: str, start: int, end: int) -> bool:
+    """Words around a match that make it someone else's words or a question: a negation
+    or a verb of saying just before it, or the rest of its sentence ending in "?" or
+    naming a speaker ("..., the chatbot replied")."""
+    if _HEARSAY.search(text, max(0, start - HEARSAY_REACH), start) is not None:
+        return True
+    rest = _SENTENCE_REST.match(text, end)
+    return rest is not None and _ASKED_OR_SAID.search(rest.group(0)) is not None
 
 
 HEARSAY_REACH: Final = 60
@@ -773,6 +779,12 @@ HEARSAY_REACH: Final = 60
 # reported speech ("the note said this story was...", "the phrase as an AI language
 # model"), or a question ("whether this story was written by AI"). "Editor's note:" is
 # not one of them: a note names itself.
+_SENTENCE_REST: Final = re.compile(r"[^.!?\n]{0,200}[.!?]?")
+_ASKED_OR_SAID: Final = re.compile(
+    r"\?$|,\s*(?:(?:the|a|an|its|it|one|another)\s+)?(?:[\w-]+\s+){0,2}?(?:said|says|replied"
+    r"|replies|responded|answered|wrote|told)\b",
+    re.IGNORECASE,
+)
 _HEARSAY: Final = re.compile(
     r"(?:\b(?:no|not|never|without|none|neither|nor|zero|(?:is|was|are|were|has|have|does|did|do)n\W?t)(?:\s+(?:of|part|parts|portion|single"
     r"|generative|such|other|artificial|intelligence|AI|A\.I\.|kind|form|type)){0,3}"
