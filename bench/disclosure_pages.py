@@ -191,6 +191,8 @@ def _statement_parts(text: str, place: str) -> Parts:
         "meta": lambda: Parts(head=f'<meta name="disclosure" content="{_e(text)}">'),
         "jsonld": lambda: Parts(ld_extra={"backstory": text}),
     }
+    if place not in builders:
+        raise ValueError(f"unknown placement {place!r} (known: {', '.join(builders)})")
     return builders[place]()
 
 
@@ -251,6 +253,10 @@ def _negative_parts(text: str, place: str) -> Parts:
     }
     if place in builders:
         return builders[place]()
+    if place == "middle":
+        return _residue_parts(text, place)
+    if place == "dateline":
+        return _author_parts(text, place)
     return _statement_parts(text, place)
 
 
