@@ -792,7 +792,8 @@ _HEARSAY: Final = re.compile(
     r"|replied|replies|answered|responded|began|begins|beginning|claimed|claims|admitted"
     r"|announced|noted|asked|asking|wondered|wondering|whether|if|phrase|phrases|words"
     r"|sentence|message|headlined|titled|quipped|joked|tweeted|posted|warned|insisted"
-    r"|denied|disputed|alleged|suggested)(?:\s+that)?[\s:,]*)\s*$",
+    r"|denied|disputed|alleged|suggested)(?:\s+that)?[\s:,]*"
+    r"|\b(?:line|lines|tagline|note|notes|disclaimer|label|caption|headline|title)\s+)\s*$",
     re.IGNORECASE,
 )
 
