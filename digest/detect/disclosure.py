@@ -28,6 +28,11 @@ their own disclosures, and never inside quotation marks, `<blockquote>`, `<q>` o
   is not navigation, comments or a related-stories, newsletter or share box.
 
 C2PA: the manifests are read by `digest.detect.c2pa` (what counts is what they declare).
+
+Patterns may use the shipped vocabulary (`{{self}}`, `{{ai}}`... in rules.toml's
+`[vocab]`), so the sentence rules are a grammar: self-reference + production verb + means
++ AI term. No match counts right after a negation or a verb of saying, nor in a sentence
+that is a question or names a speaker after the words (`_hearsay`).
 """
 
 from __future__ import annotations
