@@ -265,12 +265,10 @@ def cases(data: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Case]
     data = data or load_set()
     for item in data["wording"]:
         kind, text = item["kind"], item["text"]
-        if kind not in DEFAULT_PLACES:
-            raise ValueError(f"wording {item.get('id')!r}: unknown kind {kind!r}")
         places = item.get("places") or (
             RESIDUE_NAME_PLACES
             if kind == "residue" and "[" in text and "name" in text.lower()
-            else DEFAULT_PLACES[kind]
+            else DEFAULT_PLACES.get(kind, DEFAULT_PLACES["statement"])  # another set's kind
         )
         for place in places:
             if kind == "author":
