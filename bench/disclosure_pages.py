@@ -6,7 +6,9 @@ puts one (byline, tooltip, label beside the headline, first or last paragraph, a
 footer, meta tag, JSON-LD...) on a template page: a made-up car story written for this
 project. Run ``python bench/disclosure_pages.py`` for recall by split, wording kind and
 placement, and the false accusations on the hard negatives (``--write DIR`` also saves
-the pages for a look in a browser).
+the pages for a look in a browser). ``--set PATH`` measures another set file with the same
+schema (say a fresh set written by someone else); a wording without a `split` counts as
+"set", and every report also gives the whole set by kind and by placement ("all/...").
 """
 
 from __future__ import annotations
@@ -189,6 +191,8 @@ def _statement_parts(text: str, place: str) -> Parts:
         "meta": lambda: Parts(head=f'<meta name="disclosure" content="{_e(text)}">'),
         "jsonld": lambda: Parts(ld_extra={"backstory": text}),
     }
+    if place not in builders:
+        raise ValueError(f"unknown placement {place!r} (known: {', '.join(builders)})")
     return builders[place]()
 
 
@@ -249,6 +253,10 @@ def _negative_parts(text: str, place: str) -> Parts:
     }
     if place in builders:
         return builders[place]()
+    if place == "middle":
+        return _residue_parts(text, place)
+    if place == "dateline":
+        return _author_parts(text, place)
     return _statement_parts(text, place)
 
 
@@ -260,7 +268,7 @@ def cases(data: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Case]
         places = item.get("places") or (
             RESIDUE_NAME_PLACES
             if kind == "residue" and "[" in text and "name" in text.lower()
-            else DEFAULT_PLACES[kind]
+            else DEFAULT_PLACES.get(kind, DEFAULT_PLACES["statement"])  # another set's kind
         )
         for place in places:
             if kind == "author":
@@ -269,9 +277,8 @@ def cases(data: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Case]
                 parts = _residue_parts(text, place)
             else:
                 parts = _statement_parts(text, place)
-            yield Case(
-                f"{item['id']}@{place}", render(parts), True, kind, place, item["split"], text
-            )
+            split = item.get("split", "set")
+            yield Case(f"{item['id']}@{place}", render(parts), True, kind, place, split, text)
     for item in data["negative"]:
         parts = _negative_parts(item["text"], item["place"])
         yield Case(
@@ -312,6 +319,9 @@ def measure(all_cases: Sequence[Case]) -> Report:
             case.split,
             f"{case.split}/kind:{case.kind}",
             f"{case.split}/place:{case.place}",
+            "all",
+            f"all/kind:{case.kind}",
+            f"all/place:{case.place}",
         ):
             counts[key][0] += bool(hits)
             counts[key][1] += 1
@@ -327,26 +337,42 @@ def sizes(all_cases: Sequence[Case]) -> tuple[Counter[str], Counter[str]]:
     return by_kind, by_place
 
 
+def _kind_of(data: dict[str, list[dict[str, Any]]], negative_id: str) -> str:
+    return next((n["kind"] for n in data["negative"] if n["id"] == negative_id), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--write", type=Path, help="also save every page into this folder")
     parser.add_argument("--show", action="store_true", help="list misses and accusations")
+    parser.add_argument(
+        "--set",
+        type=Path,
+        default=SET,
+        metavar="PATH",
+        help="the set file to measure (same schema as bench/disclosure_set.toml)",
+    )
     args = parser.parse_args(argv)
-    data = load_set()
+    data = load_set(args.set)
     all_cases = list(cases(data))
     if args.write:
         args.write.mkdir(parents=True, exist_ok=True)
         for case in all_cases:
             (args.write / f"{case.id.replace('@', '__')}.html").write_text(case.html, "utf-8")
-    words = Counter(f"{w['split']}:{w['kind']}" for w in data["wording"])
+    words = Counter(f"{w.get('split', 'set')}:{w['kind']}" for w in data["wording"])
     print(
-        f"wordings: {len(data['wording'])} ({dict(sorted(words.items()))}); "
+        f"set: {args.set}\nwordings: {len(data['wording'])} ({dict(sorted(words.items()))}); "
         f"negatives: {len(data['negative'])}; pages: {len(all_cases)}"
     )
     report = measure(all_cases)
     for key, (found, total) in report.recall.items():
         print(f"recall {key:32s} {found:4d}/{total:<4d} {found / total:.3f}")
     print(f"false accusations on hard negatives: {len(report.false)} of {len(data['negative'])}")
+    accused_kinds = Counter(line.split(":")[0] for line in report.false)
+    negative_kinds = Counter(n["kind"] for n in data["negative"])
+    for kind, total in sorted(negative_kinds.items()):
+        wrong = sum(n for case_id, n in accused_kinds.items() if _kind_of(data, case_id) == kind)
+        print(f"accused {'negative:' + kind:40s} {wrong:4d}/{total:<4d}")
     if args.show:
         for line in report.missed:
             print("MISSED", line)

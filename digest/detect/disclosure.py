@@ -28,6 +28,11 @@ their own disclosures, and never inside quotation marks, `<blockquote>`, `<q>` o
   is not navigation, comments or a related-stories, newsletter or share box.
 
 C2PA: the manifests are read by `digest.detect.c2pa` (what counts is what they declare).
+
+Patterns may use the shipped vocabulary (`{{self}}`, `{{ai}}`... in rules.toml's
+`[vocab]`), so the sentence rules are a grammar: self-reference + production verb + means
++ AI term. No match counts right after a negation or a verb of saying, nor in a sentence
+that is a question or names a speaker after the words (`_hearsay`).
 """
 
 from __future__ import annotations
@@ -161,8 +166,33 @@ def _compile(rule_id: str, key: str, pattern: object, flags: int) -> re.Pattern[
     return regex
 
 
-def rule_from(raw: Mapping[str, Any]) -> Rule:
-    """A Rule from a TOML/config table, with errors that name the rule."""
+_VOCAB_REF: Final = re.compile(r"\{\{([a-z_]+)\}\}")
+MAX_VOCAB_DEPTH: Final = 4
+
+
+def expand(rule_id: str, pattern: object, vocab: Mapping[str, str]) -> object:
+    """A pattern with its `{{name}}` references replaced by the shipped vocabulary (the
+    `[vocab]` table of rules.toml: the self-references, production verbs and AI terms the
+    sentence rules share). Entries may refer to others; an unknown name is an error."""
+    if not isinstance(pattern, str):
+        return pattern
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in vocab:
+            raise ValueError(f"rule {rule_id!r}: unknown vocabulary {{{{{name}}}}}")
+        return f"(?:{vocab[name]})"
+
+    for _ in range(MAX_VOCAB_DEPTH):
+        pattern, count = _VOCAB_REF.subn(one, pattern)
+        if not count:
+            return pattern
+    raise ValueError(f"rule {rule_id!r}: vocabulary nested too deep")
+
+
+def rule_from(raw: Mapping[str, Any], vocab: Mapping[str, str] | None = None) -> Rule:
+    """A Rule from a TOML/config table, with errors that name the rule. `{{name}}` in a
+    pattern is the shipped vocabulary entry `name` (`vocab`: the shipped one)."""
     rule_id = raw.get("id")
     name = rule_id if isinstance(rule_id, str) and rule_id else "<no id>"
     extra = sorted(set(raw) - RULE_KEYS)
@@ -177,27 +207,38 @@ def rule_from(raw: Mapping[str, Any]) -> Rule:
     case = raw.get("case_sensitive", False)
     if not isinstance(case, bool):
         raise ValueError(f"rule {name!r}: 'case_sensitive' must be true or false")
+    words = _vocab() if vocab is None else vocab
     return Rule(
         id=cast(str, rule_id),
-        pattern=raw["pattern"],
+        pattern=cast(str, expand(name, raw["pattern"], words)),
         where=tuple(where),
         kind=raw["kind"],
         meaning=raw["meaning"],
-        also=raw.get("also", ""),
+        also=cast(str, expand(name, raw.get("also", ""), words)),
         case_sensitive=case,
     )
 
 
 @lru_cache(maxsize=1)
-def _shipped() -> tuple[Rule, ...]:
+def _rules_toml() -> dict[str, Any]:
     text = resources.files("digest.detect").joinpath("rules.toml").read_text("utf-8")
-    tables = tomllib.loads(text).get("rule", [])
-    return tuple(rule_from(table) for table in tables)
+    return tomllib.loads(text)
+
+
+def _vocab() -> dict[str, str]:
+    return {str(k): str(v) for k, v in _rules_toml().get("vocab", {}).items()}
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[Rule, ...]:
+    vocab = _vocab()
+    return tuple(rule_from(table, vocab) for table in _rules_toml().get("rule", []))
 
 
 def load_rules(extra: list[dict[str, Any]] | None = None) -> list[Rule]:
     """The shipped rules, then the owner's. An owner rule with a shipped rule's id replaces
-    it (the way to tune or silence one); two owner rules with one id are an error."""
+    it (the way to tune or silence one); two owner rules with one id are an error. Owner
+    rules may use the shipped vocabulary (`{{self}}`, `{{ai}}`...)."""
     added = [rule_from(raw) for raw in extra or []]
     ids = [rule.id for rule in added]
     twice = sorted({i for i in ids if ids.count(i) > 1})
@@ -718,11 +759,48 @@ def scan(segments: Sequence[Segment], rules: Sequence[Rule]) -> list[Evidence]:
 def _matches(
     regex: re.Pattern[str], text: str, quoted: list[tuple[int, int]]
 ) -> Iterator[re.Match[str]]:
-    """Non-empty matches that do not start inside quotation marks."""
+    """Non-empty matches that do not start inside quotation marks, nor right after a
+    negation or a verb of saying (see `_hearsay`)."""
     for match in regex.finditer(text):
         start, end = match.span()
-        if end > start and not any(q0 <= start < q1 for q0, q1 in quoted):
+        inside = any(q0 <= start < q1 for q0, q1 in quoted)
+        if end > start and not inside and not _hearsay(text, start, end):
             yield match
+
+
+def _hearsay(text: str, start: int, end: int) -> bool:
+    """Words around a match that make it someone else's words or a question: a negation
+    or a verb of saying just before it, or the rest of its sentence ending in "?" or
+    naming a speaker ("..., the chatbot replied")."""
+    if _HEARSAY.search(text, max(0, start - HEARSAY_REACH), start) is not None:
+        return True
+    rest = _SENTENCE_REST.match(text, end)
+    return rest is not None and _ASKED_OR_SAID.search(rest.group(0)) is not None
+
+
+HEARSAY_REACH: Final = 60
+# The words just before a match that make it something other than the publisher's own
+# statement about this page: a negation ("No AI was used...", "none of this article..."),
+# reported speech ("the note said this story was...", "the phrase as an AI language
+# model"), or a question ("whether this story was written by AI"). "Editor's note:" is
+# not one of them: a note names itself.
+_SENTENCE_REST: Final = re.compile(r"[^.!?\n]{0,200}[.!?]?")
+_ASKED_OR_SAID: Final = re.compile(
+    r"\?$|,\s*(?:(?:the|a|an|its|it|one|another)\s+)?(?:[\w-]+\s+){0,2}?(?:said|says|replied"
+    r"|replies|responded|answered|wrote|told)\b",
+    re.IGNORECASE,
+)
+_HEARSAY: Final = re.compile(
+    r"(?:\b(?:no|not|never|without|none|neither|nor|zero|(?:is|was|are|were|has|have|does|did|do)n\W?t)(?:\s+(?:of|part|parts|portion|single"
+    r"|generative|such|other|artificial|intelligence|AI|A\.I\.|kind|form|type)){0,3}"
+    r"|\b(?:said|says|say|wrote|writes|read|reads|reading|stated|states|stating|saying"
+    r"|replied|replies|answered|responded|began|begins|beginning|claimed|claims|admitted"
+    r"|announced|noted|asked|asking|wondered|wondering|whether|if|phrase|phrases|words"
+    r"|sentence|message|headlined|titled|quipped|joked|tweeted|posted|warned|insisted"
+    r"|denied|disputed|alleged|suggested)(?:\s+that)?[\s:,]*"
+    r"|\b(?:line|lines|tagline|note|notes|disclaimer|label|caption|headline|title)\s+)\s*$",
+    re.IGNORECASE,
+)
 
 
 def _line_of(text: str, span: tuple[int, int]) -> tuple[str, tuple[int, int]]:
