@@ -757,13 +757,14 @@ def _cluster(args: argparse.Namespace) -> int:
 
 def _cluster_explained(items: Sequence[Item], grouping: Grouping) -> list[dict[str, Any]]:
     """Per cluster of two or more: its ids and the joins that made it (the pair, its score,
-    the average score across the two groups joined, and each signal)."""
+    the average score across the two groups joined, the average it had to reach, and each
+    signal)."""
     of = {i: n for n, members in enumerate(grouping.groups) for i in members}
     joins: list[list[dict[str, Any]]] = [[] for _ in grouping.groups]
     for join in grouping.joins:
         joins[of[join.a]].append(
             {"pair": [items[join.a].id, items[join.b].id], "score": round(join.score, 3)}
-            | {"linkage": round(join.linkage, 3)}
+            | {"linkage": round(join.linkage, 3), "threshold": round(join.threshold, 3)}
             | {"signals": {name: round(value, 3) for name, value in join.signals.items()}}
         )
     out = [

@@ -678,12 +678,15 @@ class _Groups:
 @dataclass(frozen=True)
 class Join:
     """One merge the clusterer made: the pair that joined two groups (indices into the
-    items), its score and signals, and the average score across the two groups."""
+    items), its score and signals, the average score across the two groups, and the
+    average it had to reach (`threshold`: EDGE_THRESHOLD for two single items, else the
+    link threshold for the kind of join, see `_Scorer.link_threshold`)."""
 
     a: int
     b: int
     score: float
     linkage: float
+    threshold: float
     signals: Mapping[str, float]
 
 
@@ -711,10 +714,11 @@ def group(items: Sequence[Item], vectors: embed.Vectors | None = None) -> Groupi
             continue
         linkage = scorer.linkage(a, b, groups)
         sizes = (groups.size(a), groups.size(b))
-        if sum(sizes) > 2 and linkage < scorer.link_threshold(i, j, min(sizes)):
+        needed = scorer.link_threshold(i, j, min(sizes)) if sum(sizes) > 2 else EDGE_THRESHOLD
+        if linkage < needed:
             continue
         groups.union(a, b)
-        joins.append(Join(i, j, score, linkage, scorer.signals(i, j)))
+        joins.append(Join(i, j, score, linkage, needed, scorer.signals(i, j)))
     return Grouping(groups.groups(), tuple(joins))
 
 

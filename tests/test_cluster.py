@@ -33,6 +33,7 @@ from bench.eval_cluster import (
 from digest.cli import main
 from digest.cluster import (
     EDGE_THRESHOLD,
+    LINK_SINGLE,
     MAX_CANDIDATES,
     MAX_POSTING,
     NEIGHBOURS,
@@ -279,6 +280,18 @@ def test_a_third_outlet_joins_its_story_not_the_follow_up() -> None:
     assert cluster(items) == [[0, 1, 2], [3, 4]]
 
 
+def test_each_join_names_the_average_it_had_to_reach() -> None:
+    """Two single items need EDGE_THRESHOLD; a third outlet (a lead) joining a pair needs
+    LINK_SINGLE; and every join reached what it needed."""
+    grouping = group(list(_running_topic().values()))
+    joined = {frozenset((join.a, join.b)): join for join in grouping.joins}
+    assert all(join.linkage >= join.threshold for join in grouping.joins)
+    pairs = [join for join in grouping.joins if join.threshold == EDGE_THRESHOLD]
+    assert {frozenset((join.a, join.b)) for join in pairs} >= {frozenset((3, 4))}
+    (third,) = [join for key, join in joined.items() if 2 in key and key <= {0, 1, 2}]
+    assert third.threshold == LINK_SINGLE and third.linkage >= LINK_SINGLE
+
+
 def test_syndication_variants_merge_and_nothing_else() -> None:
     rows = load_set("syndication")
     stories: defaultdict[str, set[str]] = defaultdict(set)
@@ -364,6 +377,7 @@ def test_cli_explains_each_merge(tmp_path: Path) -> None:
     (join,) = explained["joins"]
     assert join["pair"] == ["a", "b"]
     assert join["score"] > 0.9  # a copy with one word changed
+    assert join["threshold"] == EDGE_THRESHOLD <= join["linkage"]  # two single items
     signals = join["signals"]
     assert signals["dup"] == 1.0 and signals["semantic"] > 0.8 and signals["numbers"] > 0
 
