@@ -29,6 +29,9 @@ Then, when ../shared/corpus is there (read at run time, never copied):
   (AllSides items get the date in their URL, or none). The table gives P/R/F1 in and out of
   sample and the time per item (embedding included; vectors are cached in
   .cache/cluster-embed.sqlite unless --cold); --cost times 1,000 entries cold and warm;
+  --cut-titles scores the sets with bodies again with a third of their items (by a hash of
+  the id) cut to their titles, as when pages fail (no floors; bench/fit_cluster.py fits the
+  MIXED weights on that condition);
 * the two seed articles (an FT column on Nissan and Foxconn; an AI-written piece on the same
   story) must form one group, alone and mixed into the demo set; XSum human texts and AI
   continuations of their first sentence should group by BBC article; and `cluster` is timed
@@ -36,7 +39,7 @@ Then, when ../shared/corpus is there (read at run time, never copied):
   time per item stays flat.
 
     python bench/eval_cluster.py [--corpus PATH] [--no-scaling] [--verbose] [--json]
-                                 [--cold] [--cost]
+                                 [--cold] [--cost] [--cut-titles]
     python bench/eval_cluster.py --write-fixtures
 
 Exits 1 when a set (or a shared set out of sample) falls below its pinned floor, the seeds
@@ -428,6 +431,21 @@ REAL_FLOORS: dict[str, dict[str, float]] = {
 }
 
 
+CUT_SETS = ("allsides", "allsides-news", "g5w")  # the sets with bodies (UCI is titles only)
+
+
+def is_cut(row_id: str) -> bool:
+    """Whether an item is in the deterministic third (by a hash of its id) that
+    `cut_to_titles` leaves headline-only."""
+    return hashlib.sha256(f"strip:{row_id}".encode()).digest()[0] % 3 == 0
+
+
+def cut_to_titles(batches: Sequence[Batch]) -> list[Batch]:
+    """The batches with a third of the items cut to their titles, as if their pages had
+    failed or were paywalled and the feed gave only a title."""
+    return [[row | {"text": ""} if is_cut(str(row["id"])) else row for row in b] for b in batches]
+
+
 def vectors_of(items: Sequence[Item], cache: Path | None) -> embed.Vectors:
     """The items' vectors, through a state file at `cache` (None: embedded afresh)."""
     texts = [embed_text(item) for item in items]
@@ -462,9 +480,21 @@ def score_batches(batches: Sequence[Batch], cache: Path | None) -> dict[str, obj
 
 
 def evaluate_real(
-    corpus: Path, splits: Sequence[str] = ("tune", "held"), cache: Path | None = EMBED_CACHE
+    corpus: Path,
+    splits: Sequence[str] = ("tune", "held"),
+    cache: Path | None = EMBED_CACHE,
+    cut: bool = False,
 ) -> dict[str, dict[str, dict[str, object]]]:
-    """Per shared set and split ("tune": in sample, "held": out of sample), the scores."""
+    """Per shared set and split ("tune": in sample, "held": out of sample), the scores;
+    `cut`: only the sets with bodies, a third of their items cut to their titles."""
+    if cut:
+        return {
+            name: {
+                split: score_batches(cut_to_titles(REAL_SETS[name](corpus, split)), cache)
+                for split in splits
+            }
+            for name in CUT_SETS
+        }
     return {
         name: {split: score_batches(load(corpus, split), cache) for split in splits}
         for name, load in REAL_SETS.items()
@@ -618,14 +648,17 @@ def table(results: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def real_table(real: dict[str, dict[str, dict[str, object]]]) -> str:
+def real_table(
+    real: dict[str, dict[str, dict[str, object]]],
+    floors: dict[str, dict[str, float]] = REAL_FLOORS,
+) -> str:
     """The shared sets: in sample (tune) and out of sample (held), P/R/F1 and ms per item."""
     lines = [
         f"{'shared set':<13} {'split':<5} {'items':>5} {'stories':>7}  "
         f"{'P':>6} {'R':>6} {'F1':>6}  {'ms/item':>7}  floors(P/R)"
     ]
     for name, splits in real.items():
-        floor = REAL_FLOORS.get(name, {})
+        floor = floors.get(name, {})
         for split, r in splits.items():
             held = split == "held" and floor
             shown = f"{floor['precision']:.2f}/{floor['recall']:.2f}" if held else ""
@@ -643,6 +676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--cold", action="store_true", help="embed without the vector cache")
     parser.add_argument("--cost", action="store_true", help="time 1,000 entries cold and warm")
+    parser.add_argument(
+        "--cut-titles",
+        action="store_true",
+        help="also score the sets with bodies with a third of their items cut to titles",
+    )
     parser.add_argument("--write-fixtures", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="name the wrong pairs")
     args = parser.parse_args(argv)
@@ -659,9 +697,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = seeds_check(corpus) if corpus else None
     if seeds is not None and not seeds["ok"]:
         failures.append(f"seeds do not group: {seeds}")
-    real = evaluate_real(corpus, cache=None if args.cold else EMBED_CACHE) if corpus else {}
+    cache = None if args.cold else EMBED_CACHE
+    real = evaluate_real(corpus, cache=cache) if corpus else {}
     for name, splits in real.items():
         failures += below_floor(name, splits["held"], REAL_FLOORS)
+    cut = evaluate_real(corpus, cache=cache, cut=True) if corpus and args.cut_titles else {}
     if corpus and args.cost:
         print(json.dumps({"cost": cost(corpus)}))
     timings = [] if args.no_scaling else scaling(corpus)
@@ -669,11 +709,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         failures.append("per-item time grows with the batch: quadratic?")
     if args.json:
         summary = {"sets": results, "real": real, "seeds": seeds, "scaling": timings}
+        summary["cut_to_titles"] = cut
         summary["failures"] = failures
         print(json.dumps(summary, indent=2))
     else:
         report(results, seeds, timings, corpus, args.verbose)
         print(real_table(real))
+        if cut:
+            print("a third of the items cut to their titles (no floors):")
+            print(real_table(cut, floors={}))
         print("\n".join(f"FAIL: {failure}" for failure in failures) or "all floors met")
     return 1 if failures else 0
 

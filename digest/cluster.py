@@ -108,6 +108,7 @@ HEADLINE: Final = {
     "nothing_shared": -1.58,  # no content word and no name in common
     "far": -8.0,
 }  # the fitted bias (-0.77) lowered for precision on headlines
+MIXED: Final = HEADLINE  # one item headline-only, the other with a body
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
 NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
@@ -513,18 +514,28 @@ def _other_figures(a: frozenset[str], b: frozenset[str]) -> float:
     return 1.0 if a and b and not a & b else 0.0
 
 
-def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
-    """The pair score in [0, 1]: a logistic mix of the signals (FULL, or HEADLINE when
-    either item is little more than a headline), or 1 for a copy.
+def _headlines(a: _Profile, b: _Profile) -> int:
+    """How many of the two items are headline-only (0, 1 or 2): it picks the weights."""
+    return (a.body_words < HEADLINE_WORDS) + (b.body_words < HEADLINE_WORDS)
+
+
+def _features(signals: Mapping[str, float], a: _Profile, b: _Profile) -> dict[str, float]:
+    """What the logistic weights multiply: the signals, with the pair's context.
 
     An empty title is a missing signal, not a disagreement: the lead stands in for it.
     """
-    headline = min(a.body_words, b.body_words) < HEADLINE_WORDS
-    weights = HEADLINE if headline else FULL
     values = dict(signals, title=signals["title"] if a.title and b.title else signals["lead"])
     values["same_source"] = float(bool(a.source) and a.source == b.source)
     values["far"] = 1.0 - _date_factor(a.date, b.date)
     values["nothing_shared"] = float(not (signals["lead"] or signals["names"]))
+    return values
+
+
+def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
+    """The pair score in [0, 1]: a logistic mix of the signals (FULL; HEADLINE when both
+    items are little more than a headline, MIXED when one is), or 1 for a copy."""
+    weights = (FULL, MIXED, HEADLINE)[_headlines(a, b)]
+    values = _features(signals, a, b)
     z = weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
     names = NAMES_SURE if signals["names"] >= 1.0 else 0.0
@@ -581,7 +592,7 @@ class _Scorer:
         the third outlet of the event. Headlines are left out: a story told in 30 headlines
         grows by joining groups."""
         a, b = self.batch.profiles[i], self.batch.profiles[j]
-        if min(a.body_words, b.body_words) < HEADLINE_WORDS:
+        if _headlines(a, b):
             return LINK_THRESHOLD
         if smaller >= 2:
             return LINK_GROUPS
