@@ -487,17 +487,11 @@ def evaluate_real(
 ) -> dict[str, dict[str, dict[str, object]]]:
     """Per shared set and split ("tune": in sample, "held": out of sample), the scores;
     `cut`: only the sets with bodies, a third of their items cut to their titles."""
-    if cut:
-        return {
-            name: {
-                split: score_batches(cut_to_titles(REAL_SETS[name](corpus, split)), cache)
-                for split in splits
-            }
-            for name in CUT_SETS
-        }
+    shape = cut_to_titles if cut else list
     return {
-        name: {split: score_batches(load(corpus, split), cache) for split in splits}
+        name: {split: score_batches(shape(load(corpus, split)), cache) for split in splits}
         for name, load in REAL_SETS.items()
+        if name in CUT_SETS or not cut
     }
 
 
