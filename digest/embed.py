@@ -22,7 +22,7 @@ import base64
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, Protocol
@@ -43,9 +43,9 @@ Vectors = npt.NDArray[np.float32]
 class Cache(Protocol):
     """Where vectors are kept between runs (digest.store.Store is one)."""
 
-    def result(self, key: str) -> Any | None: ...
+    def results(self, keys: Iterable[str]) -> dict[str, Any]: ...
 
-    def save_result(self, key: str, data: Any, now: datetime) -> None: ...
+    def save_results(self, results: Mapping[str, Any], now: datetime) -> None: ...
 
 
 @lru_cache(maxsize=1)
@@ -115,22 +115,40 @@ def vectors(
 ) -> Vectors:
     """Like `embed`, reading and writing `cache` (writes need `now`): only texts it does not
     hold are embedded, each distinct text once."""
-    if cache is None:
-        return embed(texts)
+    out, missing = cached(texts, cache)
+    fresh = embed(missing)
+    fill(out, texts, missing, fresh)
+    if cache is not None and now is not None:
+        save(cache, missing, fresh, now)
+    return out
+
+
+def cached(texts: Sequence[str], cache: Cache | None) -> tuple[Vectors, list[str]]:
+    """The vectors `cache` holds for `texts` (zero rows elsewhere), and the distinct texts
+    it does not hold, in order (all of them without a cache)."""
     out = np.zeros((len(texts), DIM), dtype=np.float32)
-    missing: dict[str, list[int]] = {}
+    held = cache.results(map(key, texts)) if cache is not None else {}
+    missing: dict[str, None] = {}
     for n, text in enumerate(texts):
-        found = _decode(cache.result(key(text)))
+        found = _decode(held.get(key(text)))
         if found is None:
-            missing.setdefault(text, []).append(n)
+            missing[text] = None
         else:
             out[n] = found
-    fresh = embed(list(missing))
-    for (text, rows), vector in zip(missing.items(), fresh, strict=True):
-        out[rows] = vector
-        if now is not None:
-            cache.save_result(key(text), _encode(vector), now)
-    return out
+    return out, list(missing)
+
+
+def fill(out: Vectors, texts: Sequence[str], computed: Sequence[str], rows: Vectors) -> None:
+    """Put the `rows` computed for `computed` (distinct texts) into `out`, where they go."""
+    where = {text: n for n, text in enumerate(computed)}
+    for n, text in enumerate(texts):
+        if text in where:
+            out[n] = rows[where[text]]
+
+
+def save(cache: Cache, texts: Sequence[str], rows: Vectors, now: datetime) -> None:
+    """Cache the vectors of `texts`, in one write."""
+    cache.save_results({key(t): _encode(r) for t, r in zip(texts, rows, strict=True)}, now)
 
 
 def _encode(vector: Vectors) -> str:

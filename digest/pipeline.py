@@ -411,10 +411,16 @@ def _judged(
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
-        features = _style_features(config, store, read, gathered.pages, now)
+        # The style score only ever says "style signals" on a story shown, and every
+        # article of a story shown has its page read (or tried): the others are not
+        # scored. Disclosures lower a story's rank, so every article is scanned.
+        scored = [a for a in read if a.url in gathered.tried]
+        features = _style_features(config, store, scored, gathered.pages, now)
         listing = detect.listing(config.detect, store)
         disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
-        verdicts = detect.assess(read, disclosures, features, listing, detector.rules)
+        verdicts = detect.assess(
+            read, disclosures, features, listing, detector.rules, gathered.tried
+        )
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
         with _timed(timings, "cluster"):
@@ -488,19 +494,22 @@ def _per_text(
     compute: Callable[[str], Any],
     now: datetime,
 ) -> list[Any]:
-    """`compute` over each text (a JSON value each), through one cache entry keyed by the
-    texts and `version` (the code and settings behind it): a warm run does not read the
-    week's texts again."""
-    digest = hashlib.sha256(version)
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode()).digest())
-    key = f"{kind}:{digest.hexdigest()}"
-    cached = store.result(key)
-    if isinstance(cached, list) and len(cached) == len(texts):
-        return cached
-    values = [compute(text) for text in texts]
-    store.save_result(key, values, now)
-    return values
+    """`compute` over each text (a JSON value each), through the state's cache: one entry
+    per text, keyed by its hash and `version` (the code and settings behind it), read and
+    written in one go. A warm run does not read the week's texts again, and a text judged
+    once in a run (a feed's text, judged again after other pages were read) is not
+    computed twice."""
+    prefix = f"{kind}:{hashlib.sha256(version).hexdigest()[:16]}:"
+    keys = [
+        prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts
+    ]
+    known = store.results(keys)
+    fresh: dict[str, Any] = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key not in known and key not in fresh:
+            fresh[key] = compute(text)
+    store.save_results(fresh, now)
+    return [known[key] if key in known else fresh[key] for key in keys]
 
 
 _LANGUAGE_CODE = Path(language.__file__).read_bytes()
@@ -525,16 +534,14 @@ def _style_features(
         for a in articles
         if a.url not in features
     }
-    known: dict[str, tuple[float, ...]] = {}
-    for text, key in keys.items():
-        cached = store.result(key)
-        if isinstance(cached, list):
-            known[text] = tuple(cached)
+    held = store.results(keys.values())
+    known = {
+        text: tuple(held[key]) for text, key in keys.items() if isinstance(held.get(key), list)
+    }
     missing = [text for text in keys if text not in known]
     computed = map_cpu(style.feature_values, missing, config.performance)
-    for text, values in zip(missing, computed, strict=True):
-        known[text] = values
-        store.save_result(keys[text], list(values), now)
+    known |= dict(zip(missing, computed, strict=True))
+    store.save_results({keys[t]: list(v) for t, v in zip(missing, computed, strict=True)}, now)
     return features | {a.url: known[a.text] for a in articles if a.url not in features}
 
 
