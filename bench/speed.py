@@ -54,6 +54,7 @@ class Measured:
     hits: dict[str, int] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     stdout: str = ""
+    processes: dict[int, float] = field(default_factory=dict)  # each process's peak, MB
 
 
 def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measured:
@@ -70,7 +71,10 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
     peak = [0.0, 0.0]  # the tree's total, the largest single process
     ticks: dict[int, int] = {}
     done = threading.Event()
-    sampler = threading.Thread(target=_sample, args=(process.pid, peak, ticks, done), daemon=True)
+    each: dict[int, float] = {}
+    sampler = threading.Thread(
+        target=_sample, args=(process.pid, peak, ticks, done, each), daemon=True
+    )
     sampler.start()
     out, _ = process.communicate(stdin)
     wall = time.perf_counter() - started
@@ -82,7 +86,9 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
     sampled = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     hits = {k: farm.hits[k] - before.get(k, 0) for k in farm.hits}
     cpu = max(reaped, sampled)
-    return Measured(wall, cpu, peak[0], peak[1], process.returncode, hits, stdout=out)
+    return Measured(
+        wall, cpu, peak[0], peak[1], process.returncode, hits, stdout=out, processes=each
+    )
 
 
 _last_children = [0.0, 0.0]
@@ -99,13 +105,21 @@ def _children_usage() -> tuple[float, float]:
     return delta, usage.ru_maxrss / 1024
 
 
-def _sample(root: int, peak: list[float], ticks: dict[int, int], done: threading.Event) -> None:
+def _sample(
+    root: int,
+    peak: list[float],
+    ticks: dict[int, int],
+    done: threading.Event,
+    each: dict[int, float],
+) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     while not done.is_set():
         tree = _tree(root)
         sizes = [_rss_pages(pid) * page / 1e6 for pid in tree]
         peak[0] = max(peak[0], sum(sizes))
         peak[1] = max(peak[1], max(sizes, default=0.0))
+        for pid, size in zip(tree, sizes, strict=True):
+            each[pid] = max(each.get(pid, 0.0), size)
         for pid in tree:
             ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
         time.sleep(0.02)

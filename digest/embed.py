@@ -19,13 +19,14 @@ OpenMP runtime is loaded, which happens on first use, not at import).
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,7 @@ BATCH: Final = 64  # texts per engine call
 MEMO: Final = 20_000  # vectors remembered per process (~30 MB)
 
 Vectors = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
 class Cache(Protocol):
@@ -149,6 +151,28 @@ def fill(out: Vectors, texts: Sequence[str], computed: Sequence[str], rows: Vect
 def save(cache: Cache, texts: Sequence[str], rows: Vectors, now: datetime) -> None:
     """Cache the vectors of `texts`, in one write."""
     cache.save_results({key(t): _encode(r) for t, r in zip(texts, rows, strict=True)}, now)
+
+
+def completed(
+    texts: Sequence[str],
+    missing: Sequence[str],
+    vectors: Vectors,
+    then: Callable[[Vectors], T],
+    release: bool = False,
+) -> tuple[Vectors, T]:
+    """Embed `missing` (the texts among `texts` whose rows of `vectors` are still empty),
+    fill them in, then `then(the vectors)`: a clustering job, whole, for a worker process.
+    Returns the rows embedded (for the cache) and what `then` gave. With `release` the
+    model is freed before `then` runs (a worker's memory peaks at the larger of the two
+    steps, not their sum)."""
+    fresh = embed(missing)
+    if release:
+        _model.cache_clear()  # the engine frees its buffers and unmaps its weights
+        _MEMO.vectors.clear()
+        gc.collect()
+    out = vectors.copy()
+    fill(out, texts, missing, fresh)
+    return fresh, then(out)
 
 
 def _encode(vector: Vectors) -> str:

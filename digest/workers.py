@@ -27,7 +27,7 @@ from typing import Any, Self, TypeVar
 
 from digest.config import Performance
 
-__all__ = ["WorkerCrashed", "Workers", "cores", "map_cpu"]
+__all__ = ["WorkerCrashed", "Workers", "aside", "cores", "map_cpu"]
 
 T = TypeVar("T")
 _PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
@@ -107,6 +107,16 @@ def map_cpu(fn: Callable[[Any], T], items: list[Any], settings: Performance) -> 
         return [fn(item) for item in items]
     with ProcessPoolExecutor(processes, mp_context=_context()) as pool:
         return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * processes))))
+
+
+def aside(settings: Performance, jobs: int) -> ProcessPoolExecutor | None:
+    """One fresh worker process for one large job that runs while this process does
+    other work (`pool.submit(fn, *args)`; leave it with `with`: the process then ends
+    and its memory is given back), or None when the work is small (`jobs` under
+    `min_pool_jobs`) or workers are off: then do it here."""
+    if (settings.workers or cores()) < 2 or jobs < settings.min_pool_jobs:
+        return None
+    return ProcessPoolExecutor(1, mp_context=_context())
 
 
 def _context() -> multiprocessing.context.BaseContext:
