@@ -19,6 +19,8 @@ OpenMP runtime is loaded, which happens on first use, not at import).
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
 import gc
 import hashlib
 import os
@@ -170,9 +172,16 @@ def completed(
         _model.cache_clear()  # the engine frees its buffers and unmaps its weights
         _MEMO.vectors.clear()
         gc.collect()
+        _trim()
     out = vectors.copy()
     fill(out, texts, missing, fresh)
     return fresh, then(out)
+
+
+def _trim() -> None:
+    """Give the heap's free memory back to the system (glibc only; elsewhere a no-op)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _encode(vector: Vectors) -> str:

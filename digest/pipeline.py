@@ -15,7 +15,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -61,7 +60,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import aside, map_cpu
+from digest.workers import WorkerCrashed, aside, map_cpu
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -609,7 +608,7 @@ def _grouped(
         meanwhile()
         try:
             return running.result()
-        except BrokenProcessPool:  # the worker died (out of memory, say): here, then
+        except WorkerCrashed:  # the worker died (out of memory, say): here, then
             return job()
 
 
