@@ -178,10 +178,13 @@ class Store:
                 [_entry_row(e, now) for e in entries],
             )
 
-    def touch_feed(self, feed_url: str, now: datetime) -> None:
+    def touch_feeds(self, feed_urls: Iterable[str], now: datetime) -> None:
+        """Mark feeds checked (answered 304) now, in one transaction."""
+        stamp = now.isoformat()
         with self._transaction() as db:
-            db.execute(
-                "UPDATE validators SET checked_at = ? WHERE url = ?", (now.isoformat(), feed_url)
+            db.executemany(
+                "UPDATE validators SET checked_at = ? WHERE url = ?",
+                [(stamp, url) for url in feed_urls],
             )
 
     def feed_entries(self, feed_url: str) -> list[Entry]:
@@ -239,10 +242,15 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def save_page(self, url: str, data: dict[str, Any], now: datetime) -> None:
+        self.save_pages({url: data}, now)
+
+    def save_pages(self, pages: Mapping[str, dict[str, Any]], now: datetime) -> None:
+        """Several pages in one transaction."""
+        stamp = now.isoformat()
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
-                (url, json.dumps(data, default=str), now.isoformat()),
+                [(url, json.dumps(data, default=str), stamp) for url, data in pages.items()],
             )
 
     def summary(self, key: str) -> Summary | None:
