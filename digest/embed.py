@@ -26,6 +26,7 @@ import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, Protocol, TypeVar
@@ -93,8 +94,13 @@ class _Memo:
 _MEMO: Final = _Memo()
 
 
-def embed(texts: Sequence[str]) -> Vectors:
-    """Unit vectors of `texts` (rows in order; an empty text gets a zero row)."""
+def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
+    """Unit vectors of `texts` (rows in order; an empty text gets a zero row).
+
+    With `threads` > 1 (a process that embeds many texts while other work shares the
+    cores), batches run side by side in that many threads, each with one engine thread
+    (the engine releases the GIL), instead of one batch at a time over OpenMP threads that
+    wait for each other whenever one is preempted. The vectors are the same."""
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     todo: dict[str, list[int]] = {}
     for n, text in enumerate(map(_clip, texts)):
@@ -104,14 +110,26 @@ def embed(texts: Sequence[str]) -> Vectors:
         elif text:
             todo.setdefault(text, []).append(n)
     pending = list(todo)
-    for start in range(0, len(pending), BATCH):
-        chunk = pending[start : start + BATCH]
-        rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
-        rows = rows.astype(np.float16).astype(np.float32)  # as cached: a warm run agrees
-        for text, row in zip(chunk, rows.reshape(len(chunk), DIM), strict=True):
+    chunks = [pending[start : start + BATCH] for start in range(0, len(pending), BATCH)]
+    if threads > 1 and len(chunks) > 1:
+        if not _model.cache_info().currsize:
+            os.environ.setdefault("OMP_NUM_THREADS", "1")  # before the engine loads
+        _model()  # loaded once, before the threads share it
+        with ThreadPoolExecutor(threads, thread_name_prefix="embed") as pool:
+            done = list(pool.map(_encode_batch, chunks))
+    else:
+        done = list(map(_encode_batch, chunks))
+    for chunk, rows in zip(chunks, done, strict=True):
+        for text, row in zip(chunk, rows, strict=True):
             out[todo[text]] = row
             _MEMO.put(text, row)
     return out
+
+
+def _encode_batch(chunk: list[str]) -> Vectors:
+    rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
+    # rounded as cached, so a warm run agrees
+    return rows.astype(np.float16).astype(np.float32).reshape(len(chunk), DIM)
 
 
 def vectors(
@@ -161,13 +179,14 @@ def completed(
     vectors: Vectors,
     then: Callable[[Vectors], T],
     release: bool = False,
+    threads: int = 1,
 ) -> tuple[Vectors, T]:
     """Embed `missing` (the texts among `texts` whose rows of `vectors` are still empty),
     fill them in, then `then(the vectors)`: a clustering job, whole, for a worker process.
     Returns the rows embedded (for the cache) and what `then` gave. With `release` the
     model is freed before `then` runs (a worker's memory peaks at the larger of the two
     steps, not their sum)."""
-    fresh = embed(missing)
+    fresh = embed(missing, threads)
     if release:
         _model.cache_clear()  # the engine frees its buffers and unmaps its weights
         _MEMO.vectors.clear()

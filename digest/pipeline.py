@@ -60,7 +60,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, map_cpu
+from digest.workers import WorkerCrashed, aside, cores, map_cpu
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -604,7 +604,7 @@ def _grouped(
         meanwhile()
         return job()
     with pool:
-        running = pool.submit(job, release=True)
+        running = pool.submit(job, release=True, threads=cores())
         meanwhile()
         try:
             return running.result()

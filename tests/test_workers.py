@@ -182,3 +182,15 @@ def test_a_304_replays_the_entry_the_parse_kept(tmp_path: Path, http_server: HTT
     assert [e.title for e in cold] == ["First title"]
     assert [e.title for e in warm] == ["First title"]
     assert http_server.hits("/feed.xml") == 2  # the second was a 304
+
+
+def test_embedding_batches_side_by_side_gives_the_same_vectors() -> None:
+    from digest import embed
+
+    texts = [f"Carmaker {n} recalls {n * 7} vans over a faulty brake line" for n in range(70)]
+    embed._MEMO.vectors.clear()
+    apart = embed.embed(texts, threads=2)  # two batches (BATCH is 64), side by side
+    embed._MEMO.vectors.clear()
+    alone = embed.embed(texts)
+    assert (apart == alone).all() and apart.shape == (70, embed.DIM)
+    assert len({row.tobytes() for row in apart}) == 70  # each text its own vector
