@@ -54,6 +54,8 @@ class Measured:
     hits: dict[str, int] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     stdout: str = ""
+    processes: dict[int, float] = field(default_factory=dict)  # each process's peak, MB
+    peak_pss_mb: float = 0.0  # the whole tree's proportional set size (shared pages split)
 
 
 def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measured:
@@ -67,10 +69,13 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    peak = [0.0, 0.0]  # the tree's total, the largest single process
+    peak = [0.0, 0.0, 0.0]  # the tree's total, the largest single process, the tree's PSS
     ticks: dict[int, int] = {}
     done = threading.Event()
-    sampler = threading.Thread(target=_sample, args=(process.pid, peak, ticks, done), daemon=True)
+    each: dict[int, float] = {}
+    sampler = threading.Thread(
+        target=_sample, args=(process.pid, peak, ticks, done, each), daemon=True
+    )
     sampler.start()
     out, _ = process.communicate(stdin)
     wall = time.perf_counter() - started
@@ -82,7 +87,17 @@ def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measure
     sampled = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     hits = {k: farm.hits[k] - before.get(k, 0) for k in farm.hits}
     cpu = max(reaped, sampled)
-    return Measured(wall, cpu, peak[0], peak[1], process.returncode, hits, stdout=out)
+    return Measured(
+        wall,
+        cpu,
+        peak[0],
+        peak[1],
+        process.returncode,
+        hits,
+        stdout=out,
+        processes=each,
+        peak_pss_mb=peak[2],
+    )
 
 
 _last_children = [0.0, 0.0]
@@ -99,16 +114,38 @@ def _children_usage() -> tuple[float, float]:
     return delta, usage.ru_maxrss / 1024
 
 
-def _sample(root: int, peak: list[float], ticks: dict[int, int], done: threading.Event) -> None:
+def _sample(
+    root: int,
+    peak: list[float],
+    ticks: dict[int, int],
+    done: threading.Event,
+    each: dict[int, float],
+) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     while not done.is_set():
         tree = _tree(root)
         sizes = [_rss_pages(pid) * page / 1e6 for pid in tree]
         peak[0] = max(peak[0], sum(sizes))
         peak[1] = max(peak[1], max(sizes, default=0.0))
+        for pid, size in zip(tree, sizes, strict=True):
+            each[pid] = max(each.get(pid, 0.0), size)
+        peak[2] = max(peak[2], sum(map(_pss_mb, tree)))
         for pid in tree:
             ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
         time.sleep(0.02)
+
+
+def _pss_mb(pid: int) -> float:
+    """A process's proportional set size: its private pages plus its share of the pages
+    it shares (a fork server's modules, a mapped model file), so a tree's sum counts each
+    page once. The RSS sum counts a shared page once per process."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1000
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -297,10 +334,10 @@ def results_markdown(
         f"{os.getloadavg()[0]:.1f} (the machine is shared): compare the ratios, measured in "
         "the same run.",
         "",
-        "| latency | run | wall s | CPU s | peak RSS (tree) MB | largest process MB | "
-        "feed bodies | 304s | pages fetched / entries | pages skipped | wall / floor | "
-        "wall / digest floor | naive / this |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| latency | run | wall s | CPU s | peak RSS (tree) MB | peak PSS (tree) MB | "
+        "largest process MB | feed bodies | 304s | pages fetched / entries | pages skipped | "
+        "wall / floor | wall / digest floor | naive / this |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, group in runs.items():
         naive_wall = group["naive"].wall
@@ -310,12 +347,22 @@ def results_markdown(
             skipped = m.report.get("requests", {}).get("pages_skipped", "")
             lines.append(
                 f"| {float(latency) * 1000:.0f} ms | {name} | {m.wall:.1f} | {m.cpu:.1f} | "
-                f"{m.peak_rss_mb:.0f} | {m.max_process_mb:.0f} | {m.hits.get('feed', 0)} | "
+                f"{m.peak_rss_mb:.0f} | {m.peak_pss_mb:.0f} | {m.max_process_mb:.0f} | "
+                f"{m.hits.get('feed', 0)} | "
                 f"{m.hits.get('feed-304', 0)} | {m.hits.get('page', 0)} / {entries} | {skipped} | "
                 f"{m.wall / floor_plain:.2f} | {m.wall / floor_ours:.2f} | "
                 f"{naive_wall / m.wall:.1f}x |"
             )
-    lines += ["", "Where a run's time goes (`report.json` timings, s):", ""]
+    lines += [
+        "",
+        "Peak RSS (tree) is the largest sum of the resident sets of the run's processes, "
+        "sampled every 20 ms (the issue's measure). A page shared by several processes (a "
+        "fork server's modules in its workers) counts once per process there; peak PSS "
+        "(tree), sampled alike, counts it once, split among them.",
+        "",
+        "Where a run's time goes (`report.json` timings, s):",
+        "",
+    ]
     for latency, group in runs.items():
         for name in ("cold", "warm"):
             timings = group[name].report.get("timings", {})

@@ -19,13 +19,17 @@ OpenMP runtime is loaded, which happens on first use, not at import).
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
+import gc
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,14 +42,15 @@ BATCH: Final = 64  # texts per engine call
 MEMO: Final = 20_000  # vectors remembered per process (~30 MB)
 
 Vectors = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
 class Cache(Protocol):
     """Where vectors are kept between runs (digest.store.Store is one)."""
 
-    def result(self, key: str) -> Any | None: ...
+    def results(self, keys: Iterable[str]) -> dict[str, Any]: ...
 
-    def save_result(self, key: str, data: Any, now: datetime) -> None: ...
+    def save_results(self, results: Mapping[str, Any], now: datetime) -> None: ...
 
 
 @lru_cache(maxsize=1)
@@ -89,8 +94,13 @@ class _Memo:
 _MEMO: Final = _Memo()
 
 
-def embed(texts: Sequence[str]) -> Vectors:
-    """Unit vectors of `texts` (rows in order; an empty text gets a zero row)."""
+def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
+    """Unit vectors of `texts` (rows in order; an empty text gets a zero row).
+
+    With `threads` > 1 (a process that embeds many texts while other work shares the
+    cores), batches run side by side in that many threads, each with one engine thread
+    (the engine releases the GIL), instead of one batch at a time over OpenMP threads that
+    wait for each other whenever one is preempted. The vectors are the same."""
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     todo: dict[str, list[int]] = {}
     for n, text in enumerate(map(_clip, texts)):
@@ -100,14 +110,26 @@ def embed(texts: Sequence[str]) -> Vectors:
         elif text:
             todo.setdefault(text, []).append(n)
     pending = list(todo)
-    for start in range(0, len(pending), BATCH):
-        chunk = pending[start : start + BATCH]
-        rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
-        rows = rows.astype(np.float16).astype(np.float32)  # as cached: a warm run agrees
-        for text, row in zip(chunk, rows.reshape(len(chunk), DIM), strict=True):
+    chunks = [pending[start : start + BATCH] for start in range(0, len(pending), BATCH)]
+    if threads > 1 and len(chunks) > 1:
+        if not _model.cache_info().currsize:
+            os.environ.setdefault("OMP_NUM_THREADS", "1")  # before the engine loads
+        _model()  # loaded once, before the threads share it
+        with ThreadPoolExecutor(threads, thread_name_prefix="embed") as pool:
+            done = list(pool.map(_encode_batch, chunks))
+    else:
+        done = list(map(_encode_batch, chunks))
+    for chunk, rows in zip(chunks, done, strict=True):
+        for text, row in zip(chunk, rows, strict=True):
             out[todo[text]] = row
             _MEMO.put(text, row)
     return out
+
+
+def _encode_batch(chunk: list[str]) -> Vectors:
+    rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
+    # rounded as cached, so a warm run agrees
+    return rows.astype(np.float16).astype(np.float32).reshape(len(chunk), DIM)
 
 
 def vectors(
@@ -115,22 +137,70 @@ def vectors(
 ) -> Vectors:
     """Like `embed`, reading and writing `cache` (writes need `now`): only texts it does not
     hold are embedded, each distinct text once."""
-    if cache is None:
-        return embed(texts)
+    out, missing = cached(texts, cache)
+    fresh = embed(missing)
+    fill(out, texts, missing, fresh)
+    if cache is not None and now is not None:
+        save(cache, missing, fresh, now)
+    return out
+
+
+def cached(texts: Sequence[str], cache: Cache | None) -> tuple[Vectors, list[str]]:
+    """The vectors `cache` holds for `texts` (zero rows elsewhere), and the distinct texts
+    it does not hold, in order (all of them without a cache)."""
     out = np.zeros((len(texts), DIM), dtype=np.float32)
-    missing: dict[str, list[int]] = {}
+    held = cache.results(map(key, texts)) if cache is not None else {}
+    missing: dict[str, None] = {}
     for n, text in enumerate(texts):
-        found = _decode(cache.result(key(text)))
+        found = _decode(held.get(key(text)))
         if found is None:
-            missing.setdefault(text, []).append(n)
+            missing[text] = None
         else:
             out[n] = found
-    fresh = embed(list(missing))
-    for (text, rows), vector in zip(missing.items(), fresh, strict=True):
-        out[rows] = vector
-        if now is not None:
-            cache.save_result(key(text), _encode(vector), now)
-    return out
+    return out, list(missing)
+
+
+def fill(out: Vectors, texts: Sequence[str], computed: Sequence[str], rows: Vectors) -> None:
+    """Put the `rows` computed for `computed` (distinct texts) into `out`, where they go."""
+    where = {text: n for n, text in enumerate(computed)}
+    for n, text in enumerate(texts):
+        if text in where:
+            out[n] = rows[where[text]]
+
+
+def save(cache: Cache, texts: Sequence[str], rows: Vectors, now: datetime) -> None:
+    """Cache the vectors of `texts`, in one write."""
+    cache.save_results({key(t): _encode(r) for t, r in zip(texts, rows, strict=True)}, now)
+
+
+def completed(
+    texts: Sequence[str],
+    missing: Sequence[str],
+    vectors: Vectors,
+    then: Callable[[Vectors], T],
+    release: bool = False,
+    threads: int = 1,
+) -> tuple[Vectors, T]:
+    """Embed `missing` (the texts among `texts` whose rows of `vectors` are still empty),
+    fill them in, then `then(the vectors)`: a clustering job, whole, for a worker process.
+    Returns the rows embedded (for the cache) and what `then` gave. With `release` the
+    model is freed before `then` runs (a worker's memory peaks at the larger of the two
+    steps, not their sum)."""
+    fresh = embed(missing, threads)
+    if release:
+        _model.cache_clear()  # the engine frees its buffers and unmaps its weights
+        _MEMO.vectors.clear()
+        gc.collect()
+        _trim()
+    out = vectors.copy()
+    fill(out, texts, missing, fresh)
+    return fresh, then(out)
+
+
+def _trim() -> None:
+    """Give the heap's free memory back to the system (glibc only; elsewhere a no-op)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _encode(vector: Vectors) -> str:

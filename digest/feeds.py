@@ -291,6 +291,8 @@ async def collect(
         results = await asyncio.gather(
             *(_collect_one(f, fetcher, store, window, now, workers) for f in feeds)
         )
+    # the feeds that answered 304, marked checked in one write (not one each, mid-fetch)
+    store.touch_feeds((r.url for r, _ in results if r.status == "not-modified"), now)
     reports = tuple(report for report, _ in results)
     entries = _dedup(entry for _, found in results for entry in found)
     fresh = tuple(e for e in entries if e.url not in already_sent)
@@ -316,7 +318,6 @@ async def _fetch_and_parse(
     except FetchError as exc:
         return _fallback(feed, store, window, str(exc), cause=exc.cause)
     if response.not_modified:
-        store.touch_feed(feed.url, now)
         entries = store.feed_entries(feed.url)
         in_window = [e for e in entries if e.date in window]
         name = feed.name or (entries[0].source if entries else feed.url)

@@ -94,12 +94,14 @@ async def read_pages(
     async with Workers(performance, len(todo)) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
+    fresh = {}
     for entry, (read, reason, cause) in zip(todo, results, strict=True):
         if read is None:
             failures.append(PageFailure(entry.url, reason, cause))
             continue
         pages[entry.url] = read
-        store.save_page(entry.url, _cache_entry(read, detector.fingerprint), now)
+        fresh[entry.url] = _cache_entry(read, detector.fingerprint)
+    store.save_pages(fresh, now)  # one write, not one per page
     return PagesResult(pages, tuple(failures), len(entries) - len(todo))
 
 

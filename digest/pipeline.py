@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,7 +37,7 @@ from digest import (
     review,
     sections,
 )
-from digest.config import Config, ConfigError, Delivery, Ranking
+from digest.config import Config, ConfigError, Delivery, Performance, Ranking
 from digest.detect import disclosure, style
 from digest.extract import to_article
 from digest.feeds import FeedsResult, collect
@@ -59,7 +60,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import map_cpu
+from digest.workers import WorkerCrashed, aside, cores, map_cpu
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -149,7 +150,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         settled: list[Settled] = []  # what a run on the same entries settled on, if any
 
         def needed(found: FeedsResult) -> set[str] | None:
-            urls = _candidates(config, store, found, window, options, started, timings)
+            urls = _candidates(config, store, detector, found, window, options, started, timings)
             if urls is None:
                 return None
             settled.append(_settled(store, found))
@@ -305,6 +306,7 @@ MARGIN = 3
 def _candidates(
     config: Config,
     store: Store,
+    detector: Detector,
     found: FeedsResult,
     window: Window,
     options: RunOptions,
@@ -314,12 +316,21 @@ def _candidates(
     """The entries whose pages the issue needs (None: all, with `fetch = "all"`): the
     stories that can still make it, ranked on what the feeds give (titles, summaries,
     outlet weights, headline vectors) as if every page were full, free and human-written
-    (the penalties a page can lift are left out), with a margin."""
+    (the penalties a page can lift are left out), with a margin.
+
+    While a worker embeds the headlines, this process scans the feeds' texts for AI
+    disclosures and reads their languages (into the state's cache, for the detect stage)."""
     if config.performance.fetch == "all":
         return None
     with _timed(timings, "candidates"):
         read = _articles(config, found, PagesResult({}, (), 0))
-        return _hopeful(config, read, _clustered(store, read, now), window, options)
+
+        def on_feeds() -> None:
+            _feed_disclosures(store, detector, read, PagesResult({}, (), 0), now)
+            _languages(store, [a.text for a in read], now)
+
+        groups = _clustered(store, read, now, config.performance, on_feeds)
+        return _hopeful(config, read, groups, window, options)
 
 
 def _hopeful(
@@ -411,10 +422,16 @@ def _judged(
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
-        features = _style_features(config, store, read, gathered.pages, now)
+        # The style score only ever says "style signals" on a story shown, and every
+        # article of a story shown has its page read (or tried): the others are not
+        # scored. Disclosures lower a story's rank, so every article is scanned.
+        scored = [a for a in read if a.url in gathered.tried]
+        features = _style_features(config, store, scored, gathered.pages, now)
         listing = detect.listing(config.detect, store)
         disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
-        verdicts = detect.assess(read, disclosures, features, listing, detector.rules)
+        verdicts = detect.assess(
+            read, disclosures, features, listing, detector.rules, gathered.tried
+        )
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
         with _timed(timings, "cluster"):
@@ -432,12 +449,12 @@ def _regrouped(
     read, and the candidates (whole groups of those) are clustered again, on their pages."""
     urls = {a.url for a in articles}
     if config.performance.fetch == "all" or urls <= gathered.tried:
-        return _clustered(store, articles, now)
+        return _clustered(store, articles, now, config.performance)
     on_feeds = _clustered(store, _articles(config, gathered.found, PagesResult({}, (), 0)), now)
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
-    regrouped = _clustered(store, [articles[n] for n in again], now)
+    regrouped = _clustered(store, [articles[n] for n in again], now, config.performance)
     return kept + [[again[n] for n in group] for group in regrouped]
 
 
@@ -488,19 +505,22 @@ def _per_text(
     compute: Callable[[str], Any],
     now: datetime,
 ) -> list[Any]:
-    """`compute` over each text (a JSON value each), through one cache entry keyed by the
-    texts and `version` (the code and settings behind it): a warm run does not read the
-    week's texts again."""
-    digest = hashlib.sha256(version)
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode()).digest())
-    key = f"{kind}:{digest.hexdigest()}"
-    cached = store.result(key)
-    if isinstance(cached, list) and len(cached) == len(texts):
-        return cached
-    values = [compute(text) for text in texts]
-    store.save_result(key, values, now)
-    return values
+    """`compute` over each text (a JSON value each), through the state's cache: one entry
+    per text, keyed by its hash and `version` (the code and settings behind it), read and
+    written in one go. A warm run does not read the week's texts again, and a text judged
+    once in a run (a feed's text, judged again after other pages were read) is not
+    computed twice."""
+    prefix = f"{kind}:{hashlib.sha256(version).hexdigest()[:16]}:"
+    keys = [
+        prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts
+    ]
+    known = store.results(keys)
+    fresh: dict[str, Any] = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key not in known and key not in fresh:
+            fresh[key] = compute(text)
+    store.save_results(fresh, now)
+    return [known[key] if key in known else fresh[key] for key in keys]
 
 
 _LANGUAGE_CODE = Path(language.__file__).read_bytes()
@@ -525,23 +545,30 @@ def _style_features(
         for a in articles
         if a.url not in features
     }
-    known: dict[str, tuple[float, ...]] = {}
-    for text, key in keys.items():
-        cached = store.result(key)
-        if isinstance(cached, list):
-            known[text] = tuple(cached)
+    held = store.results(keys.values())
+    known = {
+        text: tuple(held[key]) for text, key in keys.items() if isinstance(held.get(key), list)
+    }
     missing = [text for text in keys if text not in known]
     computed = map_cpu(style.feature_values, missing, config.performance)
-    for text, values in zip(missing, computed, strict=True):
-        known[text] = values
-        store.save_result(keys[text], list(values), now)
+    known |= dict(zip(missing, computed, strict=True))
+    store.save_results({keys[t]: list(v) for t, v in zip(missing, computed, strict=True)}, now)
     return features | {a.url: known[a.text] for a in articles if a.url not in features}
 
 
-def _clustered(store: Store, articles: list[Article], now: datetime) -> list[list[int]]:
+def _clustered(
+    store: Store,
+    articles: list[Article],
+    now: datetime,
+    performance: Performance | None = None,
+    meanwhile: Callable[[], None] = lambda: None,
+) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
-    again. Groups are cached as URLs, so a different order maps back correctly."""
+    again. Groups are cached as URLs, so a different order maps back correctly.
+
+    `meanwhile` runs while the headlines are embedded: in a worker process of its own
+    when there are many (so this process never holds the model), else here, first."""
     items = [cluster.Item(a.url, a.title, a.text, a.source, a.date) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for line in sorted(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]) for i in items):
@@ -550,10 +577,39 @@ def _clustered(store: Store, articles: list[Article], now: datetime) -> list[lis
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
+        meanwhile()
         return [[index[url] for url in group] for group in cached]
-    groups = cluster.cluster(items, embed.vectors(list(map(cluster.embed_text, items)), store, now))
+    texts = list(map(cluster.embed_text, items))
+    vectors, missing = embed.cached(texts, store)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, meanwhile)
+    embed.save(store, missing, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
+
+
+def _grouped(
+    items: list[cluster.Item],
+    texts: list[str],
+    vectors: embed.Vectors,
+    missing: list[str],
+    performance: Performance | None,
+    meanwhile: Callable[[], None],
+) -> tuple[embed.Vectors, list[list[int]]]:
+    """The headlines not embedded yet (`missing`) embedded, then the items clustered:
+    for many items in a worker process of its own, which ends after (the model and the
+    clustering's memory go with it), while `meanwhile()` runs here; else here."""
+    job = partial(embed.completed, texts, missing, vectors, partial(cluster.cluster, items))
+    pool = aside(performance or Performance(), len(items))
+    if pool is None:
+        meanwhile()
+        return job()
+    with pool:
+        running = pool.submit(job, release=True, threads=cores())
+        meanwhile()
+        try:
+            return running.result()
+        except WorkerCrashed:  # the worker died (out of memory, say): here, then
+            return job()
 
 
 # the clustering code and the embedding model behind it: a change to either voids the cache

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from digest.models import Entry, Summary, to_jsonable
+
+_KEYS_PER_QUERY = 500  # under SQLite's limit on the parameters of one statement
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -176,10 +178,13 @@ class Store:
                 [_entry_row(e, now) for e in entries],
             )
 
-    def touch_feed(self, feed_url: str, now: datetime) -> None:
+    def touch_feeds(self, feed_urls: Iterable[str], now: datetime) -> None:
+        """Mark feeds checked (answered 304) now, in one transaction."""
+        stamp = now.isoformat()
         with self._transaction() as db:
-            db.execute(
-                "UPDATE validators SET checked_at = ? WHERE url = ?", (now.isoformat(), feed_url)
+            db.executemany(
+                "UPDATE validators SET checked_at = ? WHERE url = ?",
+                [(stamp, url) for url in feed_urls],
             )
 
     def feed_entries(self, feed_url: str) -> list[Entry]:
@@ -206,10 +211,28 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def save_result(self, key: str, data: Any, now: datetime) -> None:
+        self.save_results({key: data}, now)
+
+    def results(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The cached results held for `keys` (absent ones left out), in few queries."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT key, data FROM results WHERE key IN ({marks})", chunk)
+            found.update((key, json.loads(data)) for key, data in rows)
+        return found
+
+    def save_results(self, results: Mapping[str, Any], now: datetime) -> None:
+        """Several results in one transaction (one commit, not one per result)."""
+        if not results:
+            return
+        stamp = now.isoformat()
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
-                (key, json.dumps(data), now.isoformat()),
+                [(key, json.dumps(data), stamp) for key, data in results.items()],
             )
 
     # caches
@@ -219,10 +242,15 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def save_page(self, url: str, data: dict[str, Any], now: datetime) -> None:
+        self.save_pages({url: data}, now)
+
+    def save_pages(self, pages: Mapping[str, dict[str, Any]], now: datetime) -> None:
+        """Several pages in one transaction."""
+        stamp = now.isoformat()
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
-                (url, json.dumps(data, default=str), now.isoformat()),
+                [(url, json.dumps(data, default=str), stamp) for url, data in pages.items()],
             )
 
     def summary(self, key: str) -> Summary | None:

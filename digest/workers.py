@@ -17,17 +17,20 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import pickle
+import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from digest.config import Performance
+if TYPE_CHECKING:
+    from digest.config import Performance
 
-__all__ = ["WorkerCrashed", "Workers", "cores", "map_cpu"]
+__all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu"]
 
 T = TypeVar("T")
 _PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
@@ -107,6 +110,56 @@ def map_cpu(fn: Callable[[Any], T], items: list[Any], settings: Performance) -> 
         return [fn(item) for item in items]
     with ProcessPoolExecutor(processes, mp_context=_context()) as pool:
         return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * processes))))
+
+
+def aside(settings: Performance, jobs: int) -> Aside | None:
+    """A fresh process for one large job that runs while this process does other work,
+    or None when the work is small (`jobs` under `min_pool_jobs`) or workers are off:
+    then do it here."""
+    if (settings.workers or cores()) < 2 or jobs < settings.min_pool_jobs:
+        return None
+    return Aside()
+
+
+class Aside:
+    """`with Aside() as a: job = a.submit(fn, *args); ...; job.result()`: `fn(*args)` in
+    a new interpreter of its own, which imports only what the job needs (not the fork
+    server's preloaded modules), and ends with the job: its memory goes with it. A job
+    that kills its process raises `WorkerCrashed`."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside")
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        return self._thread.submit(_in_new_process, pickle.dumps((fn, args, kwargs)))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_new_process(job: bytes) -> Any:
+    package = str(Path(__file__).resolve().parents[1])
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))
+    }
+    command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
+    done = subprocess.run(command, input=job, capture_output=True, env=env, check=False)
+    if done.returncode != 0:
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise WorkerCrashed(f"the worker process ended with {done.returncode}: {''.join(last)}")
+    return pickle.loads(done.stdout)
+
+
+def serve() -> None:
+    """The other end of `Aside.submit`: a pickled job on stdin, its result on stdout."""
+    fn, args, kwargs = pickle.load(sys.stdin.buffer)
+    sys.stdout.buffer.write(pickle.dumps(fn(*args, **kwargs)))
+    sys.stdout.buffer.flush()
 
 
 def _context() -> multiprocessing.context.BaseContext:

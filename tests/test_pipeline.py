@@ -515,3 +515,46 @@ def test_a_settled_run_is_where_a_warm_run_starts(tmp_path: Path) -> None:
         other = FeedsResult((entry(0), entry(1), entry(3)), ())
         assert pipeline._settled(store, other).read == set()
         assert replace(warm, key="k").groups_in(other) is None  # entry 3 is in no story
+
+
+def test_style_is_read_only_for_the_articles_asked_disclosures_and_lists_for_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Articles whose pages were not read (stories that cannot be shown) get no style
+    reading, yet the owner's list and a disclosure found still flag them."""
+    from digest import detect
+    from digest.config import Detect
+    from digest.detect import style
+    from digest.models import Article, Evidence
+
+    text = "The new model arrives in spring with a larger battery and a lower price. " * 12
+    feed = "https://feed.example/x.xml"
+    articles = [
+        Article("https://read.example/a", "Read", feed, "A", text, "page"),
+        Article("https://listed.example/b", "Listed", feed, "B", text, "feed"),
+        Article("https://other.example/c", "Other", feed, "C", text, "feed"),
+    ]
+    disclosed = Evidence("meta", "ai-meta", "written by AI", "body")
+    asked: list[str] = []
+    reading = style.reading
+
+    def counted(text: str, values: tuple[float, ...] = ()) -> style.Reading:
+        asked.append(text)
+        return reading(text, values)
+
+    monkeypatch.setattr(style, "reading", counted)
+    listing = detect.owner_listing(
+        Detect.model_validate({"sources": [{"domain": "listed.example", "reason": "a farm"}]})
+    )
+    verdicts = detect.assess(
+        articles,
+        {"https://other.example/c": (disclosed,)},
+        {},
+        listing,
+        [],
+        {"https://read.example/a"},
+    )
+    assert len(asked) == 1  # the read article only
+    assert verdicts[0].score == reading(text).score and verdicts[0].score > 0
+    assert [v.level for v in verdicts[1:]] == ["listed", "disclosed"]
+    assert verdicts[1].score == verdicts[2].score == 0.0

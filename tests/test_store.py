@@ -80,3 +80,16 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
             store.save_feed("f", ('"e1"', None), [entry("u0"), bad], NOW)
         assert store.validators("f") == (None, None)
         assert store.feed_entries("f") == []
+
+
+def test_results_are_read_and_written_many_at_once(tmp_path: Path) -> None:
+    """More keys than one statement may carry, in one transaction; absent keys left out."""
+    many = {f"k{n}": {"n": n, "text": f"value {n}"} for n in range(1200)}
+    with Store(tmp_path / "s.sqlite") as store:
+        store.save_results(many, NOW)
+        store.save_results({}, NOW)  # nothing to write is no error
+        found = store.results([*many, "absent", "k7"])
+        assert found == many
+        assert store.result("k1199") == {"n": 1199, "text": "value 1199"}
+        store.save_results({"k7": [1, 2]}, NOW + timedelta(days=1))
+        assert store.results(["k7", "k8"]) == {"k7": [1, 2], "k8": {"n": 8, "text": "value 8"}}

@@ -18,7 +18,7 @@ from digest.detect import style
 from digest.models import Entry
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
-from digest.workers import WorkerCrashed, Workers, map_cpu
+from digest.workers import Aside, WorkerCrashed, Workers, aside, map_cpu
 from tests.servers import HTTPServer, Reply, rss
 
 POOL = Performance(workers=2, min_pool_jobs=1)
@@ -61,6 +61,37 @@ def test_a_job_that_kills_its_worker_fails_alone() -> None:
     assert str(results[2]) == "the extraction worker crashed on it twice"
     assert all(isinstance(r, int) for i, r in enumerate(results) if i != 2)
     assert restarts >= 1
+
+
+def test_an_aside_job_runs_in_a_new_process_and_a_crash_is_named() -> None:
+    assert aside(Performance(min_pool_jobs=100), 99) is None  # small: done here
+    assert aside(Performance(workers=1, min_pool_jobs=1), 99) is None  # workers off
+    with Aside() as other:
+        job = other.submit(pid_of, "x")
+        crash = other.submit(die, "x")
+        assert job.result() not in (os.getpid(), 0)
+        with pytest.raises(WorkerCrashed, match="ended with 3"):
+            crash.result()
+
+
+def test_clustering_aside_gives_the_groups_and_vectors_of_clustering_here(
+    tmp_path: Path,
+) -> None:
+    """The clustering job in a process of its own (embedding, then clustering) groups
+    the same and caches the same vectors, while `meanwhile` runs in this process."""
+    digest = demo_run(tmp_path / "d").digest
+    assert digest is not None
+    articles = [a for s in digest.stories for a in (s.article, *s.others)]
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    ran: list[int] = []
+    vectors = "SELECT key, data FROM results WHERE key LIKE 'embed:%' ORDER BY key"
+    with Store(tmp_path / "here.sqlite") as here, Store(tmp_path / "aside.sqlite") as other:
+        alone = pipeline._clustered(here, articles, now, Performance(workers=1))
+        apart = pipeline._clustered(other, articles, now, POOL, lambda: ran.append(os.getpid()))
+        assert apart == alone and any(len(group) > 1 for group in alone)
+        assert ran == [os.getpid()]
+        cached = other._db.execute(vectors).fetchall()
+        assert cached == here._db.execute(vectors).fetchall() and len(cached) > 10
 
 
 def demo_run(tmp_path: Path, server: DemoServer | None = None, **performance: Any) -> RunResult:
@@ -151,3 +182,15 @@ def test_a_304_replays_the_entry_the_parse_kept(tmp_path: Path, http_server: HTT
     assert [e.title for e in cold] == ["First title"]
     assert [e.title for e in warm] == ["First title"]
     assert http_server.hits("/feed.xml") == 2  # the second was a 304
+
+
+def test_embedding_batches_side_by_side_gives_the_same_vectors() -> None:
+    from digest import embed
+
+    texts = [f"Carmaker {n} recalls {n * 7} vans over a faulty brake line" for n in range(70)]
+    embed._MEMO.vectors.clear()
+    apart = embed.embed(texts, threads=2)  # two batches (BATCH is 64), side by side
+    embed._MEMO.vectors.clear()
+    alone = embed.embed(texts)
+    assert (apart == alone).all() and apart.shape == (70, embed.DIM)
+    assert len({row.tobytes() for row in apart}) == 70  # each text its own vector

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 
 from digest.config import Detect
 from digest.detect import style
@@ -74,18 +74,26 @@ def assess(
     features: Mapping[str, Sequence[float]],
     known: Listing,
     active: Sequence[Rule],
+    scored: Container[str] | None = None,
 ) -> list[Verdict]:
     """The detect stage: each article's verdict, in order, from the disclosures found on
     its page and its style features (both by URL, computed while the page was read),
     the owner's lists and history. An article read from the feed only is checked on the
-    feed's text (a disclaimer at its end still counts); missing features are computed."""
+    feed's text (a disclaimer at its end still counts); missing features are computed.
+
+    With `scored` (URLs), only those articles get a style reading: the others (of stories
+    that cannot be shown, whose pages were not read) keep a score of 0 and are never
+    *suspected*; disclosures and lists still apply to them."""
     verdicts = []
     for article in articles:
         found = disclosures.get(article.url)
         if found is None:
             found = find_in_text(article.text, list(active))
         listed = listed_evidence(article.url, article.author, known)
-        reading = style.reading(article.text, features.get(article.url, ()))
+        if scored is None or article.url in scored:
+            reading = style.reading(article.text, features.get(article.url, ()))
+        else:
+            reading = style.Reading(0.0)
         verdicts.append(judge(found, listed, reading))
     return verdicts
 
