@@ -781,7 +781,7 @@ def test_multilingual_and_persona_notes(note: str, rule: str) -> None:
     [
         "Dieser Artikel wurde ohne KI erstellt.",
         "Dieser Artikel erklärt, wie Verlage KI-Systeme einsetzen und Texte damit erstellt werden.",
-        "Questo articolo è stato scritto da un giornalista, le immagini sono state generate con l'IA.",
+        "Questo articolo è stato scritto da un giornalista, le immagini generate con l'IA.",
         "Cet article du Monde, écrit par un journaliste, raconte comment l'IA est utilisée.",
         "Denna artikel är skriven av vår reporter utan AI-verktyg.",
         "KI-generiertes Symbolbild",
