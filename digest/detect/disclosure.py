@@ -167,7 +167,7 @@ def _compile(rule_id: str, key: str, pattern: object, flags: int) -> re.Pattern[
 
 
 _VOCAB_REF: Final = re.compile(r"\{\{([a-z_]+)\}\}")
-MAX_VOCAB_DEPTH: Final = 4
+MAX_VOCAB_DEPTH: Final = 6
 
 
 def expand(rule_id: str, pattern: object, vocab: Mapping[str, str]) -> object:
