@@ -782,7 +782,8 @@ HEARSAY_REACH: Final = 60
 # The words just before a match that make it something other than the publisher's own
 # statement about this page: a negation ("No AI was used...", "none of this article..."),
 # reported speech ("the note said this story was...", "the phrase as an AI language
-# model"), or a question ("whether this story was written by AI"). "Editor's note:" is
+# model", "the automaker says its chatbot generated this content"), or a question
+# ("whether this story was written by AI"). "Editor's note:" is
 # not one of them: a note names itself.
 _SENTENCE_REST: Final = re.compile(r"[^.!?\n]{0,200}[.!?]?")
 _ASKED_OR_SAID: Final = re.compile(
@@ -797,7 +798,7 @@ _HEARSAY: Final = re.compile(
     r"|replied|replies|answered|responded|began|begins|beginning|claimed|claims|admitted"
     r"|announced|noted|asked|asking|wondered|wondering|whether|if|phrase|phrases|words"
     r"|sentence|message|headlined|titled|quipped|joked|tweeted|posted|warned|insisted"
-    r"|denied|disputed|alleged|suggested)(?:\s+that)?[\s:,]*"
+    r"|denied|disputed|alleged|suggested)(?:\s+that)?(?:\s+(?:its|his|her|their|the|a|an))?[\s:,]*"
     r"|\b(?:line|lines|tagline|note|notes|disclaimer|label|caption|headline|title)\s+)\s*$",
     re.IGNORECASE,
 )
