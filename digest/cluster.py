@@ -142,7 +142,11 @@ MIXED: Final = {
 # titles, AllSides-cut precision no lower), within the fixtures' gates. 3-fold CV by event
 # (P/R/F1, old vectors -> new): AllSides 0.849/0.721/0.780 -> 0.860/0.708/0.777, Giveme5W1H
 # 0.906 -> 0.901, UCI 0.935/0.587/0.721 -> 0.971/0.636/0.769, AllSides cut 0.704 -> 0.706,
-# Giveme5W1H cut 0.939 -> 0.918.
+# Giveme5W1H cut 0.939 -> 0.918. Held out, measured once after the choice: AllSides
+# 0.754/0.665/0.707 -> 0.760/0.660/0.706, AllSides news 0.771/0.759/0.765 ->
+# 0.806/0.734/0.768, Giveme5W1H 0.995/0.867/0.927 -> 0.995/0.850/0.917 (4 pairs of 233),
+# UCI 0.999/0.656/0.792 -> 0.999/0.686/0.813; cut to titles: AllSides 0.608 -> 0.611,
+# AllSides news 0.640 -> 0.665, Giveme5W1H 0.891 -> 0.881.
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
 NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
