@@ -1022,7 +1022,7 @@ def test_translation_first_person_and_contained_text(note: str, where: str, rule
         "We never let AI write our articles.",
         "Tämä artikkeli kertoo, miten tekoäly kirjoittaa uutisia.",
         "Ten artykuł nie został napisany przez sztuczną inteligencję.",
-        "Todo el contenido de este sitio lo escriben periodistas; la IA solo se usa para las imágenes.",
+        "Todo el contenido lo escriben periodistas; la IA solo se usa para las imágenes.",
         "Jane Doe, AI and automation reporter",
         "This report was prepared with technical assistance from the World Bank.",
     ],
