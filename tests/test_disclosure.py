@@ -958,6 +958,8 @@ def test_template_and_turn_guards_hold(text: str) -> None:
         ("A machine wrote this recap from the league's data.", "footer"),
         ("Every listing on this page is drafted by software and checked by a person.", "footer"),
         ("AI is behind all the content of this newsletter.", "footer"),
+        ("No human reporters write for this site.", "footer"),
+        ("Motor Daily Generative AI Services writes these recaps from timing data.", "footer"),
     ],
 )
 def test_more_languages_and_unnamed_machines(note: str, where: str) -> None:
@@ -1025,6 +1027,8 @@ def test_translation_first_person_and_contained_text(note: str, where: str, rule
         "Todo el contenido lo escriben periodistas; la IA solo se usa para las imágenes.",
         "Jane Doe, AI and automation reporter",
         "This report was prepared with technical assistance from the World Bank.",
+        "No journalists write about this site's AI rules.",
+        "AI was used to transcribe the interviews for this article.",
     ],
 )
 def test_session6_guards_hold(note: str) -> None:
