@@ -819,11 +819,29 @@ def test_multilingual_guards_hold(note: str) -> None:
         ("By Jan Willem Bot", False),
         ("By Anna Talbot", False),
         ("By Ailbhe Robotham", False),
+        # session 6: system, role, model-and-maker and domain bylines
+        ("By Story Writer System", True),
+        ("By News Generator Engine", True),
+        ("By Jane Doe, AI-assisted reporter", True),
+        ("By Jane Doe, KI-gestützte Redakteurin", True),
+        ("By Claude (Anthropic)", True),
+        ("By AI Writer", True),
+        ("By KI-Redaktion Motor Daily", True),
+        ("By RoboReporter", True),
+        ("By Sports Desk Bot", True),
+        ("By Wetterbot", True),
+        ("By Lokalnachrichten-Bot", True),
+        ("Text by AI", True),
+        ("By Arden Infotainment System", False),
+        ("By Jane Doe, Systems Editor", False),
+        ("By Jane Doe, AI-assisted driving expert", False),
+        ("By Jane Doe, AI reporter", False),
+        ("By Rashid Al Maktoum", False),
     ],
 )
 def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
     page = _page(f'<article><p class="byline">{byline}</p><p>The recall covers 41,000 cars.</p>')
-    assert bool(find_disclosures(page)) is flagged
+    assert bool(find_disclosures(page)) is flagged, byline
 
 
 # --- session 5: the second fresh set (now a development set) and the broad rules -----------
@@ -914,6 +932,17 @@ def test_the_broad_sentence_rule_guards_hold(note: str) -> None:
         ("That is the recall in short. Would you like me to add a timeline next?", "chatbot-turn"),
         ("Sorry, I can't provide details about that recall.", "chatbot-turn"),
         ("The recall covers 41,000 cars. (Word count: 480)", "chatbot-turn"),
+        # session 6: bracket fields, a chatbot agreeing or naming itself, prompts, screens
+        ("The dealer in [city] will fit the new bolt free.", "bracket-field"),
+        ("Reviewed by [editor name].", "bracket-field"),
+        ("Of course, I can write a short article about the Vela recall.", "chatbot-accepts"),
+        ("Natürlich, ich kann einen Artikel über den Rückruf schreiben.", "chatbot-accepts"),
+        ("Hi! I'm Helper, a large language model built by a lab.", "chatbot-accepts"),
+        ("Draft a 300-word blog post about the Vela recall for car owners.", "prompt-left-in"),
+        ("Title: Beyond the Bolt: What the Vela Recall Tells Us", "title-line-left-in"),
+        ("ChatGPT said:", "chat-screen-text"),
+        ("Here is the article you asked for, in a neutral tone.", "chatbot-hand-over"),
+        ("See the recall page (insert link here) for details.", "chatbot-hand-over"),
     ],
 )
 def test_template_fields_and_chatbot_turns(text: str, rule: str) -> None:
@@ -928,6 +957,14 @@ def test_template_fields_and_chatbot_turns(text: str, rule: str) -> None:
         "What setting should I use? We recommend the default.",
         "How would you like to see the guide expanded? Tell us below.",
         "Footnote [1] gives the source; see also [2].",
+        "Owners told us the [Arden] dealer fitted the bolt; see [1].",
+        "I told [the dealer] it was loose, she said.",
+        "this.setState({[name]: value});",
+        "Write to us with your recall story, and we may publish it.",
+        "Title: Arden Vela 1.5 Hybrid; Price: 31,000; Rating: 4/5",
+        "Sure, I can see why owners are angry.",
+        "I'm Jane, a reporter at Motor Daily, and I drove the Vela for a week.",
+        "Then the dealer added a washer (insert eye roll here).",
     ],
 )
 def test_template_and_turn_guards_hold(text: str) -> None:
@@ -1040,34 +1077,6 @@ def test_session6_guards_hold(note: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("byline", "flagged"),
-    [
-        ("By Story Writer System", True),
-        ("By News Generator Engine", True),
-        ("By Jane Doe, AI-assisted reporter", True),
-        ("By Jane Doe, KI-gestützte Redakteurin", True),
-        ("By Claude (Anthropic)", True),
-        ("By AI Writer", True),
-        ("By KI-Redaktion Motor Daily", True),
-        ("By RoboReporter", True),
-        ("By Sports Desk Bot", True),
-        ("By Wetterbot", True),
-        ("By Lokalnachrichten-Bot", True),
-        ("Text by AI", True),
-        ("By Arden Infotainment System", False),
-        ("By Jane Doe, Systems Editor", False),
-        ("By Jane Doe, AI-assisted driving expert", False),
-        ("By Jane Doe, AI reporter", False),
-        ("By Anna Talbot", False),
-        ("By Rashid Al Maktoum", False),
-    ],
-)
-def test_system_role_and_domain_bylines(byline: str, flagged: bool) -> None:
-    page = _page(f'<article><p class="byline">{byline}</p><p>The recall covers 41,000 cars.</p>')
-    assert bool(find_disclosures(page)) is flagged, byline
-
-
-@pytest.mark.parametrize(
     ("label", "flagged"),
     [
         ("AI info", True),
@@ -1086,40 +1095,3 @@ def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
         "</header><p>The recall covers 41,000 cars built last year.</p></article>"
     )
     assert bool(find_disclosures(page)) is flagged, label
-
-
-@pytest.mark.parametrize(
-    ("text", "rule"),
-    [
-        ("The dealer in [city] will fit the [product name] free.", "bracket-field"),
-        ("Reviewed by [editor name].", "bracket-field"),
-        ("Of course, I can write a short article about the Vela recall.", "chatbot-accepts"),
-        ("Natürlich, ich kann einen Artikel über den Rückruf schreiben.", "chatbot-accepts"),
-        ("Hi! I'm Helper, a large language model built by a lab.", "chatbot-accepts"),
-        ("Draft a 300-word blog post about the Vela recall for car owners.", "prompt-left-in"),
-        ("Title: Beyond the Bolt: What the Vela Recall Tells Us", "title-line-left-in"),
-        ("ChatGPT said:", "chat-screen-text"),
-        ("Here is the article you asked for, in a neutral tone.", "chatbot-hand-over"),
-        ("See the recall page (insert link here) for details.", "chatbot-hand-over"),
-    ],
-)
-def test_session6_residue(text: str, rule: str) -> None:
-    found = find_in_text(f"Arden recalls the Vela\n{text}\nThe fix takes an hour.")
-    assert rule in {e.rule for e in found}, found
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Owners told us the [Arden] dealer fitted the bolt; see [1].",
-        "I told [the dealer] it was loose, she said.",
-        "this.setState({[name]: value});",
-        "Write to us with your recall story, and we may publish it.",
-        "Title: Arden Vela 1.5 Hybrid; Price: 31,000; Rating: 4/5",
-        "Sure, I can see why owners are angry.",
-        "I'm Jane, a reporter at Motor Daily, and I drove the Vela for a week.",
-        "Then the dealer added a washer (insert eye roll here).",
-    ],
-)
-def test_session6_residue_guards_hold(text: str) -> None:
-    assert find_in_text(f"Arden recalls the Vela\n{text}\nThe fix takes an hour.") == []
