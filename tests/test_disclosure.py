@@ -819,11 +819,29 @@ def test_multilingual_guards_hold(note: str) -> None:
         ("By Jan Willem Bot", False),
         ("By Anna Talbot", False),
         ("By Ailbhe Robotham", False),
+        # session 6: system, role, model-and-maker and domain bylines
+        ("By Story Writer System", True),
+        ("By News Generator Engine", True),
+        ("By Jane Doe, AI-assisted reporter", True),
+        ("By Jane Doe, KI-gestützte Redakteurin", True),
+        ("By Claude (Anthropic)", True),
+        ("By AI Writer", True),
+        ("By KI-Redaktion Motor Daily", True),
+        ("By RoboReporter", True),
+        ("By Sports Desk Bot", True),
+        ("By Wetterbot", True),
+        ("By Lokalnachrichten-Bot", True),
+        ("Text by AI", True),
+        ("By Arden Infotainment System", False),
+        ("By Jane Doe, Systems Editor", False),
+        ("By Jane Doe, AI-assisted driving expert", False),
+        ("By Jane Doe, AI reporter", False),
+        ("By Rashid Al Maktoum", False),
     ],
 )
 def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
     page = _page(f'<article><p class="byline">{byline}</p><p>The recall covers 41,000 cars.</p>')
-    assert bool(find_disclosures(page)) is flagged
+    assert bool(find_disclosures(page)) is flagged, byline
 
 
 # --- session 5: the second fresh set (now a development set) and the broad rules -----------
@@ -841,23 +859,24 @@ def test_the_second_fresh_set_is_a_development_set_now() -> None:
         list(disclosure_pages.cases(disclosure_pages.load_set(FRESH2)))
     )
     assert report.false == []
-    assert report.recall["all"][0] >= 90, report.missed
+    assert report.recall["all"][0] >= 94, report.missed
 
 
 FRESH3 = Path(__file__).resolve().parents[1] / "bench" / "disclosure_fresh3.toml"
 
 
-def test_the_third_fresh_set_held_out() -> None:
+def test_the_third_fresh_set_is_a_development_set_now() -> None:
     """bench/disclosure_fresh3.toml was written while the session-5 rules were, by someone
     who read neither; it was scored once on them: 37 of 97 pages (0.381), 0 of 28 negatives
-    accused (with the session-4 rules: 31/97). It is the held-out figure of issue 15; this
-    pins it as a floor. Once a rule is written from its misses it is a development set."""
+    accused. Session 6 studied its misses by class (more languages' vocabulary, machine
+    translation, first-person notes, system bylines, platform labels, new residue shapes),
+    so it is a development set now; the floor is what the rules reach."""
     report = disclosure_pages.measure(
         list(disclosure_pages.cases(disclosure_pages.load_set(FRESH3)))
     )
     found, pages = report.recall["all"]
     assert report.false == []
-    assert pages == 97 and found >= 37, report.missed
+    assert pages == 97 and found >= 94, report.missed
 
 
 @pytest.mark.parametrize(
@@ -913,6 +932,17 @@ def test_the_broad_sentence_rule_guards_hold(note: str) -> None:
         ("That is the recall in short. Would you like me to add a timeline next?", "chatbot-turn"),
         ("Sorry, I can't provide details about that recall.", "chatbot-turn"),
         ("The recall covers 41,000 cars. (Word count: 480)", "chatbot-turn"),
+        # session 6: bracket fields, a chatbot agreeing or naming itself, prompts, screens
+        ("The dealer in [city] will fit the new bolt free.", "bracket-field"),
+        ("Reviewed by [editor name].", "bracket-field"),
+        ("Of course, I can write a short article about the Vela recall.", "chatbot-accepts"),
+        ("Natürlich, ich kann einen Artikel über den Rückruf schreiben.", "chatbot-accepts"),
+        ("Hi! I'm Helper, a large language model built by a lab.", "chatbot-accepts"),
+        ("Draft a 300-word blog post about the Vela recall for car owners.", "prompt-left-in"),
+        ("Title: Beyond the Bolt: What the Vela Recall Tells Us", "title-line-left-in"),
+        ("ChatGPT said:", "chat-screen-text"),
+        ("Here is the article you asked for, in a neutral tone.", "chatbot-hand-over"),
+        ("See the recall page (insert link here) for details.", "chatbot-hand-over"),
     ],
 )
 def test_template_fields_and_chatbot_turns(text: str, rule: str) -> None:
@@ -927,7 +957,141 @@ def test_template_fields_and_chatbot_turns(text: str, rule: str) -> None:
         "What setting should I use? We recommend the default.",
         "How would you like to see the guide expanded? Tell us below.",
         "Footnote [1] gives the source; see also [2].",
+        "Owners told us the [Arden] dealer fitted the bolt; see [1].",
+        "I told [the dealer] it was loose, she said.",
+        "this.setState({[name]: value});",
+        "Write to us with your recall story, and we may publish it.",
+        "Title: Arden Vela 1.5 Hybrid; Price: 31,000; Rating: 4/5",
+        "Sure, I can see why owners are angry.",
+        "I'm Jane, a reporter at Motor Daily, and I drove the Vela for a week.",
+        "Then the dealer added a washer (insert eye roll here).",
     ],
 )
 def test_template_and_turn_guards_hold(text: str) -> None:
     assert find_in_text(f"Arden recalls the Vela\n{text}\nThe fix takes an hour.") == []
+
+
+# --- session 6: classes of wording, not the third set's phrases -----------------------------
+# Every wording below was written here for the class it stands for; none is from a set.
+
+
+@pytest.mark.parametrize(
+    ("note", "where"),
+    [
+        ("Tämä uutinen on kirjoitettu tekoälyn avulla.", "footer"),  # Finnish
+        ("Artykuł powstał przy pomocy sztucznej inteligencji.", "first"),  # Polish, no article
+        ("Ten tekst został wygenerowany automatycznie.", "footer"),
+        ("Článek vznikl s pomocí umělé inteligence.", "tooltip"),  # Czech
+        ("Ezt a cikket mesterséges intelligencia segítségével készítettük.", "footer"),
+        ("Acest articol a fost generat automat.", "first"),  # Romanian
+        ("Aquest article ha estat generat amb intel·ligència artificial.", "footer"),
+        ("Ovaj članak je napisan uz pomoć umjetne inteligencije.", "footer"),  # Croatian
+        ("Alle artikler på denne siden er generert av KI.", "first"),
+        ("Dieser Beitrag wurde mithilfe maschineller Unterstützung erstellt.", "footer"),
+        (
+            "A correction: a quote in an earlier version of this story came from an A.I. tool.",
+            "first",
+        ),
+        ("A machine wrote this recap from the league's data.", "footer"),
+        ("Every listing on this page is drafted by software and checked by a person.", "footer"),
+        ("AI is behind all the content of this newsletter.", "footer"),
+        ("No human reporters write for this site.", "footer"),
+        ("Motor Daily Generative AI Services writes these recaps from timing data.", "footer"),
+    ],
+)
+def test_more_languages_and_unnamed_machines(note: str, where: str) -> None:
+    """The broad sentence rules over a vocabulary of more European languages (production
+    verbs, AI terms, content nouns, determiners), the unnamed machine ("maschinelle
+    Unterstützung", "software"), origin verbs ("came from") and "A.I." inside a sentence."""
+    assert find_disclosures(_footer_page(note, where)) != [], (note, where)
+
+
+@pytest.mark.parametrize(
+    ("note", "where", "rule"),
+    [
+        (
+            "The police statement was translated from Polish with DeepL.",
+            "first",
+            "machine-translated-sentence",
+        ),
+        (
+            "This report first ran in Dutch. It was translated with technical assistance.",
+            "footer",
+            "machine-translated-sentence",
+        ),
+        ("Die Zitate wurden maschinell übersetzt.", "first", "machine-translated-sentence"),
+        ("We had a chatbot help write this week's column on used EVs.", "first", "we-had-ai-write"),
+        ("I use Gemini to help me draft my blog posts.", "tooltip", "we-had-ai-write"),
+        ("Dafür ließen wir ChatGPT einen Kommentar schreiben.", "first", "we-had-ai-write"),
+        (
+            "This review included specifications generated by an AI tool and checked later.",
+            "first",
+            "contains-ai-text",
+        ),
+        (
+            "Our AI model is tied to three pen names, each edited by a person.",
+            "footer",
+            "ai-made-content-note",
+        ),
+    ],
+)
+def test_translation_first_person_and_contained_text(note: str, where: str, rule: str) -> None:
+    """Each class's rule alone finds its wording."""
+    only = [r for r in load_rules() if r.id == rule]
+    assert find_disclosures(_footer_page(note, where), rules=only) != [], note
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "This article on AI tools was written by Jane Doe.",
+        "Our stories about generative AI are written by our reporters.",
+        "This article was written by Jane Doe, who has covered AI since 2015.",
+        "All our stories are written by journalists who use AI only for research.",
+        "We use AI tools to check grammar, but our reporters write every article.",
+        "The robot vacuum reviewed in this article was made by Arden.",
+        "The automated parking feature described in this story was created by Valeo.",
+        "ChatGPT, which was created by OpenAI, is mentioned in this article.",
+        "This article was written for the AI issue of our magazine.",
+        "This article could have been written by AI, but it was not.",
+        "Readers can have this article translated with DeepL.",
+        "Translate this page with Google Translate.",
+        "Arden's recall letters were machine-translated into 12 languages, which confused owners.",
+        "We asked an AI researcher to write an article for us.",
+        "We never let AI write our articles.",
+        "Tämä artikkeli kertoo, miten tekoäly kirjoittaa uutisia.",
+        "Ten artykuł nie został napisany przez sztuczną inteligencję.",
+        "Todo el contenido lo escriben periodistas; la IA solo se usa para las imágenes.",
+        "Jane Doe, AI and automation reporter",
+        "This report was prepared with technical assistance from the World Bank.",
+        "No journalists write about this site's AI rules.",
+        "AI was used to transcribe the interviews for this article.",
+    ],
+)
+def test_session6_guards_hold(note: str) -> None:
+    """Human notes and stories that share words with the new classes: a topic preposition
+    before the AI term, a relative clause, "only", a hypothetical, an offer to the reader,
+    a beat, technical help that names who gave it, and the new languages' negations."""
+    for where in ("footer", "first", "tooltip"):
+        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+
+
+@pytest.mark.parametrize(
+    ("label", "flagged"),
+    [
+        ("AI info", True),
+        ("KI-Info", True),
+        ("Altered or synthetic content", True),
+        ("Contenido alterado o sintético", True),
+        ("Nå 100 % KI-generert", True),
+        ("Vygenerováno umělou inteligencí", True),
+        ("AI usage transparency", False),
+        ("Synthetic fuels", False),
+    ],
+)
+def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
+    page = _page(
+        f'<article><header><h1>Arden recalls the Vela</h1><span class="tag">{label}</span>'
+        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
+    )
+    assert bool(find_disclosures(page)) is flagged, label
