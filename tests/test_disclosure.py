@@ -879,6 +879,25 @@ def test_the_third_fresh_set_is_a_development_set_now() -> None:
     assert pages == 97 and found >= 94, report.missed
 
 
+FRESH4 = Path(__file__).resolve().parents[1] / "bench" / "disclosure_fresh4.toml"
+
+
+def test_the_fourth_fresh_set_held_out() -> None:
+    """bench/disclosure_fresh4.toml was written while the session-6 rules were, by someone
+    who read neither. Scored once: main's session-5 rules found 80 of 188 pages (0.426),
+    the session-6 rules 92 (0.489) with 1 of 41 negatives accused (a Portuguese "we do not
+    publish AI-made content" note: Portuguese negations were missing from the sentence
+    guard, fixed for Portuguese and Danish since). The floor is that first-sight figure; no
+    negative is accused. Its misses have not been studied yet: it is the next round's
+    development set."""
+    report = disclosure_pages.measure(
+        list(disclosure_pages.cases(disclosure_pages.load_set(FRESH4)))
+    )
+    found, pages = report.recall["all"]
+    assert report.false == []
+    assert pages == 188 and found >= 92, report.missed
+
+
 @pytest.mark.parametrize(
     ("note", "where"),
     [
@@ -1066,6 +1085,11 @@ def test_translation_first_person_and_contained_text(note: str, where: str, rule
         "This report was prepared with technical assistance from the World Bank.",
         "No journalists write about this site's AI rules.",
         "AI was used to transcribe the interviews for this article.",
+        # negations of Portuguese and Danish (the fourth fresh set's one accusation was a
+        # Portuguese "we do not use AI-made content" note)
+        "Este jornal não publica artigos gerados por inteligência artificial.",
+        "Nenhum conteúdo deste site é gerado por IA.",
+        "Denne artikel er skrevet uden brug af kunstig intelligens.",
     ],
 )
 def test_session6_guards_hold(note: str) -> None:
