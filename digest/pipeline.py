@@ -157,15 +157,24 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             settled.append(_settled(store, found))
             if settled[0].groups_in(found) is not None:  # start where that run ended
                 return settled[0].read
-            urls, groups = _candidates(
+            urls, groups, beside = _candidates(
                 config, store, detector, found, window, options, started, timings
             )
             on_feeds.append(groups)
+            scans.append(beside)
             return urls | settled[0].read
 
-        gathered = _gather(
-            config, store, detector, window, started, digest_id, timings, tick, needed
-        )
+        scans: list[_Beside] = []  # the feed texts' scans, still running
+        try:
+            gathered = _gather(
+                config, store, detector, window, started, digest_id, timings, tick, needed
+            )
+        except BaseException:
+            for beside in scans:
+                beside.stop()
+            raise
+        for beside in scans:
+            beside.finish(store, started, set(gathered.pages.pages))
         articles, groups, picks, more = _judged(
             config,
             store,
@@ -296,7 +305,13 @@ def _read_more(
         async with Fetcher(config.network) as fetcher:
             with _timed(timings, "pages"):
                 more = await read_pages(
-                    entries, fetcher, store, detector, now, performance=config.performance
+                    entries,
+                    fetcher,
+                    store,
+                    detector,
+                    now,
+                    performance=config.performance,
+                    run_jobs=len(gathered.found.entries),
                 )
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
             return Gathered(
@@ -320,23 +335,29 @@ def _candidates(
     options: RunOptions,
     now: datetime,
     timings: dict[str, float],
-) -> tuple[set[str], list[list[int]]]:
+) -> tuple[set[str], list[list[int]], _Beside]:
     """The entries whose pages the issue needs, and the week's stories on the feeds' own
     text: the stories that can still make it, ranked on what the feeds give (titles,
     summaries, outlet weights, headline vectors) as if every page were full, free and
     human-written (the penalties a page can lift are left out), with a margin.
 
-    While worker processes group the week, a thread here scans the feeds' texts for AI
-    disclosures and reads their languages (into the state's cache, for the detect stage)."""
+    While worker processes group the week (and then while the pages are fetched), a
+    thread here scans the feeds' texts for AI disclosures and reads their languages
+    (`_Beside`: the caller calls its `finish` before the detect stage)."""
     with _timed(timings, "candidates"):
         read = _articles(config, found, PagesResult({}, (), 0))
-        texts = [a.text for a in read]
-        with _beside(store, now, [(_disclosure_job(detector), texts), (_language_job(), texts)]):
+        beside = _Beside(store, read, [_language_job(), _disclosure_job(detector)])
+        try:
             if config.performance.embed == "all":
                 groups = _clustered(store, read, now, config.performance)
+                urls = _hopeful(config, read, groups, window, options)
             else:
-                groups = _first_pass(config, store, read, window, options, now)
-        return _hopeful(config, read, groups, window, options), groups
+                groups, urls = _first_pass(config, store, read, window, options, now)
+        except BaseException:
+            beside.stop()
+            raise
+        beside.defer(urls)
+        return urls, groups, beside
 
 
 def _first_pass(
@@ -346,7 +367,7 @@ def _first_pass(
     window: Window,
     options: RunOptions,
     now: datetime,
-) -> list[list[int]]:
+) -> tuple[list[list[int]], set[str]]:
     """The week's stories on the feeds' own text, embedding only the headlines that can
     matter (`[performance] embed = "needed"`).
 
@@ -355,7 +376,8 @@ def _first_pass(
     issue even so (`_reach`) are embedded, and the whole week is grouped again, with the
     other items' vectors left empty (their pairs are judged on words alone). If a story
     that can make the issue on these groups still holds an item not embedded, its widest
-    story is embedded too and the week grouped once more."""
+    story is embedded too and the week grouped once more. Returns the stories and the
+    entries whose pages the issue needs (`_hopeful`)."""
     performance = config.performance
     widest = _clustered(store, articles, now, performance, _WIDEST)
     embedded = _same_text(articles, _reach(config, articles, widest, window, options))
@@ -366,7 +388,7 @@ def _first_pass(
         if not missed:
             break
         embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
-    return groups
+    return groups, wanted
 
 
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
@@ -638,31 +660,69 @@ def _per_text(store: Store, job: _TextJob, texts: list[str], now: datetime) -> l
     return [known[key] if key in known else fresh[key] for key in keys]
 
 
-@contextmanager
-def _beside(store: Store, now: datetime, work: list[tuple[_TextJob, list[str]]]) -> Iterator[None]:
-    """Each job over its texts in a thread of this process while the caller goes on
-    (waiting on worker processes, mostly), the values saved to the state's cache at the
-    end. The thread never touches the state: its connection stays in this thread."""
-    todo = [(job, texts, *job.lookup(store, texts)) for job, texts in work]
-    fresh: dict[str, Any] = {}
-    failed: list[BaseException] = []
+class _Beside:
+    """The feed texts' values (`_TextJob`s: disclosures, languages) computed in a thread
+    of this process while the run goes on: while worker processes group the week, then
+    while the pages are fetched. `finish` waits for it and saves the values in the state
+    (the thread never touches the state: its connection stays in the run's thread).
 
-    def compute() -> None:
+    The texts of the entries `defer` names (the candidates) are left to the end, and those
+    whose pages `finish` says were read are not computed at all: their pages' own reads
+    replace them."""
+
+    def __init__(self, store: Store, articles: list[Article], jobs: list[_TextJob]) -> None:
+        texts = [a.text for a in articles]
+        self._todo = [(job, *job.lookup(store, texts)) for job in jobs]
+        self._urls = [a.url for a in articles]
+        self._texts = texts
+        self._deferred: set[str] = set()
+        self._read: set[str] | None = None  # set by `finish`
+        self._finishing = threading.Event()
+        self._fresh: dict[str, Any] = {}
+        self._failed: list[BaseException] = []
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="feed-texts", daemon=True)
+        self._thread.start()
+
+    def defer(self, urls: set[str]) -> None:
+        self._deferred = urls
+
+    def stop(self) -> None:
+        """Compute nothing more (the run failed); the thread ends soon."""
+        self._stopped = True
+        self._finishing.set()
+
+    def finish(self, store: Store, now: datetime, read: set[str]) -> None:
+        """Wait for the values still needed (`read`: the entries whose pages were read)
+        and save them."""
+        self._read = read
+        self._finishing.set()
+        self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+        store.save_results(self._fresh, now)
+
+    def _run(self) -> None:
         try:
-            for job, texts, keys, known in todo:
-                fresh.update(job.fresh(keys, texts, known))
-        except BaseException as exc:  # raised again in the caller's thread
-            failed.append(exc)
+            later = self._compute(lambda n: self._urls[n] not in self._deferred)
+            self._finishing.wait()
+            read = self._read or set()
+            self._compute(lambda n: n in later and self._urls[n] not in read)
+        except BaseException as exc:  # raised again in the run's thread, by `finish`
+            self._failed.append(exc)
 
-    thread = threading.Thread(target=compute, name="feed-texts", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failed:
-        raise failed[0]
-    store.save_results(fresh, now)
+    def _compute(self, now: Callable[[int], bool]) -> set[int]:
+        """The values of the texts `now` picks (by index); the indexes left."""
+        left: set[int] = set()
+        for job, keys, known in self._todo:
+            for n, key in enumerate(keys):
+                if self._stopped or key in known or key in self._fresh:
+                    continue
+                if now(n):
+                    self._fresh[key] = job.compute(self._texts[n])
+                else:
+                    left.add(n)
+        return left
 
 
 _LANGUAGE_CODE = Path(language.__file__).read_bytes()
