@@ -61,7 +61,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu
+from digest.workers import WorkerCrashed, aside, cores, map_cpu, trim
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -345,6 +345,7 @@ def _candidates(
     thread here scans the feeds' texts for AI disclosures and reads their languages
     (`_Beside`: the caller calls its `finish` before the detect stage)."""
     with _timed(timings, "candidates"):
+        trim()  # what parsing the feeds left behind, before the grouping's processes start
         read = _articles(config, found, PagesResult({}, (), 0))
         beside = _Beside(store, read, [_language_job(), _disclosure_job(detector)])
         try:
@@ -781,8 +782,8 @@ def _clustered(
     process never holds the model), few here."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
-    for line in sorted(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]) for i in items):
-        digest.update(line.encode())
+    for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
+        digest.update(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]).encode())
     if rows != "all":  # which rows were embedded (a set: by URL, in any order)
         embedded = sorted(items[n].id for n in rows) if isinstance(rows, frozenset) else [rows]
         digest.update(json.dumps(embedded).encode())
