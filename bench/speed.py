@@ -1,6 +1,6 @@
 """Speed benchmark: `digest run` against the naive pipeline and the machine's CPU floor.
 
-    python bench/speed.py [--latency 0.05 0.2] [--per-feed 10] [--scales 1 3 10]
+    python bench/speed.py [--latency 0.05 0.2] [--per-feed 10] [--scales 1 3 10] [--embed all]
 
 Serves the real feeds of ../shared/corpus on several loopback addresses (bench/speedserver.py)
 with a latency per response, then measures, on the same data:
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ class Measured:
     stdout: str = ""
     processes: dict[int, float] = field(default_factory=dict)  # each process's peak, MB
     peak_pss_mb: float = 0.0  # the whole tree's proportional set size (shared pages split)
+    embedded: int = 0  # headlines embedded by the run (vectors it added to the state)
 
 
 def measure(command: list[str], farm: Farm, stdin: str | None = None) -> Measured:
@@ -180,7 +182,7 @@ def _rss_pages(pid: int) -> int:
         return 0
 
 
-def write_config(work: Path, farm: Farm) -> Path:
+def write_config(work: Path, farm: Farm, embed: str = "needed") -> Path:
     lines = [
         "[network]",
         f"allow_hosts = {json.dumps(farm.allow_hosts)}",
@@ -193,6 +195,8 @@ def write_config(work: Path, farm: Farm) -> Path:
         'dir = "out"',
         "[archive]",
         "enabled = false",
+        "[performance]",
+        f"embed = {json.dumps(embed)}",
     ]
     for url in farm.feed_urls:
         lines += ["[[feeds]]", f"url = {json.dumps(url)}"]
@@ -201,14 +205,26 @@ def write_config(work: Path, farm: Farm) -> Path:
     return path
 
 
-def digest_run(work: Path, farm: Farm) -> Measured:
-    config = write_config(work, farm)
+def digest_run(work: Path, farm: Farm, embed: str = "needed") -> Measured:
+    config = write_config(work, farm, embed)
     command = [sys.executable, "-m", "digest", "run", "--config", str(config)]
     command += ["--since", "36500d", "--until", UNTIL, "--quiet"]
+    before = embedded(work)
     result = measure(command, farm)
     report = work / "out" / "report.json"
     result.report = json.loads(report.read_text()) if report.exists() else {}
+    result.embedded = embedded(work) - before
     return result
+
+
+def embedded(work: Path) -> int:
+    """How many headline vectors the state holds (each run adds those it embedded)."""
+    state = work / "state.sqlite"
+    if not state.exists():
+        return 0
+    with sqlite3.connect(state) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM results WHERE key LIKE 'embed:%'").fetchone()
+    return int(count)
 
 
 def naive_run(farm: Farm) -> Measured:
@@ -254,6 +270,12 @@ def main() -> int:
     parser.add_argument("--scale-per-feed", type=int, default=2)
     parser.add_argument("--hosts", type=int, default=6)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--embed",
+        choices=["needed", "all"],
+        default="needed",
+        help='[performance] embed: "all" embeds every headline of the week (the path before)',
+    )
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"corpus not found: {SHARED}", file=sys.stderr)
@@ -264,8 +286,8 @@ def main() -> int:
     for latency in args.latency:
         with Farm(corpus, args.hosts, latency, per_feed=args.per_feed) as farm:
             work = Path(tempfile.mkdtemp(prefix="digest-speed-"))
-            cold = digest_run(work, farm)
-            warm = digest_run(work, farm)
+            cold = digest_run(work, farm, args.embed)
+            warm = digest_run(work, farm, args.embed)
             naive = naive_run(farm)
             runs[f"{latency}"] = {
                 "cold": cold,
@@ -286,7 +308,7 @@ def main() -> int:
             corpus, args.hosts, args.latency[0], copies=copies, per_feed=args.scale_per_feed
         ) as farm:
             work = Path(tempfile.mkdtemp(prefix="digest-scale-"))
-            result = digest_run(work, farm)
+            result = digest_run(work, farm, args.embed)
             scaling.append((copies, result))
             print(
                 f"scale {copies}x: {result.report.get('entries')} entries, {result.wall:.1f} s",
@@ -312,7 +334,8 @@ def results_markdown(
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {n} cores with "
         f"`python bench/speed.py --latency {' '.join(map(str, args.latency))} "
-        f"--per-feed {args.per_feed} --scales {' '.join(map(str, args.scales))}`.",
+        f"--per-feed {args.per_feed} --scales {' '.join(map(str, args.scales))}"
+        f"{' --embed all' if args.embed == 'all' else ''}`.",
         "",
         f"Data: the {runs[str(args.latency[0])]['feeds']} real feeds of ../shared/corpus, the "
         f"newest {args.per_feed} entries of each ({int(floor['entries'])} entries), every link "
@@ -336,8 +359,8 @@ def results_markdown(
         "",
         "| latency | run | wall s | CPU s | peak RSS (tree) MB | peak PSS (tree) MB | "
         "largest process MB | feed bodies | 304s | pages fetched / entries | pages skipped | "
-        "wall / floor | wall / digest floor | naive / this |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "headlines embedded | wall / floor | wall / digest floor | naive / this |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, group in runs.items():
         naive_wall = group["naive"].wall
@@ -350,6 +373,7 @@ def results_markdown(
                 f"{m.peak_rss_mb:.0f} | {m.peak_pss_mb:.0f} | {m.max_process_mb:.0f} | "
                 f"{m.hits.get('feed', 0)} | "
                 f"{m.hits.get('feed-304', 0)} | {m.hits.get('page', 0)} / {entries} | {skipped} | "
+                f"{m.embedded if name != 'naive' else ''} | "
                 f"{m.wall / floor_plain:.2f} | {m.wall / floor_ours:.2f} | "
                 f"{naive_wall / m.wall:.1f}x |"
             )

@@ -286,6 +286,10 @@ class Performance(_Section):
     # "needed": read the pages of the stories that can still make the issue (ranked first
     # on the feeds' own text) and of every story shown; "all": every entry's page
     fetch: Literal["all", "needed"] = "needed"
+    # with fetch = "needed", which headlines the first grouping embeds: "needed", those of
+    # the stories that can still make the issue (a word-only grouping decides which);
+    # "all": every headline of the week
+    embed: Literal["all", "needed"] = "needed"
 
 
 class ListedSource(_Section):

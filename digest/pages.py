@@ -69,8 +69,11 @@ async def read_pages(
     now: datetime,
     tick: Callable[[], None] = lambda: None,
     performance: Performance | None = None,
+    run_jobs: int = 0,
 ) -> PagesResult:
-    """Every entry's page, concurrently; cached pages are neither fetched nor extracted."""
+    """Every entry's page, concurrently; cached pages are neither fetched nor extracted.
+    `run_jobs`: the pages the whole run may read, when more than these (a later round of
+    a large run extracts in worker processes too, not in one thread)."""
     performance = performance or Performance()
     pages: dict[str, Read] = {}
     todo = []
@@ -91,7 +94,7 @@ async def read_pages(
         async with in_flight:
             return await _read_one(entry.url, fetcher, detector, workers, tick)
 
-    async with Workers(performance, len(todo)) as workers:
+    async with Workers(performance, max(len(todo), run_jobs)) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, Literal, NoReturn
 
 from digest import (
     archive,
@@ -60,7 +61,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu
+from digest.workers import WorkerCrashed, aside, cores, map_cpu, trim
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -148,17 +149,32 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             _check_ledger(store, digest_id, options.resend)
 
         settled: list[Settled] = []  # what a run on the same entries settled on, if any
+        on_feeds: list[list[list[int]]] = []  # the week's stories on the feeds' own text
 
         def needed(found: FeedsResult) -> set[str] | None:
-            urls = _candidates(config, store, detector, found, window, options, started, timings)
-            if urls is None:
+            if config.performance.fetch == "all":
                 return None
             settled.append(_settled(store, found))
+            if settled[0].groups_in(found) is not None:  # start where that run ended
+                return settled[0].read
+            urls, groups, beside = _candidates(
+                config, store, detector, found, window, options, started, timings
+            )
+            on_feeds.append(groups)
+            scans.append(beside)
             return urls | settled[0].read
 
-        gathered = _gather(
-            config, store, detector, window, started, digest_id, timings, tick, needed
-        )
+        scans: list[_Beside] = []  # the feed texts' scans, still running
+        try:
+            gathered = _gather(
+                config, store, detector, window, started, digest_id, timings, tick, needed
+            )
+        except BaseException:
+            for beside in scans:
+                beside.stop()
+            raise
+        for beside in scans:
+            beside.finish(store, started, set(gathered.pages.pages))
         articles, groups, picks, more = _judged(
             config,
             store,
@@ -169,6 +185,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             started,
             timings,
             settled[0].groups_in(gathered.found) if settled else None,
+            on_feeds[0] if on_feeds else None,
         )
         while unread := _urls(picks, more) - gathered.tried:
             # A story shown has a page not read yet: read it, and what else can make the
@@ -288,7 +305,13 @@ def _read_more(
         async with Fetcher(config.network) as fetcher:
             with _timed(timings, "pages"):
                 more = await read_pages(
-                    entries, fetcher, store, detector, now, performance=config.performance
+                    entries,
+                    fetcher,
+                    store,
+                    detector,
+                    now,
+                    performance=config.performance,
+                    run_jobs=len(gathered.found.entries),
                 )
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
             return Gathered(
@@ -312,25 +335,108 @@ def _candidates(
     options: RunOptions,
     now: datetime,
     timings: dict[str, float],
-) -> set[str] | None:
-    """The entries whose pages the issue needs (None: all, with `fetch = "all"`): the
-    stories that can still make it, ranked on what the feeds give (titles, summaries,
-    outlet weights, headline vectors) as if every page were full, free and human-written
-    (the penalties a page can lift are left out), with a margin.
+) -> tuple[set[str], list[list[int]], _Beside]:
+    """The entries whose pages the issue needs, and the week's stories on the feeds' own
+    text: the stories that can still make it, ranked on what the feeds give (titles,
+    summaries, outlet weights, headline vectors) as if every page were full, free and
+    human-written (the penalties a page can lift are left out), with a margin.
 
-    While a worker embeds the headlines, this process scans the feeds' texts for AI
-    disclosures and reads their languages (into the state's cache, for the detect stage)."""
-    if config.performance.fetch == "all":
-        return None
+    While worker processes group the week (and then while the pages are fetched), a
+    thread here scans the feeds' texts for AI disclosures and reads their languages
+    (`_Beside`: the caller calls its `finish` before the detect stage)."""
     with _timed(timings, "candidates"):
+        trim()  # what parsing the feeds left behind, before the grouping's processes start
         read = _articles(config, found, PagesResult({}, (), 0))
+        beside = _Beside(store, read, [_language_job(), _disclosure_job(detector)])
+        try:
+            if config.performance.embed == "all":
+                groups = _clustered(store, read, now, config.performance)
+                urls = _hopeful(config, read, groups, window, options)
+            else:
+                groups, urls = _first_pass(config, store, read, window, options, now)
+        except BaseException:
+            beside.stop()
+            raise
+        beside.defer(urls)
+        return urls, groups, beside
 
-        def on_feeds() -> None:
-            _feed_disclosures(store, detector, read, PagesResult({}, (), 0), now)
-            _languages(store, [a.text for a in read], now)
 
-        groups = _clustered(store, read, now, config.performance, on_feeds)
-        return _hopeful(config, read, groups, window, options)
+def _first_pass(
+    config: Config,
+    store: Store,
+    articles: list[Article],
+    window: Window,
+    options: RunOptions,
+    now: datetime,
+) -> tuple[list[list[int]], set[str]]:
+    """The week's stories on the feeds' own text, embedding only the headlines that can
+    matter (`[performance] embed = "needed"`).
+
+    The week is grouped first at its most joined: every pair the clusterer scores reads as
+    a paraphrase (what embeddings could join at best). The stories that could make the
+    issue even so (`_reach`) are embedded, and the whole week is grouped again, with the
+    other items' vectors left empty (their pairs are judged on words alone). If a story
+    that can make the issue on these groups still holds an item not embedded, its widest
+    story is embedded too and the week grouped once more. Returns the stories and the
+    entries whose pages the issue needs (`_hopeful`)."""
+    performance = config.performance
+    widest = _clustered(store, articles, now, performance, _WIDEST)
+    embedded = _same_text(articles, _reach(config, articles, widest, window, options))
+    for _ in range(1 + EXTRA_PASSES):
+        groups = _clustered(store, articles, now, performance, frozenset(embedded))
+        wanted = _hopeful(config, articles, groups, window, options)
+        missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
+        if not missed:
+            break
+        embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
+    return groups, wanted
+
+
+EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
+
+
+def _reach(
+    config: Config,
+    articles: list[Article],
+    widest: list[list[int]],
+    window: Window,
+    options: RunOptions,
+) -> set[int]:
+    """The items worth embedding: those of every story of `widest` (each story at its
+    largest) that scores at least what a place in the issue takes when every item stands
+    alone (a place among the picks, or in its section's "Also worth reading", with the
+    margin of `_hopeful`), and the items that take those places alone."""
+    ranking = _hopeful_ranking(config)
+    margin = replace(options, max_stories=MARGIN * _limit(config, options))
+    alone = [[n] for n in range(len(articles))]
+    picks, more = _rank(config, articles, alone, window, margin, ranking)
+    full = len(picks) >= (margin.max_stories or 0)
+    lowest = min((s.score for s in picks), default=0.0) if full else 0.0
+    section_floor = {
+        section.title: min(s.score for s in section.stories)
+        for section in more
+        if len(section.stories) >= ranking.more_per_section
+    }
+    titles = {rule.title for rule in config.sections}
+
+    def can_place(story: Story) -> bool:
+        if story.score >= lowest:
+            return True
+        return story.section in titles and story.score >= section_floor.get(story.section, 0.0)
+
+    index = {a.url: n for n, a in enumerate(articles)}
+    stories = [s for s in _ranked(config, articles, widest, window, ranking) if can_place(s)]
+    chosen = [*picks, *(s for section in more for s in section.stories), *stories]
+    return {index[a.url] for story in chosen for a in (story.article, *story.others)}
+
+
+def _same_text(articles: list[Article], chosen: set[int]) -> set[int]:
+    """`chosen` with every item whose embedded text is one of theirs (a copy costs nothing:
+    the same vector)."""
+    texts = {cluster.embed_text(_item(articles[n])) for n in chosen}
+    return {
+        n for n, a in enumerate(articles) if n in chosen or cluster.embed_text(_item(a)) in texts
+    }
 
 
 def _hopeful(
@@ -342,7 +448,15 @@ def _hopeful(
 ) -> set[str]:
     """The articles of the stories within MARGIN times the issue's places when every
     page not read yet is taken to be full, free and human-written."""
-    hopeful = config.ranking.model_copy(
+    margin = replace(options, max_stories=MARGIN * _limit(config, options))
+    picks, more = _rank(config, articles, groups, window, margin, _hopeful_ranking(config))
+    return _urls(picks, more)
+
+
+def _hopeful_ranking(config: Config) -> Ranking:
+    """The ranking settings of `_hopeful`: no penalty a page can lift, MARGIN times the
+    places in each section."""
+    return config.ranking.model_copy(
         update={
             "thin": 1.0,
             "paywalled": 1.0,
@@ -350,9 +464,6 @@ def _hopeful(
             "more_per_section": MARGIN * config.ranking.more_per_section,
         }
     )
-    margin = replace(options, max_stories=MARGIN * _limit(config, options))
-    picks, more = _rank(config, articles, groups, window, margin, hopeful)
-    return _urls(picks, more)
 
 
 @dataclass(frozen=True)
@@ -416,9 +527,11 @@ def _judged(
     now: datetime,
     timings: dict[str, float],
     groups: list[list[int]] | None = None,
+    on_feeds: list[list[int]] | None = None,
 ) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
     """The articles with their verdicts, grouped into stories (unless `groups` are
-    given), ranked and selected."""
+    given; `on_feeds`: the stories made on the feeds' own text, if any), ranked and
+    selected."""
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
@@ -435,22 +548,27 @@ def _judged(
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
         with _timed(timings, "cluster"):
-            groups = _regrouped(config, store, articles, gathered, now)
+            groups = _regrouped(config, store, articles, gathered, now, on_feeds)
     with _timed(timings, "rank"):
         picks, more = _rank(config, articles, groups, window, options)
     return articles, groups, picks, more
 
 
 def _regrouped(
-    config: Config, store: Store, articles: list[Article], gathered: Gathered, now: datetime
+    config: Config,
+    store: Store,
+    articles: list[Article],
+    gathered: Gathered,
+    now: datetime,
+    on_feeds: list[list[int]] | None,
 ) -> list[list[int]]:
-    """The week's stories. With every page read, all articles clustered; else the groups
-    made on the feeds (from the cache) are kept for the stories whose pages were not
-    read, and the candidates (whole groups of those) are clustered again, on their pages."""
+    """The week's stories. With every page read (or no stories made on the feeds), all
+    articles clustered; else the stories made on the feeds are kept for the stories whose
+    pages were not read, and the candidates (whole stories of those) are clustered again,
+    on their pages."""
     urls = {a.url for a in articles}
-    if config.performance.fetch == "all" or urls <= gathered.tried:
+    if on_feeds is None or urls <= gathered.tried:
         return _clustered(store, articles, now, config.performance)
-    on_feeds = _clustered(store, _articles(config, gathered.found, PagesResult({}, (), 0)), now)
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
@@ -476,7 +594,7 @@ def _with_languages(store: Store, articles: list[Article], now: datetime) -> lis
 
 def _languages(store: Store, texts: list[str], now: datetime) -> list[str]:
     """Each text's language (ranking on the feeds alone does not need them)."""
-    codes = _per_text(store, "languages", _LANGUAGE_CODE, texts, language.detect, now)
+    codes = _per_text(store, _language_job(), texts, now)
     return [str(code) for code in codes]
 
 
@@ -486,41 +604,126 @@ def _feed_disclosures(
     """The disclosures of every article by URL: its page's, else those in its feed text."""
     found = pages.disclosures
     rest = [a for a in articles if a.url not in found]
-
-    def scan(text: str) -> list[Any]:
-        return list(map(to_jsonable, disclosure.find_in_text(text, list(detector.rules))))
-
-    version = _DISCLOSURE_CODE + detector.fingerprint.encode()
-    raw = _per_text(store, "feed-disclosures", version, [a.text for a in rest], scan, now)
+    raw = _per_text(store, _disclosure_job(detector), [a.text for a in rest], now)
     return found | {
         a.url: tuple(Evidence(**e) for e in evidence) for a, evidence in zip(rest, raw, strict=True)
     }
 
 
-def _per_text(
-    store: Store,
-    kind: str,
-    version: bytes,
-    texts: list[str],
-    compute: Callable[[str], Any],
-    now: datetime,
-) -> list[Any]:
-    """`compute` over each text (a JSON value each), through the state's cache: one entry
-    per text, keyed by its hash and `version` (the code and settings behind it), read and
+@dataclass(frozen=True)
+class _TextJob:
+    """A value computed from a text alone (a JSON value), cached in the state by a hash of
+    the text and `version` (the code and settings behind it)."""
+
+    kind: str
+    version: bytes
+    compute: Callable[[str], Any]
+
+    def lookup(self, store: Store, texts: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+        """The keys of `texts`, and what the state holds for them."""
+        prefix = f"{self.kind}:{hashlib.sha256(self.version).hexdigest()[:16]}:"
+        keys = [
+            prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            for text in texts
+        ]
+        return keys, store.results(keys)
+
+    def fresh(self, keys: list[str], texts: Sequence[str], known: dict[str, Any]) -> dict[str, Any]:
+        """The values of the texts whose keys are not `known`, each text once."""
+        values: dict[str, Any] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in known and key not in values:
+                values[key] = self.compute(text)
+        return values
+
+
+def _language_job() -> _TextJob:
+    return _TextJob("languages", _LANGUAGE_CODE, language.detect)
+
+
+def _disclosure_job(detector: Detector) -> _TextJob:
+    version = _DISCLOSURE_CODE + detector.fingerprint.encode()
+    return _TextJob("feed-disclosures", version, partial(_scan_text, list(detector.rules)))
+
+
+def _scan_text(rules: list[Any], text: str) -> list[Any]:
+    return list(map(to_jsonable, disclosure.find_in_text(text, rules)))
+
+
+def _per_text(store: Store, job: _TextJob, texts: list[str], now: datetime) -> list[Any]:
+    """`job` over each text through the state's cache: one entry per text, read and
     written in one go. A warm run does not read the week's texts again, and a text judged
     once in a run (a feed's text, judged again after other pages were read) is not
     computed twice."""
-    prefix = f"{kind}:{hashlib.sha256(version).hexdigest()[:16]}:"
-    keys = [
-        prefix + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts
-    ]
-    known = store.results(keys)
-    fresh: dict[str, Any] = {}
-    for key, text in zip(keys, texts, strict=True):
-        if key not in known and key not in fresh:
-            fresh[key] = compute(text)
+    keys, known = job.lookup(store, texts)
+    fresh = job.fresh(keys, texts, known)
     store.save_results(fresh, now)
     return [known[key] if key in known else fresh[key] for key in keys]
+
+
+class _Beside:
+    """The feed texts' values (`_TextJob`s: disclosures, languages) computed in a thread
+    of this process while the run goes on: while worker processes group the week, then
+    while the pages are fetched. `finish` waits for it and saves the values in the state
+    (the thread never touches the state: its connection stays in the run's thread).
+
+    The texts of the entries `defer` names (the candidates) are left to the end, and those
+    whose pages `finish` says were read are not computed at all: their pages' own reads
+    replace them."""
+
+    def __init__(self, store: Store, articles: list[Article], jobs: list[_TextJob]) -> None:
+        texts = [a.text for a in articles]
+        self._todo = [(job, *job.lookup(store, texts)) for job in jobs]
+        self._urls = [a.url for a in articles]
+        self._texts = texts
+        self._deferred: set[str] = set()
+        self._read: set[str] | None = None  # set by `finish`
+        self._finishing = threading.Event()
+        self._fresh: dict[str, Any] = {}
+        self._failed: list[BaseException] = []
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="feed-texts", daemon=True)
+        self._thread.start()
+
+    def defer(self, urls: set[str]) -> None:
+        self._deferred = urls
+
+    def stop(self) -> None:
+        """Compute nothing more (the run failed); the thread ends soon."""
+        self._stopped = True
+        self._finishing.set()
+
+    def finish(self, store: Store, now: datetime, read: set[str]) -> None:
+        """Wait for the values still needed (`read`: the entries whose pages were read)
+        and save them."""
+        self._read = read
+        self._finishing.set()
+        self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+        store.save_results(self._fresh, now)
+
+    def _run(self) -> None:
+        try:
+            later = self._compute(lambda n: self._urls[n] not in self._deferred)
+            self._finishing.wait()
+            read = self._read or set()
+            self._compute(lambda n: n in later and self._urls[n] not in read)
+        except BaseException as exc:  # raised again in the run's thread, by `finish`
+            self._failed.append(exc)
+
+    def _compute(self, now: Callable[[int], bool]) -> set[int]:
+        """The values of the texts `now` picks (by index); the indexes left."""
+        left: set[int] = set()
+        for job, keys, known in self._todo:
+            for n, key in enumerate(keys):
+                if self._stopped or key in known or key in self._fresh:
+                    continue
+                if now(n):
+                    self._fresh[key] = job.compute(self._texts[n])
+                else:
+                    left.add(n)
+        return left
 
 
 _LANGUAGE_CODE = Path(language.__file__).read_bytes()
@@ -556,35 +759,56 @@ def _style_features(
     return features | {a.url: known[a.text] for a in articles if a.url not in features}
 
 
+# Which items `_clustered` gives vectors: "all" (embedded, through the cache), those in
+# a set (the other rows empty: their pairs are judged on words alone), or _WIDEST.
+Rows = Literal["all", "widest"] | frozenset[int]
+# Every row the same unit vector: every pair the clusterer scores reads as a paraphrase,
+# the most that embeddings could join (nothing is embedded).
+_WIDEST: Final = "widest"
+
+
 def _clustered(
     store: Store,
     articles: list[Article],
     now: datetime,
     performance: Performance | None = None,
-    meanwhile: Callable[[], None] = lambda: None,
+    rows: Rows = "all",
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
 
-    `meanwhile` runs while the headlines are embedded: in a worker process of its own
-    when there are many (so this process never holds the model), else here, first."""
-    items = [cluster.Item(a.url, a.title, a.text, a.source, a.date) for a in articles]
+    Many items are embedded and clustered in a worker process of its own (so this
+    process never holds the model), few here."""
+    items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
-    for line in sorted(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]) for i in items):
-        digest.update(line.encode())
+    for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
+        digest.update(json.dumps([i.id, i.title, i.text, i.source, _iso(i.date)]).encode())
+    if rows != "all":  # which rows were embedded (a set: by URL, in any order)
+        embedded = sorted(items[n].id for n in rows) if isinstance(rows, frozenset) else [rows]
+        digest.update(json.dumps(embedded).encode())
     key = "cluster:" + digest.hexdigest()
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
-        meanwhile()
         return [[index[url] for url in group] for group in cached]
-    texts = list(map(cluster.embed_text, items))
+    texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
     vectors, missing = embed.cached(texts, store)
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, meanwhile)
+    missing = [text for text in missing if text]
+    if rows == _WIDEST:
+        vectors[:, 0] = 1.0
+    fresh, groups = _grouped(items, texts, vectors, missing, performance)
     embed.save(store, missing, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
+
+
+def _embeds(rows: Rows, n: int) -> bool:
+    return rows == "all" or (isinstance(rows, frozenset) and n in rows)
+
+
+def _item(article: Article) -> cluster.Item:
+    return cluster.Item(article.url, article.title, article.text, article.source, article.date)
 
 
 def _grouped(
@@ -593,19 +817,16 @@ def _grouped(
     vectors: embed.Vectors,
     missing: list[str],
     performance: Performance | None,
-    meanwhile: Callable[[], None],
 ) -> tuple[embed.Vectors, list[list[int]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it), while `meanwhile()` runs here; else here."""
+    clustering's memory go with it); else here."""
     job = partial(embed.completed, texts, missing, vectors, partial(cluster.cluster, items))
     pool = aside(performance or Performance(), len(items))
     if pool is None:
-        meanwhile()
         return job()
     with pool:
         running = pool.submit(job, release=True, threads=cores())
-        meanwhile()
         try:
             return running.result()
         except WorkerCrashed:  # the worker died (out of memory, say): here, then
@@ -630,16 +851,26 @@ def _rank(
 ) -> tuple[list[Story], list[Section]]:
     """Stories (one per event) ranked, then the picks and "Also worth reading"."""
     ranking = ranking or config.ranking
+    ranked = _ranked(config, articles, groups, window, ranking)
+    titles = [rule.title for rule in config.sections]
+    return rank.select(ranked, _limit(config, options), ranking, titles)
+
+
+def _ranked(
+    config: Config,
+    articles: list[Article],
+    groups: list[list[int]],
+    window: Window,
+    ranking: Ranking,
+) -> list[Story]:
+    """Stories (one per group), each in its section, best first."""
     tags = {f.url: f.tags for f in config.feeds}
-    rules = config.sections
 
     def section_of(main: Article, others: Sequence[Article]) -> str:
         story = Story(main, rank.NO_SUMMARY, others=tuple(others))
-        return sections.classify_story(story, tags, rules)
+        return sections.classify_story(story, tags, config.sections)
 
-    ranked = rank.stories(articles, groups, window, ranking, section_of)
-    titles = [rule.title for rule in rules]
-    return rank.select(ranked, _limit(config, options), ranking, titles)
+    return rank.stories(articles, groups, window, ranking, section_of)
 
 
 def _limit(config: Config, options: RunOptions) -> int:

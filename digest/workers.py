@@ -15,11 +15,14 @@ run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 if TYPE_CHECKING:
     from digest.config import Performance
 
-__all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu"]
+__all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu", "trim"]
 
 T = TypeVar("T")
 _PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
@@ -131,7 +134,9 @@ class Aside:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside")
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-        return self._thread.submit(_in_new_process, pickle.dumps((fn, args, kwargs)))
+        """Run `fn(*args, **kwargs)` there; the arguments must not change until it ends
+        (they are pickled as they are sent)."""
+        return self._thread.submit(_in_new_process, fn, args, kwargs)
 
     def __enter__(self) -> Self:
         return self
@@ -142,17 +147,36 @@ class Aside:
         self._thread.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_new_process(job: bytes) -> Any:
+def _in_new_process(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """The job pickled straight into the new process's stdin (never whole in memory
+    here: a week's texts are megabytes), its result read back from its stdout."""
     package = str(Path(__file__).resolve().parents[1])
     env = os.environ | {
         "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))
     }
     command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
-    done = subprocess.run(command, input=job, capture_output=True, env=env, check=False)
-    if done.returncode != 0:
-        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise WorkerCrashed(f"the worker process ended with {done.returncode}: {''.join(last)}")
-    return pickle.loads(done.stdout)
+    with tempfile.TemporaryFile() as errors:
+        with subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env
+        ) as process:
+            assert process.stdin is not None and process.stdout is not None
+            with contextlib.suppress(BrokenPipeError), process.stdin:  # died: see its code
+                pickle.dump((fn, args, kwargs), process.stdin)
+            out = process.stdout.read()
+        if process.returncode != 0:
+            errors.seek(0)
+            last = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            code = process.returncode
+            raise WorkerCrashed(f"the worker process ended with {code}: {''.join(last)}")
+    result: T = pickle.loads(out)
+    return result
+
+
+def trim() -> None:
+    """Give the heap's free memory back to the system (glibc only; elsewhere a no-op):
+    after a stage that built and dropped many objects, before worker processes start."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def serve() -> None:

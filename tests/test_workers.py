@@ -78,18 +78,16 @@ def test_clustering_aside_gives_the_groups_and_vectors_of_clustering_here(
     tmp_path: Path,
 ) -> None:
     """The clustering job in a process of its own (embedding, then clustering) groups
-    the same and caches the same vectors, while `meanwhile` runs in this process."""
+    the same and caches the same vectors."""
     digest = demo_run(tmp_path / "d").digest
     assert digest is not None
     articles = [a for s in digest.stories for a in (s.article, *s.others)]
     now = datetime(2026, 11, 16, tzinfo=UTC)
-    ran: list[int] = []
     vectors = "SELECT key, data FROM results WHERE key LIKE 'embed:%' ORDER BY key"
     with Store(tmp_path / "here.sqlite") as here, Store(tmp_path / "aside.sqlite") as other:
         alone = pipeline._clustered(here, articles, now, Performance(workers=1))
-        apart = pipeline._clustered(other, articles, now, POOL, lambda: ran.append(os.getpid()))
+        apart = pipeline._clustered(other, articles, now, POOL)
         assert apart == alone and any(len(group) > 1 for group in alone)
-        assert ran == [os.getpid()]
         cached = other._db.execute(vectors).fetchall()
         assert cached == here._db.execute(vectors).fetchall() and len(cached) > 10
 
