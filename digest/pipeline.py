@@ -112,9 +112,15 @@ class Gathered:
     @property
     def counts(self) -> dict[str, int]:
         """The requests, the pages from the cache, and the pages not fetched because
-        their stories could not make the issue (`[performance] fetch = "needed"`)."""
+        their stories could not make the issue (`[performance] fetch = "needed"`): nor
+        were those entries' feed texts scanned for AI disclosures (`feed_texts_unscanned`,
+        the same entries)."""
         skipped = len({e.url for e in self.found.entries} - self.tried)
-        return self.requests | {"pages_cached": self.pages.cached, "pages_skipped": skipped}
+        return self.requests | {
+            "pages_cached": self.pages.cached,
+            "pages_skipped": skipped,
+            "feed_texts_unscanned": skipped,
+        }
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,11 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
-        store.record_ai_history(digest_id, detect.disclosure_counts(articles), started)
+        # The AI history counts the articles whose texts were scanned: with `fetch =
+        # "needed"`, those of the stories that could still make the issue (every story
+        # shown among them); the others were not looked at.
+        scanned = [a for a in articles if a.url in gathered.tried]
+        store.record_ai_history(digest_id, detect.disclosure_counts(scanned), started)
         with _timed(timings, "summarize"):
             done = summarize(
                 config, store, picks, more, started, options.use_model, options.retry_llm
@@ -342,12 +352,15 @@ def _candidates(
     human-written (the penalties a page can lift are left out), with a margin.
 
     While worker processes group the week (and then while the pages are fetched), a
-    thread here scans the feeds' texts for AI disclosures and reads their languages
-    (`_Beside`: the caller calls its `finish` before the detect stage)."""
+    thread here reads the feeds' texts' languages, then scans the candidates' feed texts
+    whose pages could not be read for AI disclosures (`_Beside`: the caller calls its
+    `finish` before the detect stage). The other entries' feed texts are not scanned:
+    their stories cannot be shown (a story that becomes shown later has its page read,
+    or tried, and is scanned then)."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
         read = _articles(config, found, PagesResult({}, (), 0))
-        beside = _Beside(store, read, [_language_job(), _disclosure_job(detector)])
+        beside = _Beside(store, read, [_language_job()], [_disclosure_job(detector)])
         try:
             if config.performance.embed == "all":
                 groups = _clustered(store, read, now, config.performance)
@@ -537,11 +550,13 @@ def _judged(
     with _timed(timings, "detect"):
         # The style score only ever says "style signals" on a story shown, and every
         # article of a story shown has its page read (or tried): the others are not
-        # scored. Disclosures lower a story's rank, so every article is scanned.
+        # scored, nor scanned for disclosures (with `fetch = "all"`, every page is
+        # tried). A disclosure only lowers a story's rank: a story left unscanned ranks
+        # as if it had none, and if that shows it, its page is read and it is scanned.
         scored = [a for a in read if a.url in gathered.tried]
         features = _style_features(config, store, scored, gathered.pages, now)
         listing = detect.listing(config.detect, store)
-        disclosures = _feed_disclosures(store, detector, read, gathered.pages, now)
+        disclosures = _feed_disclosures(store, detector, read, gathered, now)
         verdicts = detect.assess(
             read, disclosures, features, listing, detector.rules, gathered.tried
         )
@@ -599,15 +614,23 @@ def _languages(store: Store, texts: list[str], now: datetime) -> list[str]:
 
 
 def _feed_disclosures(
-    store: Store, detector: Detector, articles: list[Article], pages: PagesResult, now: datetime
+    store: Store, detector: Detector, articles: list[Article], gathered: Gathered, now: datetime
 ) -> dict[str, tuple[Evidence, ...]]:
-    """The disclosures of every article by URL: its page's, else those in its feed text."""
-    found = pages.disclosures
-    rest = [a for a in articles if a.url not in found]
+    """The disclosures of every article by URL: its page's, else those in its feed text
+    if its page was tried (read or not), else none (not scanned: a story that cannot be
+    shown)."""
+    found = gathered.pages.disclosures
+    rest = [a for a in articles if a.url not in found and a.url in gathered.tried]
     raw = _per_text(store, _disclosure_job(detector), [a.text for a in rest], now)
-    return found | {
-        a.url: tuple(Evidence(**e) for e in evidence) for a, evidence in zip(rest, raw, strict=True)
-    }
+    unscanned: dict[str, tuple[Evidence, ...]] = {a.url: () for a in articles}
+    return (
+        unscanned
+        | found
+        | {
+            a.url: tuple(Evidence(**e) for e in evidence)
+            for a, evidence in zip(rest, raw, strict=True)
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -662,18 +685,26 @@ def _per_text(store: Store, job: _TextJob, texts: list[str], now: datetime) -> l
 
 
 class _Beside:
-    """The feed texts' values (`_TextJob`s: disclosures, languages) computed in a thread
+    """The feed texts' values (`_TextJob`s: languages, disclosures) computed in a thread
     of this process while the run goes on: while worker processes group the week, then
     while the pages are fetched. `finish` waits for it and saves the values in the state
     (the thread never touches the state: its connection stays in the run's thread).
 
-    The texts of the entries `defer` names (the candidates) are left to the end, and those
-    whose pages `finish` says were read are not computed at all: their pages' own reads
-    replace them."""
+    The `every` jobs run on every text; the texts of the entries `defer` names (the
+    candidates) are left to the end, and those whose pages `finish` says were read are not
+    computed at all: their pages' own reads replace them. The `asked` jobs (disclosures)
+    run only on the candidates' texts whose pages were not read."""
 
-    def __init__(self, store: Store, articles: list[Article], jobs: list[_TextJob]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        articles: list[Article],
+        every: list[_TextJob],
+        asked: list[_TextJob],
+    ) -> None:
         texts = [a.text for a in articles]
-        self._todo = [(job, *job.lookup(store, texts)) for job in jobs]
+        self._todo = [(job, *job.lookup(store, texts)) for job in every]
+        self._asked = [(job, *job.lookup(store, texts)) for job in asked]
         self._urls = [a.url for a in articles]
         self._texts = texts
         self._deferred: set[str] = set()
@@ -705,17 +736,21 @@ class _Beside:
 
     def _run(self) -> None:
         try:
-            later = self._compute(lambda n: self._urls[n] not in self._deferred)
+            later = self._compute(self._todo, lambda n: self._urls[n] not in self._deferred)
             self._finishing.wait()
             read = self._read or set()
-            self._compute(lambda n: n in later and self._urls[n] not in read)
+            self._compute(self._todo, lambda n: n in later and self._urls[n] not in read)
+            wanted = self._deferred - read
+            self._compute(self._asked, lambda n: self._urls[n] in wanted)
         except BaseException as exc:  # raised again in the run's thread, by `finish`
             self._failed.append(exc)
 
-    def _compute(self, now: Callable[[int], bool]) -> set[int]:
+    def _compute(
+        self, todo: list[tuple[_TextJob, list[str], dict[str, Any]]], now: Callable[[int], bool]
+    ) -> set[int]:
         """The values of the texts `now` picks (by index); the indexes left."""
         left: set[int] = set()
-        for job, keys, known in self._todo:
+        for job, keys, known in todo:
             for n, key in enumerate(keys):
                 if self._stopped or key in known or key in self._fresh:
                     continue
