@@ -48,6 +48,7 @@ scores in and out of sample.
 from __future__ import annotations
 
 import math
+import pickle
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -580,15 +581,42 @@ def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
     return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy), names)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What grouping reads of a batch from its words alone, whatever the vectors: the
+    profiles and document frequencies (`_Batch`), each item weighed in the batch, and
+    the pairs that share rare words (`_candidates`). `read` makes it; a grouping of the
+    same items with other vectors starts from it (`group(items, vectors, reading)`)."""
+
+    batch: _Batch
+    weighted: tuple[_Weighted, ...]
+    pairs: tuple[tuple[int, int], ...]
+
+
+def read(items: Sequence[Item]) -> Reading:
+    """The reading of `items` (see `Reading`)."""
+    batch = _Batch([_profile(item) for item in items])
+    weighted = tuple(batch.weigh(profile) for profile in batch.profiles)
+    return Reading(batch, weighted, tuple(_candidates(batch.profiles, batch)))
+
+
 class _Scorer:
     """Pair scores over one batch, cached so that the linkage check can reuse them."""
 
-    def __init__(self, items: Sequence[Item], vectors: embed.Vectors | None = None) -> None:
-        self.batch = _Batch([_profile(item) for item in items])
+    def __init__(
+        self,
+        items: Sequence[Item],
+        vectors: embed.Vectors | None = None,
+        reading: Reading | None = None,
+    ) -> None:
+        if reading is None:
+            self.batch = _Batch([_profile(item) for item in items])
+            self.weighted = [self.batch.weigh(profile) for profile in self.batch.profiles]
+        else:
+            self.batch, self.weighted = reading.batch, list(reading.weighted)
         if vectors is None:
             vectors = embed.vectors([embed_text(item) for item in items])
         self.vectors = vectors
-        self.weighted = [self.batch.weigh(profile) for profile in self.batch.profiles]
         self.stripped: dict[int, _Weighted] = {}
         self.cache: dict[tuple[int, int], float] = {}
 
@@ -747,13 +775,17 @@ class Grouping:
     joins: tuple[Join, ...]
 
 
-def group(items: Sequence[Item], vectors: embed.Vectors | None = None) -> Grouping:
+def group(
+    items: Sequence[Item], vectors: embed.Vectors | None = None, reading: Reading | None = None
+) -> Grouping:
     """Cluster `items` and say why: every join with its score and signals.
 
     `vectors` are the items' embeddings of `embed_text` (computed here when not given; the
-    pipeline passes cached ones)."""
-    scorer = _Scorer(items, vectors)
-    pairs = {*_candidates(scorer.batch.profiles, scorer.batch), *_neighbours(scorer.vectors)}
+    pipeline passes cached ones). `reading`: `read(items)`, if made before (a grouping of
+    the same items with other vectors): the same groups, without reading them again."""
+    reading = reading or read(items)
+    scorer = _Scorer(items, vectors, reading)
+    pairs = {*reading.pairs, *_neighbours(scorer.vectors)}
     edges = [(score, i, j) for i, j in sorted(pairs) if (score := scorer(i, j)) >= EDGE_THRESHOLD]
     groups = _Groups(len(items))
     joins = []
@@ -771,7 +803,19 @@ def group(items: Sequence[Item], vectors: embed.Vectors | None = None) -> Groupi
     return Grouping(groups.groups(), tuple(joins))
 
 
-def cluster(items: Sequence[Item], vectors: embed.Vectors | None = None) -> list[list[int]]:
+def cluster(
+    items: Sequence[Item], vectors: embed.Vectors | None = None, reading: Reading | None = None
+) -> list[list[int]]:
     """Groups of indices into `items`; every index appears exactly once; singletons included;
     each group sorted; groups ordered by their first index."""
-    return group(items, vectors).groups
+    return group(items, vectors, reading).groups
+
+
+def regroup(
+    items: Sequence[Item], reading: bytes, vectors: embed.Vectors
+) -> tuple[list[list[int]], bytes]:
+    """`cluster`, and its reading of `items`, pickled: a grouping of the same items with
+    other vectors (in another worker process) starts from it (`reading`; b"": none yet).
+    The groups are those of a fresh grouping."""
+    known = pickle.loads(reading) if reading else read(items)
+    return cluster(items, vectors, known), reading or pickle.dumps(known)

@@ -391,12 +391,15 @@ def _first_pass(
     other items' vectors left empty (their pairs are judged on words alone). If a story
     that can make the issue on these groups still holds an item not embedded, its widest
     story is embedded too and the week grouped once more. Returns the stories and the
-    entries whose pages the issue needs (`_hopeful`)."""
+    entries whose pages the issue needs (`_hopeful`). Each grouping after the first
+    starts from the first's reading of the words (`cluster.Reading`): only the vectors
+    differ."""
     performance = config.performance
-    widest = _clustered(store, articles, now, performance, _WIDEST)
+    widest, reading = _clustered_from(store, articles, now, performance, _WIDEST)
     embedded = _same_text(articles, _reach(config, articles, widest, window, options))
     for _ in range(1 + EXTRA_PASSES):
-        groups = _clustered(store, articles, now, performance, frozenset(embedded))
+        rows = frozenset(embedded)
+        groups, reading = _clustered_from(store, articles, now, performance, rows, reading)
         wanted = _hopeful(config, articles, groups, window, options)
         missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
         if not missed:
@@ -815,6 +818,20 @@ def _clustered(
 
     Many items are embedded and clustered in a worker process of its own (so this
     process never holds the model), few here."""
+    return _clustered_from(store, articles, now, performance, rows)[0]
+
+
+def _clustered_from(
+    store: Store,
+    articles: list[Article],
+    now: datetime,
+    performance: Performance | None = None,
+    rows: Rows = "all",
+    reading: bytes = b"",
+) -> tuple[list[list[int]], bytes]:
+    """`_clustered`, starting from a grouping's `reading` of the same articles (pickled,
+    see `cluster.regroup`; b"": none), and the reading for the next (b"" if the groups
+    came from the cache)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -826,16 +843,16 @@ def _clustered(
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
-        return [[index[url] for url in group] for group in cached]
+        return [[index[url] for url in group] for group in cached], reading
     texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, groups = _grouped(items, texts, vectors, missing, performance)
+    fresh, (groups, reading) = _grouped(items, texts, vectors, missing, performance, reading)
     embed.save(store, missing, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
-    return groups
+    return groups, reading
 
 
 def _embeds(rows: Rows, n: int) -> bool:
@@ -852,11 +869,15 @@ def _grouped(
     vectors: embed.Vectors,
     missing: list[str],
     performance: Performance | None,
-) -> tuple[embed.Vectors, list[list[int]]]:
+    reading: bytes,
+) -> tuple[embed.Vectors, tuple[list[list[int]], bytes]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it); else here."""
-    job = partial(embed.completed, texts, missing, vectors, partial(cluster.cluster, items))
+    clustering's memory go with it); else here. Returns the new rows, the groups and
+    the reading (see `cluster.regroup`)."""
+    job = partial(
+        embed.completed, texts, missing, vectors, partial(cluster.regroup, items, reading)
+    )
     pool = aside(performance or Performance(), len(items))
     if pool is None:
         return job()

@@ -186,3 +186,26 @@ def test_the_paraphrase_needs_the_headline_vectors() -> None:
     alone = np.zeros((len(items), 384), dtype=np.float32)
     assert cluster.cluster(items, alone) == [[0, 1, 2], [3]]
     assert cluster.cluster(items) == [[0, 1, 2, 3]]
+
+
+def test_a_grouping_from_an_earlier_reading_is_a_fresh_grouping() -> None:
+    """The first pass groups the week again with other vectors, from the first
+    grouping's reading of the words (`cluster.regroup`): the groups and the joins are
+    those of a fresh `cluster.group`."""
+    items = [cluster.Item(str(n), title, text, OUTLETS[n]) for n, (title, text) in enumerate(EVENT)]
+    items.append(cluster.Item("p", PARAPHRASE, "", "Delta Daily"))
+    for n, (maker, (what, text)) in enumerate(zip(MAKERS, EVENTS, strict=True)):
+        items.append(cluster.Item(f"m{n}", f"{maker} {what}", f"{maker} {text}", OUTLETS[n % 4]))
+    widest = np.zeros((len(items), 384), dtype=np.float32)
+    widest[:, 0] = 1.0
+    near = np.random.default_rng(7).normal(size=(len(items), 384)).astype(np.float32)
+    near[1 : len(EVENT) + 1] = near[0] + 0.1 * near[1 : len(EVENT) + 1]  # the event, alike
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    first, reading = cluster.regroup(items, b"", widest)
+    assert first == cluster.cluster(items, widest)
+    again, same = cluster.regroup(items, reading, near)
+    assert same == reading
+    assert again == cluster.cluster(items, near) != first
+    assert [0, 1, 2, len(EVENT)] in again
+    known = cluster.read(items)
+    assert cluster.group(items, near, known) == cluster.group(items, near)
