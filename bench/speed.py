@@ -359,20 +359,24 @@ def results_markdown(
         "",
         "| latency | run | wall s | CPU s | peak RSS (tree) MB | peak PSS (tree) MB | "
         "largest process MB | feed bodies | 304s | pages fetched / entries | pages skipped | "
-        "headlines embedded | wall / floor | wall / digest floor | naive / this |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "feed texts unscanned | headlines embedded | wall / floor | wall / digest floor | "
+        "naive / this |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, group in runs.items():
         naive_wall = group["naive"].wall
         entries = int(group["cold"].report.get("entries", 0))
         for name in ("cold", "warm", "naive"):
             m: Measured = group[name]
-            skipped = m.report.get("requests", {}).get("pages_skipped", "")
+            requests = m.report.get("requests", {})
+            skipped = requests.get("pages_skipped", "")
+            unscanned = requests.get("feed_texts_unscanned", "")
             lines.append(
                 f"| {float(latency) * 1000:.0f} ms | {name} | {m.wall:.1f} | {m.cpu:.1f} | "
                 f"{m.peak_rss_mb:.0f} | {m.peak_pss_mb:.0f} | {m.max_process_mb:.0f} | "
                 f"{m.hits.get('feed', 0)} | "
                 f"{m.hits.get('feed-304', 0)} | {m.hits.get('page', 0)} / {entries} | {skipped} | "
+                f"{unscanned} | "
                 f"{m.embedded if name != 'naive' else ''} | "
                 f"{m.wall / floor_plain:.2f} | {m.wall / floor_ours:.2f} | "
                 f"{naive_wall / m.wall:.1f}x |"
