@@ -814,8 +814,8 @@ def cluster(
 def regroup(
     items: Sequence[Item], reading: bytes, vectors: embed.Vectors
 ) -> tuple[list[list[int]], bytes]:
-    """`cluster`, and its reading of `items`, pickled: a grouping of the same items with
-    other vectors (in another worker process) starts from it (`reading`; b"": none yet).
-    The groups are those of a fresh grouping."""
+    """`cluster`, and its reading of `items`, pickled, unless `reading` gave it: a
+    grouping of the same items with other vectors (in another worker process) starts
+    from it (`reading`; b"": none yet). The groups are those of a fresh grouping."""
     known = pickle.loads(reading) if reading else read(items)
-    return cluster(items, vectors, known), reading or pickle.dumps(known)
+    return cluster(items, vectors, known), b"" if reading else pickle.dumps(known)

@@ -849,10 +849,10 @@ def _clustered_from(
     missing = [text for text in missing if text]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, (groups, reading) = _grouped(items, texts, vectors, missing, performance, reading)
+    fresh, (groups, made) = _grouped(items, texts, vectors, missing, performance, reading)
     embed.save(store, missing, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
-    return groups, reading
+    return groups, reading or made
 
 
 def _embeds(rows: Rows, n: int) -> bool:
