@@ -57,6 +57,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -811,11 +812,19 @@ def cluster(
     return group(items, vectors, reading).groups
 
 
-def regroup(
-    items: Sequence[Item], reading: bytes, vectors: embed.Vectors
-) -> tuple[list[list[int]], bytes]:
-    """`cluster`, and its reading of `items`, pickled, unless `reading` gave it: a
-    grouping of the same items with other vectors (in another worker process) starts
-    from it (`reading`; b"": none yet). The groups are those of a fresh grouping."""
-    known = pickle.loads(reading) if reading else read(items)
-    return cluster(items, vectors, known), b"" if reading else pickle.dumps(known)
+def regroup(items: Sequence[Item], reading: Path, vectors: embed.Vectors) -> list[list[int]]:
+    """`cluster`, starting from the reading of `items` pickled in the file `reading` by a
+    grouping of the same items with other vectors (in another worker process, say); with
+    no such file yet, the reading is made and pickled there for the next. The groups are
+    those of a fresh grouping. (A file, not a value: the reading is megabytes, and
+    neither the caller nor the next worker holds it whole as bytes.)"""
+    if reading.exists():
+        with reading.open("rb") as file:
+            known: Reading = pickle.load(file)
+    else:
+        known = read(items)
+        part = reading.with_name(reading.name + ".part")  # whole or not there
+        with part.open("wb") as file:
+            pickle.dump(known, file, protocol=pickle.HIGHEST_PROTOCOL)
+        part.replace(reading)
+    return cluster(items, vectors, known)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -392,19 +393,21 @@ def _first_pass(
     that can make the issue on these groups still holds an item not embedded, its widest
     story is embedded too and the week grouped once more. Returns the stories and the
     entries whose pages the issue needs (`_hopeful`). Each grouping after the first
-    starts from the first's reading of the words (`cluster.Reading`): only the vectors
-    differ."""
+    starts from the first's reading of the words (`cluster.Reading`, handed over in a
+    temporary file): only the vectors differ."""
     performance = config.performance
-    widest, reading = _clustered_from(store, articles, now, performance, _WIDEST)
-    embedded = _same_text(articles, _reach(config, articles, widest, window, options))
-    for _ in range(1 + EXTRA_PASSES):
-        rows = frozenset(embedded)
-        groups, reading = _clustered_from(store, articles, now, performance, rows, reading)
-        wanted = _hopeful(config, articles, groups, window, options)
-        missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
-        if not missed:
-            break
-        embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
+    with tempfile.TemporaryDirectory(prefix="digest-reading-") as folder:
+        reading = Path(folder) / "reading.pickle"
+        widest = _clustered(store, articles, now, performance, _WIDEST, reading)
+        embedded = _same_text(articles, _reach(config, articles, widest, window, options))
+        for _ in range(1 + EXTRA_PASSES):
+            rows = frozenset(embedded)
+            groups = _clustered(store, articles, now, performance, rows, reading)
+            wanted = _hopeful(config, articles, groups, window, options)
+            missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
+            if not missed:
+                break
+            embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
     return groups, wanted
 
 
@@ -811,27 +814,15 @@ def _clustered(
     now: datetime,
     performance: Performance | None = None,
     rows: Rows = "all",
+    reading: Path | None = None,
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
 
     Many items are embedded and clustered in a worker process of its own (so this
-    process never holds the model), few here."""
-    return _clustered_from(store, articles, now, performance, rows)[0]
-
-
-def _clustered_from(
-    store: Store,
-    articles: list[Article],
-    now: datetime,
-    performance: Performance | None = None,
-    rows: Rows = "all",
-    reading: bytes = b"",
-) -> tuple[list[list[int]], bytes]:
-    """`_clustered`, starting from a grouping's `reading` of the same articles (pickled,
-    see `cluster.regroup`; b"": none), and the reading for the next (b"" if the groups
-    came from the cache)."""
+    process never holds the model), few here. `reading`: a file where a grouping of the
+    same articles left its reading of their words, or leaves it (`cluster.regroup`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -843,16 +834,16 @@ def _clustered_from(
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
-        return [[index[url] for url in group] for group in cached], reading
+        return [[index[url] for url in group] for group in cached]
     texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, (groups, made) = _grouped(items, texts, vectors, missing, performance, reading)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, reading)
     embed.save(store, missing, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
-    return groups, reading or made
+    return groups
 
 
 def _embeds(rows: Rows, n: int) -> bool:
@@ -869,15 +860,16 @@ def _grouped(
     vectors: embed.Vectors,
     missing: list[str],
     performance: Performance | None,
-    reading: bytes,
-) -> tuple[embed.Vectors, tuple[list[list[int]], bytes]]:
+    reading: Path | None,
+) -> tuple[embed.Vectors, list[list[int]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it); else here. Returns the new rows, the groups and
-    the reading (see `cluster.regroup`)."""
-    job = partial(
-        embed.completed, texts, missing, vectors, partial(cluster.regroup, items, reading)
+    clustering's memory go with it); else here. Returns the new rows and the groups
+    (`reading`: see `cluster.regroup`)."""
+    grouping = (
+        partial(cluster.regroup, items, reading) if reading else partial(cluster.cluster, items)
     )
+    job = partial(embed.completed, texts, missing, vectors, grouping)
     pool = aside(performance or Performance(), len(items))
     if pool is None:
         return job()

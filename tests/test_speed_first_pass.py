@@ -188,10 +188,10 @@ def test_the_paraphrase_needs_the_headline_vectors() -> None:
     assert cluster.cluster(items) == [[0, 1, 2, 3]]
 
 
-def test_a_grouping_from_an_earlier_reading_is_a_fresh_grouping() -> None:
+def test_a_grouping_from_an_earlier_reading_is_a_fresh_grouping(tmp_path: Path) -> None:
     """The first pass groups the week again with other vectors, from the first
-    grouping's reading of the words (`cluster.regroup`): the groups and the joins are
-    those of a fresh `cluster.group`."""
+    grouping's reading of the words, left in a file (`cluster.regroup`): the groups and
+    the joins are those of a fresh `cluster.group`."""
     items = [cluster.Item(str(n), title, text, OUTLETS[n]) for n, (title, text) in enumerate(EVENT)]
     items.append(cluster.Item("p", PARAPHRASE, "", "Delta Daily"))
     for n, (maker, (what, text)) in enumerate(zip(MAKERS, EVENTS, strict=True)):
@@ -201,10 +201,12 @@ def test_a_grouping_from_an_earlier_reading_is_a_fresh_grouping() -> None:
     near = np.random.default_rng(7).normal(size=(len(items), 384)).astype(np.float32)
     near[1 : len(EVENT) + 1] = near[0] + 0.1 * near[1 : len(EVENT) + 1]  # the event, alike
     near /= np.linalg.norm(near, axis=1, keepdims=True)
-    first, reading = cluster.regroup(items, b"", widest)
+    reading = tmp_path / "reading.pickle"
+    first = cluster.regroup(items, reading, widest)
     assert first == cluster.cluster(items, widest)
-    again, made = cluster.regroup(items, reading, near)
-    assert made == b""  # the caller has it
+    left = reading.stat().st_mtime_ns
+    again = cluster.regroup(items, reading, near)
+    assert reading.stat().st_mtime_ns == left  # read, not made again
     assert again == cluster.cluster(items, near) != first
     assert [0, 1, 2, len(EVENT)] in again
     known = cluster.read(items)
