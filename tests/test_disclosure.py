@@ -1255,3 +1255,27 @@ def test_session7_guards_hold(note: str) -> None:
     languages and shapes."""
     for where in ("footer", "first", "tooltip"):
         assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+
+
+@pytest.mark.parametrize(
+    ("note", "flagged"),
+    [
+        ("Эта статья написана с помощью искусственного интеллекта.", True),  # noqa: RUF001 - Russian
+        ("Материал подготовлен с использованием ИИ.", True),  # noqa: RUF001
+        ("Ця стаття створена за допомогою штучного інтелекту.", True),
+        ("Bu içerik yapay zekâ desteğiyle hazırlanmıştır.", True),  # noqa: RUF001 - Turkish
+        ("Artikel ini dibuat dengan bantuan kecerdasan buatan.", True),
+        ("Αυτό το άρθρο γράφτηκε με τη βοήθεια τεχνητής νοημοσύνης.", True),
+        ("Эта статья не написана искусственным интеллектом.", False),
+        ("Эта статья о том, как ИИ пишет новости.", False),  # noqa: RUF001
+        ("Bu haber yapay zeka hakkında yazıldı.", False),  # noqa: RUF001
+        ("Artikel ini tidak dibuat dengan kecerdasan buatan.", False),
+        ("Αυτό το άρθρο δεν γράφτηκε από τεχνητή νοημοσύνη.", False),
+        ("Bu araba yapay zeka ile üretildi.", False),
+    ],
+)
+def test_session7_cyrillic_turkish_indonesian_greek(note: str, flagged: bool) -> None:
+    """The sentence rules' vocabulary in four more scripts and languages: AI terms,
+    participles, content nouns, determiners and their negations and topic words."""
+    for where in ("footer", "first"):
+        assert bool(find_disclosures(_footer_page(note, where))) is flagged, (note, where)
