@@ -1113,6 +1113,18 @@ def test_session6_guards_hold(note: str) -> None:
         ("Vygenerováno umělou inteligencí", True),
         ("AI usage transparency", False),
         ("Synthetic fuels", False),
+        # session 7: CJK labels, automated content, "made with" (written here)
+        ("AI作成記事", True),
+        ("本文由AI生成", True),
+        ("AI 생성 콘텐츠", True),
+        ("Automated story", True),
+        ("Texto automatizado", True),
+        ("Automatisk tekst", True),
+        ("Synthetically generated text", True),
+        ("Texto feito com ajuda de IA", True),
+        ("本站图片由AI生成", False),
+        ("Automatic transmission", False),
+        ("Automated driving", False),
     ],
 )
 def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
@@ -1154,30 +1166,6 @@ def test_session7_notes_in_more_scripts_and_shapes(note: str, where: str) -> Non
     "de forma automática", "without human review" (not a negation of the making) and English
     "AI-<participle>" compounds."""
     assert find_disclosures(_footer_page(note, where)) != [], (note, where)
-
-
-@pytest.mark.parametrize(
-    ("label", "flagged"),
-    [
-        ("AI作成記事", True),
-        ("本文由AI生成", True),
-        ("AI 생성 콘텐츠", True),
-        ("Automated story", True),
-        ("Texto automatizado", True),
-        ("Automatisk tekst", True),
-        ("Synthetically generated text", True),
-        ("Texto feito com ajuda de IA", True),
-        ("本站图片由AI生成", False),
-        ("Automatic transmission", False),
-        ("Automated driving", False),
-    ],
-)
-def test_session7_labels(label: str, flagged: bool) -> None:
-    page = _page(
-        f'<article><header><h1>Arden recalls the Vela</h1><span class="tag">{label}</span>'
-        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
-    )
-    assert bool(find_disclosures(page)) is flagged, label
 
 
 def _byline_page(name: str) -> str:
