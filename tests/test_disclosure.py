@@ -28,6 +28,7 @@ from digest.detect.disclosure import (
     load_rules,
     make_quote,
 )
+from digest.detect.verdict import WEAK_RULES
 from digest.extract import parse_page
 from digest.models import Evidence
 
@@ -882,20 +883,21 @@ def test_the_third_fresh_set_is_a_development_set_now() -> None:
 FRESH4 = Path(__file__).resolve().parents[1] / "bench" / "disclosure_fresh4.toml"
 
 
-def test_the_fourth_fresh_set_held_out() -> None:
+def test_the_fourth_fresh_set_is_a_development_set_now() -> None:
     """bench/disclosure_fresh4.toml was written while the session-6 rules were, by someone
     who read neither. Scored once: main's session-5 rules found 80 of 188 pages (0.426),
     the session-6 rules 92 (0.489) with 1 of 41 negatives accused (a Portuguese "we do not
     publish AI-made content" note: Portuguese negations were missing from the sentence
-    guard, fixed for Portuguese and Danish since). The floor is that first-sight figure; no
-    negative is accused. Its misses have not been studied yet: it is the next round's
-    development set."""
+    guard, fixed for Portuguese and Danish since). Session 7 studied its misses by class
+    (Chinese/Japanese/Korean notes and labels, machine personas in bylines and metadata,
+    automated-content labels, Nordic and Romance note openers, more residue shapes), so it
+    is a development set now; the floor is what the rules reach."""
     report = disclosure_pages.measure(
         list(disclosure_pages.cases(disclosure_pages.load_set(FRESH4)))
     )
     found, pages = report.recall["all"]
     assert report.false == []
-    assert pages == 188 and found >= 92, report.missed
+    assert pages == 188 and found >= 178, report.missed
 
 
 @pytest.mark.parametrize(
@@ -1111,6 +1113,18 @@ def test_session6_guards_hold(note: str) -> None:
         ("Vygenerováno umělou inteligencí", True),
         ("AI usage transparency", False),
         ("Synthetic fuels", False),
+        # session 7: CJK labels, automated content, "made with" (written here)
+        ("AI作成記事", True),
+        ("本文由AI生成", True),
+        ("AI 생성 콘텐츠", True),
+        ("Automated story", True),
+        ("Texto automatizado", True),
+        ("Automatisk tekst", True),
+        ("Synthetically generated text", True),
+        ("Texto feito com ajuda de IA", True),
+        ("本站图片由AI生成", False),
+        ("Automatic transmission", False),
+        ("Automated driving", False),
     ],
 )
 def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
@@ -1119,3 +1133,137 @@ def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
         "</header><p>The recall covers 41,000 cars built last year.</p></article>"
     )
     assert bool(find_disclosures(page)) is flagged, label
+
+
+# --- session 7: classes of wording, not the fourth set's phrases ----------------------------
+# Every wording below was written here for the class it stands for; none is from a set.
+
+
+@pytest.mark.parametrize(
+    ("note", "where"),
+    [
+        ("本ページの記事はAIを利用して自動作成されています。", "footer"),  # Japanese
+        ("この記事は生成AIの支援を受けて執筆しました。", "first"),
+        ("※この原稿はChatGPTを使って作成しました", "first"),  # an editor's note mark
+        ("本文由人工智能辅助撰写，经编辑审核。", "first"),  # noqa: RUF001 - Chinese
+        ("本站内容由AI自动生成，仅供参考。", "footer"),  # noqa: RUF001
+        ("이 기사는 인공지능(AI)이 작성했습니다.", "tooltip"),  # Korean
+        ("Artikkelen er skrevet av en tekstrobot på grunnlag av data fra ligaen.", "first"),
+        ("Texten är automatiskt genererad av vår resultatrobot.", "footer"),
+        (
+            "Questo articolo è stato scritto da un algoritmo sulla base dei dati ufficiali.",
+            "footer",
+        ),
+        ("Este texto foi gerado de forma automática a partir dos dados do jogo.", "first"),
+        ("Contenido elaborado con ayuda de herramientas de inteligencia artificial.", "first"),
+        ("This report was published without human review after an AI system wrote it.", "footer"),
+        ("This AI-driven explainer is updated every hour.", "tooltip"),
+    ],
+)
+def test_session7_notes_in_more_scripts_and_shapes(note: str, where: str) -> None:
+    """Chinese, Japanese and Korean notes (no spaces between words), Nordic definite nouns
+    and Romance bare nouns opening a note, writing-robot compounds, "by an algorithm",
+    "de forma automática", "without human review" (not a negation of the making) and English
+    "AI-<participle>" compounds."""
+    assert find_disclosures(_footer_page(note, where)) != [], (note, where)
+
+
+def _byline_page(name: str) -> str:
+    return _page(
+        f'<article><header><h1>Arden recalls the Vela</h1><p class="byline">By {name}</p>'
+        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("Robbie the Robot", True),
+        ("ScoreKI", True),
+        ("Matchbot", True),
+        ("Ana Silva, apresentadora virtual", True),
+        ("Lena, virtuelle Moderatorin", True),
+        ("体育写稿机器人", True),
+        ("AI记者 小云", True),
+        ("Max, an AI assistant of the newsroom", True),
+        ("Tom Talbot", False),
+        ("Jane Cabot", False),
+        ("Kai Nakamura", False),
+        ("Max the Dog", False),
+        ("Virtual Reality editor Jane Doe", False),
+        ("Jane Doe, AI reporter", False),
+    ],
+)
+def test_session7_machine_personas_in_bylines(name: str, flagged: bool) -> None:
+    """A byline naming a machine: a writing robot, "X the Robot", a name glued to -KI or
+    ending in -bot (not a surname such as Talbot), a virtual presenter, "Name, an AI
+    assistant"; a beat ("AI reporter") is a person."""
+    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (name, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好的！以下是一篇关于召回的新闻稿：",  # noqa: RUF001
+        "もちろんです！以下はリコールについての記事です。",  # noqa: RUF001
+        "물론입니다! 다음은 리콜에 관한 기사입니다.",
+        "Voici une version plus courte de l'article, si tu préfères :",
+        "Hier ist eine kürzere Fassung des Artikels:",
+        "Is there anything else you'd like me to change in the story?",
+        "I'm sorry, but I cannot provide an answer to this request.",
+    ],
+)
+def test_session7_residue(text: str) -> None:
+    assert find_in_text(f"Arden recalls the Vela\n{text}\nThe fix takes an hour.") != [], text
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "この記事では、生成AIが記事を作成する仕組みについて解説します。",
+        "本文介绍了新华社写稿机器人如何自动生成新闻。",
+        "本記事はAIを使用していません。",
+        "本文作者表示，人工智能生成的内容正在增加。",  # noqa: RUF001
+        "据报道，该公司使用AI自动生成新闻稿。",  # noqa: RUF001
+        "이 기사는 AI가 작성한 기사에 대해 다룹니다.",
+        "工厂里的机器人自动生产汽车零件，本文记者实地探访。",  # noqa: RUF001
+        "Contenido generado por IA inunda las redes sociales, según un estudio.",
+        "Artikeln handlar om hur en textrobot skriver sportreferat.",
+        "Esta notícia foi escrita por Ana Costa, sem ajuda de robôs.",
+        "Texto escrito por João Silva sobre a IA generativa.",
+        "This article on AI-powered cars was written by Jane Doe.",
+        "The AI-assisted parking feature described in this story works at low speed.",
+        "Questo articolo spiega come un algoritmo ha scritto le notizie della Lega.",
+        "Ecco una versione elettrica della Vela, presentata ieri a Torino.",
+    ],
+)
+def test_session7_guards_hold(note: str) -> None:
+    """Stories about AI, negations, reported speech and car words in the new classes'
+    languages and shapes."""
+    for where in ("footer", "first", "tooltip"):
+        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+
+
+@pytest.mark.parametrize(
+    ("note", "flagged"),
+    [
+        ("Эта статья написана с помощью искусственного интеллекта.", True),  # noqa: RUF001 - Russian
+        ("Материал подготовлен с использованием ИИ.", True),  # noqa: RUF001
+        ("Ця стаття створена за допомогою штучного інтелекту.", True),
+        ("Bu içerik yapay zekâ desteğiyle hazırlanmıştır.", True),  # noqa: RUF001 - Turkish
+        ("Artikel ini dibuat dengan bantuan kecerdasan buatan.", True),
+        ("Αυτό το άρθρο γράφτηκε με τη βοήθεια τεχνητής νοημοσύνης.", True),
+        ("Эта статья не написана искусственным интеллектом.", False),
+        ("Эта статья о том, как ИИ пишет новости.", False),  # noqa: RUF001
+        ("Bu haber yapay zeka hakkında yazıldı.", False),  # noqa: RUF001
+        ("Artikel ini tidak dibuat dengan kecerdasan buatan.", False),
+        ("Αυτό το άρθρο δεν γράφτηκε από τεχνητή νοημοσύνη.", False),
+        ("Bu araba yapay zeka ile üretildi.", False),
+    ],
+)
+def test_session7_cyrillic_turkish_indonesian_greek(note: str, flagged: bool) -> None:
+    """The sentence rules' vocabulary in four more scripts and languages: AI terms,
+    participles, content nouns, determiners and their negations and topic words."""
+    for where in ("footer", "first"):
+        assert bool(find_disclosures(_footer_page(note, where))) is flagged, (note, where)
