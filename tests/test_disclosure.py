@@ -900,6 +900,23 @@ def test_the_fourth_fresh_set_is_a_development_set_now() -> None:
     assert pages == 188 and found >= 178, report.missed
 
 
+FRESH5 = Path(__file__).resolve().parents[1] / "bench" / "disclosure_fresh5.toml"
+
+
+def test_the_fifth_fresh_set_held_out() -> None:
+    """bench/disclosure_fresh5.toml (weighted to what an automotive digest meets) was written
+    while the session-7 rules were, by someone who read neither, and scored once on each
+    rule version: session-5 rules 64 of 142 pages (0.451), session-6 76 (0.535), session-7
+    89 (0.627), 0 of 36 negatives accused each time. The floor is that first-sight figure;
+    its misses have not been studied: it is the next round's development set."""
+    report = disclosure_pages.measure(
+        list(disclosure_pages.cases(disclosure_pages.load_set(FRESH5)))
+    )
+    found, pages = report.recall["all"]
+    assert report.false == []
+    assert pages == 142 and found >= 89, report.missed
+
+
 @pytest.mark.parametrize(
     ("note", "where"),
     [
