@@ -1361,6 +1361,9 @@ def test_session8_residue_neighbours_are_not_residue(text: str) -> None:
         ("Eine frühere Fassung dieses Artikels enthielt einen Absatz eines KI-Tools.", "footer"),
         ("We publish a mix of AI-written and human-written journalism.", "footer"),
         ("本文由AI根据公开数据自动生成。", "first"),  # 根据 is "based on", 数据 "data"
+        ("Vi bruker kunstig intelligens til å skrive bilannonser.", "footer"),  # a compound
+        ("この車両説明はAIが作成しました。", "first"),  # this vehicle description
+        ("本车辆说明由AI自动生成。", "first"),
     ],
 )
 def test_session8_statement_classes(note: str, where: str) -> None:
@@ -1384,6 +1387,8 @@ def test_session8_statement_classes(note: str, where: str) -> None:
         "Diese Fahrzeugbeschreibung wurde vom Händler verfasst; die Bilder sind KI-generiert.",
         "The company's AI-generated press release was criticised by analysts.",
         "据报道，该公司根据公告使用AI生成新闻。",  # noqa: RUF001 - 据报道: hearsay
+        "本车辆说明介绍了AI驾驶辅助。",  # introduces (a topic)
+        "Vi bruker kunstig intelligens i annonseringen vår.",
     ],
 )
 def test_session8_statement_guards_hold(note: str) -> None:
