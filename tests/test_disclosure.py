@@ -216,6 +216,20 @@ def _footer_page(note: str, where: str = "footer") -> str:
     return _page(f"<article>{body}</article>")
 
 
+def _headed_page(header: str) -> str:
+    """A short article whose header holds `header` after the headline."""
+    return _page(
+        f"<article><header><h1>Arden recalls the Vela</h1>{header}</header>"
+        "<p>The recall covers 41,000 cars built last year.</p></article>"
+    )
+
+
+def _found_nowhere(note: str) -> None:
+    """No evidence for a note in the footer, as the first paragraph, or as a hover text."""
+    for where in ("footer", "first", "tooltip"):
+        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+
+
 @pytest.mark.parametrize(
     ("note", "rule"),
     [
@@ -1075,8 +1089,7 @@ def test_session6_guards_hold(note: str) -> None:
     """Human notes and stories that share words with the new classes: a topic preposition
     before the AI term, a relative clause, "only", a hypothetical, an offer to the reader,
     a beat, technical help that names who gave it, and the new languages' negations."""
-    for where in ("footer", "first", "tooltip"):
-        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+    _found_nowhere(note)
 
 
 @pytest.mark.parametrize(
@@ -1105,10 +1118,7 @@ def test_session6_guards_hold(note: str) -> None:
     ],
 )
 def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
-    page = _page(
-        f'<article><header><h1>Arden recalls the Vela</h1><span class="tag">{label}</span>'
-        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
-    )
+    page = _headed_page(f'<span class="tag">{label}</span>')
     assert bool(find_disclosures(page)) is flagged, label
 
 
@@ -1146,10 +1156,7 @@ def test_session7_notes_in_more_scripts_and_shapes(note: str, where: str) -> Non
 
 
 def _byline_page(name: str) -> str:
-    return _page(
-        f'<article><header><h1>Arden recalls the Vela</h1><p class="byline">By {name}</p>'
-        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
-    )
+    return _headed_page(f'<p class="byline">By {name}</p>')
 
 
 @pytest.mark.parametrize(
@@ -1218,8 +1225,7 @@ def test_session7_residue(text: str) -> None:
 def test_session7_guards_hold(note: str) -> None:
     """Stories about AI, negations, reported speech and car words in the new classes'
     languages and shapes."""
-    for where in ("footer", "first", "tooltip"):
-        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+    _found_nowhere(note)
 
 
 @pytest.mark.parametrize(
@@ -1392,8 +1398,7 @@ def test_session8_statement_classes(note: str, where: str) -> None:
     ],
 )
 def test_session8_statement_guards_hold(note: str) -> None:
-    for where in ("footer", "first", "tooltip"):
-        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+    _found_nowhere(note)
 
 
 @pytest.mark.parametrize(
@@ -1429,10 +1434,8 @@ def test_session8_machine_desks_and_compounds(name: str, flagged: bool) -> None:
 )
 def test_session8_byline_badges(badge: str, flagged: bool) -> None:
     """The labels' vocabulary as a badge inside the byline."""
-    page = _page(
-        '<article><header><h1>Arden recalls the Vela</h1><div class="byline">By Jane Doe '
-        f'<span class="badge">{badge}</span> 12 May</div></header>'
-        "<p>The recall covers 41,000 cars built last year.</p></article>"
+    page = _headed_page(
+        f'<div class="byline">By Jane Doe <span class="badge">{badge}</span> 12 May</div>'
     )
     found = [e for e in find_disclosures(page) if e.rule not in WEAK_RULES]
     assert bool(found) is flagged, (badge, found)
