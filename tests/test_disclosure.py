@@ -159,15 +159,21 @@ def test_the_set_recall_and_no_false_accusation() -> None:
     figure is the lead's run on a set written by someone else (`--set`). Two misses are
     kept on purpose: "<Publisher> Automation" as a JSON-LD author (JSON-LD publisher names
     such as "Automation World" look the same), and "<Org> AI Writer" as a byline ("<Name>
-    AI Writer" is a person's title when the page runs name and title together)."""
+    AI Writer" is a person's title when the page runs name and title together). Two session-8
+    wordings are kept misses too: "This review of the Vela was drafted by an AI model" ("review"
+    is no content noun: a review of a car's AI assistant reads the same) and a correction with
+    "no editor" in it (any negation stops the sentence rules)."""
     report = disclosure_pages.measure(SET_CASES)
     assert report.false == []
     assert report.rate("unseen") == 1.0, report.missed
-    known = {"dev s3-p24@jsonld"} | {
-        f"dev s3-t13@{p}" for p in ("byline", "dateline", "meta", "jsonld")
-    }
+    places = ("tooltip", "label", "first-paragraph", "last-paragraph", "aside", "footer")
+    known = (
+        {"dev s3-p24@jsonld"}
+        | {f"dev s3-t13@{p}" for p in ("byline", "dateline", "meta", "jsonld")}
+        | {f"dev s8-{w}@{p}" for w in ("s02", "s10") for p in (*places, "meta", "jsonld")}
+    )
     assert set(report.missed) <= known, report.missed
-    assert report.rate("all") >= 986 / 991
+    assert report.rate("all") >= 1183 / 1204
 
 
 def test_the_bench_measures_another_set_file(
@@ -208,6 +214,20 @@ def _footer_page(note: str, where: str = "footer") -> str:
     }
     body = f"{story}{boxes[where]}" if where != "first" else f"{boxes[where]}{story}"
     return _page(f"<article>{body}</article>")
+
+
+def _headed_page(header: str) -> str:
+    """A short article whose header holds `header` after the headline."""
+    return _page(
+        f"<article><header><h1>Arden recalls the Vela</h1>{header}</header>"
+        "<p>The recall covers 41,000 cars built last year.</p></article>"
+    )
+
+
+def _found_nowhere(note: str) -> None:
+    """No evidence for a note in the footer, as the first paragraph, or as a hover text."""
+    for where in ("footer", "first", "tooltip"):
+        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
 
 
 @pytest.mark.parametrize(
@@ -852,14 +872,13 @@ def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
 # bench/detect_results.md): fresh set 2 16/107 (session-4 rules), 3 37/97 (session 5), 4
 # 92/188 with 1 of 41 negatives accused (session 6: Portuguese negations were missing from
 # the sentence guard, fixed since), 5 89/142 (session 7; weighted to automotive sources).
-# Sets 2-4 were studied since, by class, so they are development sets and the floor is what
-# the rules reach; set 5 is held out and its floor is the first-sight figure. No negative of
-# any set is accused.
+# Sets 2-5 were studied since, by class, so they are development sets and the floor is what
+# the rules reach (set 5 since session 8: 142/142). No negative of any set is accused.
 FRESH_SETS: Final = [
     ("disclosure_fresh2.toml", 107, 94),
     ("disclosure_fresh3.toml", 97, 94),
     ("disclosure_fresh4.toml", 188, 178),
-    ("disclosure_fresh5.toml", 142, 89),  # held out
+    ("disclosure_fresh5.toml", 142, 142),  # development since session 8 (89 at first sight)
 ]
 
 
@@ -1070,8 +1089,7 @@ def test_session6_guards_hold(note: str) -> None:
     """Human notes and stories that share words with the new classes: a topic preposition
     before the AI term, a relative clause, "only", a hypothetical, an offer to the reader,
     a beat, technical help that names who gave it, and the new languages' negations."""
-    for where in ("footer", "first", "tooltip"):
-        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+    _found_nowhere(note)
 
 
 @pytest.mark.parametrize(
@@ -1100,10 +1118,7 @@ def test_session6_guards_hold(note: str) -> None:
     ],
 )
 def test_platform_and_foreign_labels(label: str, flagged: bool) -> None:
-    page = _page(
-        f'<article><header><h1>Arden recalls the Vela</h1><span class="tag">{label}</span>'
-        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
-    )
+    page = _headed_page(f'<span class="tag">{label}</span>')
     assert bool(find_disclosures(page)) is flagged, label
 
 
@@ -1141,10 +1156,7 @@ def test_session7_notes_in_more_scripts_and_shapes(note: str, where: str) -> Non
 
 
 def _byline_page(name: str) -> str:
-    return _page(
-        f'<article><header><h1>Arden recalls the Vela</h1><p class="byline">By {name}</p>'
-        "</header><p>The recall covers 41,000 cars built last year.</p></article>"
-    )
+    return _headed_page(f'<p class="byline">By {name}</p>')
 
 
 @pytest.mark.parametrize(
@@ -1213,8 +1225,7 @@ def test_session7_residue(text: str) -> None:
 def test_session7_guards_hold(note: str) -> None:
     """Stories about AI, negations, reported speech and car words in the new classes'
     languages and shapes."""
-    for where in ("footer", "first", "tooltip"):
-        assert find_disclosures(_footer_page(note, where)) == [], (note, where)
+    _found_nowhere(note)
 
 
 @pytest.mark.parametrize(
@@ -1239,3 +1250,192 @@ def test_session7_cyrillic_turkish_indonesian_greek(note: str, flagged: bool) ->
     participles, content nouns, determiners and their negations and topic words."""
     for where in ("footer", "first"):
         assert bool(find_disclosures(_footer_page(note, where))) is flagged, (note, where)
+
+
+# --- session 8: the fifth fresh set's classes (written here, none from a set) ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        # a chatbot speaking to its user: an assent, the user's input, an offer, a hand-over
+        ("Certainly, I'd be glad to clarify how the recall works.", "chatbot-speaks-to-user"),
+        ("Por supuesto, con gusto te explico qué cubre la garantía.", "chatbot-speaks-to-user"),
+        (
+            "Upon reviewing the draft you provided, three figures look wrong.",
+            "chatbot-speaks-to-user",
+        ),
+        (
+            "Le texte que vous m'avez transmis répète le chiffre deux fois.",
+            "chatbot-speaks-to-user",
+        ),
+        ("Let me know if you want a version adapted for LinkedIn too.", "chatbot-speaks-to-user"),
+        ("Here's a polished, catchier version of the listing:", "chatbot-speaks-to-user"),
+        # a prompt to a model: a request, a style, a role, an image prompt, other languages
+        ("Would you write an 800-word article on winter tyres for our readers", None),
+        (
+            "Can you draft a short post about the Vela recall in a friendly tone",
+            "prompt-to-a-model",
+        ),
+        ("Rewrite it in the voice of a motoring columnist from the 1970s.", "prompt-to-a-model"),
+        ("You are an expert SEO copywriter for a used-car site.", "prompt-to-a-model"),
+        (
+            "Hyper-realistic studio image of a blue hatchback for a news article",
+            "prompt-to-a-model",
+        ),
+        ("A red crossover on a wet mountain road, golden hour --ar 3:2", "prompt-to-a-model"),
+        ("¿Puedes escribirme un artículo sobre el nuevo Vela?", "prompt-to-a-model"),
+        ("Potresti scrivere un articolo di 500 parole sulla Vela?", "prompt-to-a-model"),
+        # dealer and listing template fields
+        ("Monthly payment: [monthly payment] for [term] months at [APR].", "placeholder-field"),
+        ("This [model year] Vela has [mileage] on the clock.", "placeholder-field"),
+        ("Visit <<Dealer Name>> in <<Dealer City>> today.", "placeholder-field"),
+        ("Now only $XX,XXX at your local dealer.", "placeholder-field"),
+        # training cut-offs and self-descriptions in more languages
+        ("Prices may differ, as I was last trained on data up to 2023.", "training-cutoff"),
+        ("Mis datos de entrenamiento terminan en 2023.", "training-cutoff"),
+        ("学習データは2023年までのものです。", "training-cutoff"),
+        ("Jako model językowy nie mam dostępu do cenników.", "as-an-ai-more-languages"),
+        ("Kielimallina en voi tarkistaa hintoja.", "as-an-ai-more-languages"),
+        ("作为人工智能助手，我无法访问实时价格。", "as-an-ai-more-languages"),  # noqa: RUF001
+        ("AI 언어 모델로서 실시간 가격을 확인할 수 없습니다.", "as-an-ai-more-languages"),
+        ("Being an artificial intelligence, I cannot drive the car.", "as-an-ai-more-languages"),
+    ],
+)
+def test_session8_residue_classes(text: str, rule: str | None) -> None:
+    """Each residue class the fifth set showed, in wordings, languages and shapes it does
+    not use. A request that names "our readers" is a call-out to readers, not a prompt."""
+    found = find_in_text(f"Arden recalls the Vela\nThe fix takes an hour.\n{text}\nDealers know.")
+    if rule is None:
+        assert found == [], found
+    else:
+        assert rule in {e.rule for e in found}, (text, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sure, I'd be happy to lend you my Vela for the weekend, my neighbour joked.",
+        "Of course! Here's the catch: the hybrid costs $4,000 more.",
+        "Certainly! Let me explain why the recall matters to owners.",
+        "Based on the press release you shared with us, the recall covers 41,000 cars.",
+        "Based on the information you provided, your car is not affected.",
+        "If you'd like a version for your readers, our syndication desk can send one.",
+        "Here's a shorter version of the story: the bolt is loose and dealers will fix it.",
+        "Would you like a version with all-wheel drive? Arden sells one for $2,000 more.",
+        "Could you write a better headline for this car? Readers tried.",
+        "Can you write an article about your car's worst feature? Send it to us.",
+        "You are a reporter at the launch, and the car arrives silently.",
+        "Cinematic, photo-realistic shots for the feature were taken by Jane Doe in Wales.",
+        "Kannst du einen Text über dein Auto schreiben, fragten wir Leser.",
+        "The dealer's sign read Vela Hybird [sic] for a week.",
+        "[Photo: Arden Motors] The recalled bolt, left, and its replacement.",
+        "Enter the 17-digit number in the box marked [VIN] on the recall page.",
+        "The recall covers cars with VINs ending in XXX,XXX through XXX,XXX.",
+        "Mileage [km] and price [EUR] are shown in the table below.",
+        "In the template, {{ form.errors.title }} prints the form's errors.",
+        "My training data for the marathon was last updated in May.",
+        "My knowledge of bolts only goes so far; ask your dealer.",
+        "Jako dziennikarz motoryzacyjny nie mam wątpliwości.",
+        "作为一个汽车记者，我认为这次召回处理得很好。",  # noqa: RUF001
+        "自動運転AIとして開発された技術です。",
+        "ロボットは「私はAIです」と答えた。",
+        "저는 AI 자동차 기자입니다.",
+    ],
+)
+def test_session8_residue_neighbours_are_not_residue(text: str) -> None:
+    """The nearest innocent neighbour of each new residue rule: a joke or a column's
+    assent, a newsroom speaking to readers, offers of a car's version, editors' brackets,
+    a masked VIN range, template code, a runner's training data, a human "as a journalist",
+    and a chatbot quoted in Japanese corner quotes."""
+    assert (
+        find_in_text(f"Arden recalls the Vela\nThe fix takes an hour.\n{text}\nDealers know.") == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("note", "where"),
+    [
+        ("This roundup about May's EV registrations was compiled by a bot.", "footer"),
+        ("This preview about Sunday's race was generated by artificial intelligence.", "first"),
+        ("Parts of this press release were written using generative AI.", "footer"),
+        ("Die Fahrzeugbeschreibung wurde automatisch von einer KI erstellt.", "tooltip"),
+        ("Questa scheda è stata generata dall'intelligenza artificiale.", "footer"),
+        ("Scores on this page are generated automatically by our AI system.", "footer"),
+        ("This explainer is an AI adaptation of our longer report.", "first"),
+        ("An earlier version of this article contained wording from an AI chatbot.", "first"),
+        ("Eine frühere Fassung dieses Artikels enthielt einen Absatz eines KI-Tools.", "footer"),
+        ("We publish a mix of AI-written and human-written journalism.", "footer"),
+        ("本文由AI根据公开数据自动生成。", "first"),  # 根据 is "based on", 数据 "data"
+        ("Vi bruker kunstig intelligens til å skrive bilannonser.", "footer"),  # a compound
+        ("この車両説明はAIが作成しました。", "first"),  # this vehicle description
+        ("本车辆说明由AI自动生成。", "first"),
+    ],
+)
+def test_session8_statement_classes(note: str, where: str) -> None:
+    """A subject with an "about"/"of" phrase, press releases and listing nouns, "X on this
+    page", a production noun after the machine, corrections naming AI text, "journalism" in
+    the site's notes, and Chinese "based on" (no hearsay)."""
+    assert find_disclosures(_footer_page(note, where)) != [], (note, where)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "This story about a robot that writes news was written by Jane Doe.",
+        "This article about Arden's factory robots was written by Jane Doe.",
+        "This report on AI-written listings was compiled by our reporters.",
+        "This article contains affiliate links from an AI gadget retailer.",
+        "This article contains quotes from an AI expert.",
+        "The prices on this page are updated automatically every hour.",
+        "This press release was written by Arden's team about its new AI-powered cruise control.",
+        "Cette annonce concerne la nouvelle IA de la Vela, rédigée par notre équipe.",
+        "Diese Fahrzeugbeschreibung wurde vom Händler verfasst; die Bilder sind KI-generiert.",
+        "The company's AI-generated press release was criticised by analysts.",
+        "据报道，该公司根据公告使用AI生成新闻。",  # noqa: RUF001 - 据报道: hearsay
+        "本车辆说明介绍了AI驾驶辅助。",  # introduces (a topic)
+        "Vi bruker kunstig intelligens i annonseringen vår.",
+    ],
+)
+def test_session8_statement_guards_hold(note: str) -> None:
+    _found_nowhere(note)
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("AI News Desk", True),
+        ("KI-Newsdesk", True),
+        ("KI-Nachrichten", True),
+        ("Sääbotti", True),
+        ("Pörssirobotti", True),
+        ("로봇 기자", True),
+        ("Jane Doe, AI Team Lead", False),
+        ("Robotics Desk: Jane Doe", False),
+        ("Anna Botti", False),
+    ],
+)
+def test_session8_machine_desks_and_compounds(name: str, flagged: bool) -> None:
+    """AI newsdesks, robot and bot compounds of more languages and Korean robot reporters
+    as a whole byline; a person's title, a beat and a surname are people."""
+    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (name, found)
+
+
+@pytest.mark.parametrize(
+    ("badge", "flagged"),
+    [
+        ("Bot-written", True),
+        ("Computer-generated story", True),
+        ("Automated recap", True),
+        ("Automatic transmission", False),
+        ("Robot-tested", False),
+    ],
+)
+def test_session8_byline_badges(badge: str, flagged: bool) -> None:
+    """The labels' vocabulary as a badge inside the byline."""
+    page = _headed_page(
+        f'<div class="byline">By Jane Doe <span class="badge">{badge}</span> 12 May</div>'
+    )
+    found = [e for e in find_disclosures(page) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (badge, found)

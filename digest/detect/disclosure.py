@@ -267,6 +267,8 @@ _QUOTED: Final = re.compile(
     "\u201c[^\u201c\u201d\n]{1,600}\u201d"  # “...”
     "|\u201e[^\u201e\u201c\u201d\n]{1,600}[\u201c\u201d]"  # „...“
     "|\u00ab[^\u00ab\u00bb\n]{1,600}\u00bb"  # «...»
+    "|\u300c[^\u300c\u300d\n]{1,600}\u300d"  # 「...」 (Chinese and Japanese)
+    "|\u300e[^\u300e\u300f\n]{1,600}\u300f"  # 『...』
     '|"[^"\\n]{1,600}"'
     # single quotes, straight or curly: opened after a non-letter, closed before one; an
     # apostrophe between letters inside (can't) is not the closing mark
