@@ -206,7 +206,7 @@ def _author_parts(text: str, place: str) -> Parts:
         return Parts(byline="<p></p>", head=f'<meta name="author" content="{_e(text)}">')
     if place == "jsonld":
         return Parts(byline="<p></p>", ld_extra={"author": {"@type": "Person", "name": text}})
-    raise ValueError(place)
+    return _statement_parts(text, place)  # an author's bio line in the body, say
 
 
 def _residue_parts(text: str, place: str) -> Parts:
