@@ -18,15 +18,16 @@ in a separate venv, never the project's, with the prebuilt ``llama-cpp-python`` 
 
     .venv/bin/python bench/model_signal.py --dump /tmp/rows.json       # project venv
     .venv-model/bin/python bench/model_signal.py /tmp/gguf/gemma-3-270m-q4_k_m.gguf \
-        --rows /tmp/rows.json --stats /tmp/stats-0.jsonl --worker 0/2  # and 1/2
+        --rows /tmp/rows.json --stats /tmp/stats-0.jsonl /tmp/stats-1.jsonl --worker 0/2
     .venv/bin/python bench/model_signal.py --rows /tmp/rows.json --stats /tmp/stats-*.jsonl
     .venv/bin/python bench/model_signal.py --stack 1 --stats /tmp/stats-*.jsonl
 
 ``--dump`` writes the texts and article folds of ``bench/fit_style.py`` plus the human
 pages of ``../extraction/`` as JSON; scoring appends one line of statistics per text to
-the ``--stats`` checkpoint (a rerun skips what is there; ``--worker i/n`` shares the
-queue among processes), in a fixed order: the subsample of 200 humans and 30 texts per
-generator (by a hash of the text), the pages, the rest of davinci and the gpt-4o and
+the first ``--stats`` checkpoint (texts in any of them are skipped, so a rerun goes on
+where it stopped; ``--worker i/n`` shares the queue among processes), in a fixed
+order: the subsample of 200 humans and 30 texts per generator (by a hash of the
+text), the pages, the rest of davinci and the gpt-4o and
 llama rewrites, then everything else. With no model, it prints the zero-shot figures of
 whatever is scored; ``--stack k`` runs fit_style.py's LOGO on the scored texts with the
 style features alone, the model statistics alone, and both (statistics repeated k times).
@@ -151,13 +152,16 @@ def token_stats(llm: Any, text: str, max_tokens: int = MAX_TOKENS) -> dict[str, 
     }
 
 
-def score_file(rows: list[dict[str, Any]], model: Path, out: Path, worker: tuple[int, int]) -> None:
-    """Score every text of `rows` not yet in `out` (a jsonl checkpoint, appended line by
-    line), this worker's share only (`worker` = (index, count)); print the cost."""
+def score_file(
+    rows: list[dict[str, Any]], model: Path, stats: Sequence[Path], worker: tuple[int, int]
+) -> None:
+    """Score every text of `rows` in none of the `stats` files, appending to the first (a
+    jsonl checkpoint, line by line); this worker's share only (`worker` = (index, count),
+    by a hash of the text, so a share does not move when the queue does)."""
     from llama_cpp import Llama
 
-    done = {json.loads(line)["key"] for line in _lines(out)}
-    todo = [r for i, r in enumerate(rows) if i % worker[1] == worker[0]]
+    done = set(load_stats(stats))
+    todo = [r for r in rows if int(key(r["text"]), 16) % worker[1] == worker[0]]
     todo = [r for r in todo if key(r["text"]) not in done]
     # one thread: on shared cores ggml's spinning threads make two far slower than one
     llm = Llama(
@@ -169,7 +173,7 @@ def score_file(rows: list[dict[str, Any]], model: Path, out: Path, worker: tuple
         n_threads_batch=1,
         verbose=False,
     )
-    with out.open("a", encoding="utf-8") as sink:
+    with stats[0].open("a", encoding="utf-8") as sink:
         for row in todo:
             wall, cpu = time.perf_counter(), time.process_time()
             stats = token_stats(llm, row["text"])
@@ -187,8 +191,10 @@ def _lines(path: Path) -> list[str]:
 
 
 def load_stats(paths: Sequence[Path]) -> dict[str, dict[str, float]]:
-    """The stats of every scored text, by key, from one or more checkpoint files."""
-    return {json.loads(x)["key"]: json.loads(x) for p in paths for x in _lines(p)}
+    """The stats of every scored text, by key, from one or more checkpoint files (a last
+    line still being written is left out)."""
+    lines = [line for path in paths for line in _lines(path) if line.endswith("}")]
+    return {json.loads(line)["key"]: json.loads(line) for line in lines}
 
 
 def evaluate(
@@ -316,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.model:
         index, count = (int(x) for x in args.worker.split("/"))
         score_file(
-            queue(rows, args.humans, args.per_generator), args.model, args.stats[0], (index, count)
+            queue(rows, args.humans, args.per_generator), args.model, args.stats, (index, count)
         )
         return 0
     report(rows, load_stats(args.stats))
