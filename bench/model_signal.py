@@ -30,7 +30,8 @@ order: the subsample of 200 humans and 30 texts per generator (by a hash of the
 text), the pages, the rest of davinci and the gpt-4o and
 llama rewrites, then everything else. With no model, it prints the zero-shot figures of
 whatever is scored; ``--stack k`` runs fit_style.py's LOGO on the scored texts with the
-style features alone, the model statistics alone, and both (statistics repeated k times).
+style features alone, the model statistics alone, both (statistics repeated k times),
+and the style features with the curvature only.
 
 Statistics per text (at most 512 tokens): Fast-DetectGPT's curvature with one model for
 sampling and scoring, (log p(x) - sum of the expected token log-probabilities) /
@@ -260,7 +261,8 @@ def report(rows: list[dict[str, Any]], stats: dict[str, dict[str, float]]) -> No
 def stack(stats: dict[str, dict[str, float]], repeat: int = 1) -> None:
     """LOGO of fit_style.py on the scored texts (their folds from the whole corpus): the
     style features alone, the model statistics alone, and both in one model (run in the
-    project's venv). `repeat` > 1 repeats the statistics' columns, which divides their
+    project's venv), and the curvature alone added to the style features. `repeat` > 1
+    repeats the statistics' columns, which divides their
     L2 penalty by `repeat` (the style features keep theirs)."""
     import numpy as np
 
@@ -284,6 +286,10 @@ def stack(stats: dict[str, dict[str, float]], repeat: int = 1) -> None:
         f"stacked (statistics repeated {repeat}x)": (
             np.hstack([style_rows] + [model_rows] * repeat),
             np.hstack([style_pages] + [model_pages] * repeat),
+        ),
+        f"stacked, curvature only (repeated {repeat}x)": (
+            np.hstack([style_rows] + [model_rows[:, :1]] * repeat),
+            np.hstack([style_pages] + [model_pages[:, :1]] * repeat),
         ),
     }
     for title, (matrix, page_matrix) in variants.items():
