@@ -31,7 +31,8 @@ text), the pages, the rest of davinci and the gpt-4o and
 llama rewrites, then everything else. With no model, it prints the zero-shot figures of
 whatever is scored; ``--stack k`` runs fit_style.py's LOGO on the scored texts with the
 style features alone, the model statistics alone, both (statistics repeated k times),
-and the style features with the curvature only.
+and the style features with the curvature only; ``--either f`` the LOGO of an OR rule
+(style score or curvature, each cut at f of the training humans).
 
 Statistics per text (at most 512 tokens): Fast-DetectGPT's curvature with one model for
 sampling and scoring, (log p(x) - sum of the expected token log-probabilities) /
@@ -305,6 +306,52 @@ def stack(stats: dict[str, dict[str, float]], repeat: int = 1) -> None:
             print(line)
 
 
+def either(stats: dict[str, dict[str, float]], fpr: float = 0.005) -> None:
+    """LOGO of an OR rule on the scored texts: suspected if the style score (fitted as in
+    fit_style.py without the held-out generator, cut at `fpr` of the out-of-fold training
+    humans) or the zero-shot curvature (cut at `fpr` of the training humans) says so."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    from bench import fit_style
+
+    every = fit_style.load_rows(fit_style.DEFAULT_CORPUS)
+    folds = np.array(fit_style.article_folds(every, fit_style.FOLDS))
+    kept = np.array([key(r.text) in stats for r in every])
+    rows = [r for r in every if key(r.text) in stats]
+    data = fit_style.Data(
+        rows,
+        np.array([r.values for r in rows], dtype=float),
+        np.array([r.is_ai for r in rows]),
+        np.array([r.generator for r in rows]),
+        folds[kept],
+    )
+    curve = np.array([stats[key(r.text)]["curvature"] for r in rows])
+    false = humans = 0
+    means = []
+    for gen in data.generators:
+        hits = total = 0
+        for fold in range(fit_style.FOLDS):
+            train = (data.folds != fold) & ~(data.is_ai & (data.generator == gen))
+            model = fit_style.fit(data.matrix[train], data.is_ai[train])
+            style_cut = fit_style.threshold_at(fit_style.oof_human_logits(data, rows=train), fpr)
+            curve_cut = fit_style.threshold_at(curve[train & ~data.is_ai].tolist(), fpr)
+            for mask in (
+                (data.folds == fold) & data.is_ai & (data.generator == gen),
+                (data.folds == fold) & ~data.is_ai,
+            ):
+                flagged = (model.logits(data.matrix[mask]) >= style_cut) | (
+                    curve[mask] >= curve_cut
+                )
+                if data.is_ai[mask].all():
+                    hits, total = hits + int(flagged.sum()), total + int(mask.sum())
+                else:
+                    false, humans = false + int(flagged.sum()), humans + int(mask.sum())
+        means.append(hits / total)
+        print(f"{gen:28s} n={total:3d} TPR {hits / total:.3f}")
+    print(f"mean TPR {sum(means) / len(means):.3f}; held-out human FPR {false / humans:.3f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("model", nargs="?", type=Path, help="a GGUF file (to score)")
@@ -313,11 +360,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stats", type=Path, nargs="+", help="checkpoint file(s), jsonl")
     parser.add_argument("--worker", default="0/1", help="i/n: score every n-th text from i")
     parser.add_argument("--stack", type=int, default=0, help="LOGO stacked (k: repeat)")
+    parser.add_argument("--either", type=float, default=0.0, help="LOGO of the OR rule at FPR")
     parser.add_argument("--humans", type=int, default=200)
     parser.add_argument("--per-generator", type=int, default=30)
     args = parser.parse_args(argv)
     if args.dump:
         dump(args.dump)
+        return 0
+    if args.either and args.stats:
+        either(load_stats(args.stats), args.either)
         return 0
     if args.stack and args.stats:
         stack(load_stats(args.stats), args.stack)
