@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import fit_style
+from bench import fit_style, model_signal
 from digest.detect import style
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -291,6 +291,34 @@ def test_auroc_and_threshold() -> None:
     cut = fit_style.threshold_at(humans)
     assert sum(h >= cut for h in humans) == 2
     assert fit_style.threshold_at([1.0] * 50) > 1.0  # ties: nobody passes
+
+
+def test_model_signal_queue_and_zero_shot_cuts(tmp_path: Path) -> None:
+    """bench/model_signal.py without a model: the scoring order, the checkpoint reader
+    and the zero-shot cuts (1% of the other folds' humans, raised for the pages)."""
+    rows = [{"text": f"human {i}", "gen": "human", "ai": False, "fold": i % 5} for i in range(300)]
+    rows += [{"text": f"gpt {i}", "gen": "gpt-4", "ai": True, "fold": i % 5} for i in range(50)]
+    rows += [{"text": f"dav {i}", "gen": "davinci", "ai": True, "fold": i % 5} for i in range(50)]
+    rows += [{"text": f"page {i}", "gen": "page", "ai": False, "fold": -1} for i in range(10)]
+    order = model_signal.queue(rows, humans=20, per_generator=5)
+    groups = [r["gen"] for r in order]
+    assert groups[:30].count("human") == 20 and "page" not in groups[:30]
+    assert groups[30:40] == ["page"] * 10
+    assert groups[40:85] == ["davinci"] * 45  # the weak generators before the rest
+    assert len(order) == len(rows) and {id(r) for r in order} == {id(r) for r in rows}
+    for i, row in enumerate(rows):  # humans 0..299; half the AI texts above them all
+        row["score"] = float(i) if not row["ai"] else (1000.0 if i % 2 else 295.5)
+    # 2 of the 240 other-fold humans may pass: in every fold the cut is above 296
+    table = model_signal.evaluate(rows[:-10])
+    assert table["gpt-4"]["tpr"] == 0.5 and table["gpt-4"]["auroc"] == pytest.approx(
+        0.5 + 0.5 * 296 / 300
+    )
+    table = model_signal.evaluate(rows[:-10], [2000.0] * 10)  # pages above every text
+    assert table["davinci"]["tpr_pages"] == 0.0
+    checkpoint = tmp_path / "stats.jsonl"
+    line = json.dumps({"key": model_signal.key("a  b"), "curvature": 1.5})
+    checkpoint.write_text(line + "\n" + line[:-3], encoding="utf-8")  # last line unfinished
+    assert model_signal.load_stats([checkpoint]) == {model_signal.key("a b"): json.loads(line)}
 
 
 def test_fit_separates_and_matches_the_pure_python_score() -> None:
