@@ -101,9 +101,13 @@ class RunResult:
     out_dir: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Gathered:
-    """What the network gave: the feeds' entries, the pages read, the request counts."""
+    """What the network gave: the feeds' entries, the pages read, the request counts.
+
+    No dataclass repr: `asyncio.run` formats the repr of its task, result and all, when it
+    restores the SIGINT handler (Python 3.11's `signal.getsignal`), and the repr of a
+    week's texts took about a second."""
 
     found: FeedsResult
     pages: PagesResult

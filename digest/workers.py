@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu", "trim"]
 
 T = TypeVar("T")
-_PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
+_PRELOAD = ["digest.preload"]  # imported once in the fork server
 
 
 def cores() -> int:
