@@ -62,7 +62,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu, trim
+from digest.workers import WorkerCrashed, aside, cores, map_cpu, pooled, ready, rest, trim
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -364,6 +364,9 @@ def _candidates(
     or tried, and is scanned then)."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
+        apart = pooled(config.performance, len(found.entries))  # grouped in other processes
+        if apart:  # the fork server's memory is not needed while the week is grouped
+            rest()
         read = _articles(config, found, PagesResult({}, (), 0))
         beside = _Beside(store, read, [_language_job()], [_disclosure_job(detector)])
         try:
@@ -376,6 +379,8 @@ def _candidates(
             beside.stop()
             raise
         beside.defer(urls)
+        if apart:  # the page workers' fork server preloads while the first pages arrive
+            ready()
         return urls, groups, beside
 
 

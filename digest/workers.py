@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import subprocess
@@ -33,7 +34,18 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 if TYPE_CHECKING:
     from digest.config import Performance
 
-__all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu", "trim"]
+__all__ = [
+    "Aside",
+    "WorkerCrashed",
+    "Workers",
+    "aside",
+    "cores",
+    "map_cpu",
+    "pooled",
+    "ready",
+    "rest",
+    "trim",
+]
 
 T = TypeVar("T")
 _PRELOAD = ["digest.preload"]  # imported once in the fork server
@@ -119,9 +131,12 @@ def aside(settings: Performance, jobs: int) -> Aside | None:
     """A fresh process for one large job that runs while this process does other work,
     or None when the work is small (`jobs` under `min_pool_jobs`) or workers are off:
     then do it here."""
-    if (settings.workers or cores()) < 2 or jobs < settings.min_pool_jobs:
-        return None
-    return Aside()
+    return Aside() if pooled(settings, jobs) else None
+
+
+def pooled(settings: Performance, jobs: int) -> bool:
+    """Whether `jobs` jobs are many enough for worker processes (and workers are on)."""
+    return (settings.workers or cores()) >= 2 and jobs >= settings.min_pool_jobs
 
 
 class Aside:
@@ -177,6 +192,23 @@ def trim() -> None:
     after a stage that built and dropped many objects, before worker processes start."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
+
+
+def rest() -> None:
+    """Stop the workers' fork server, while no pool runs: its memory (the modules it
+    preloads, the rules it compiled) goes with it while another process groups the week,
+    when a run's memory peaks. The next pool, or `ready`, starts it again."""
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    with contextlib.suppress(Exception):  # a Python without it: the server stays up
+        server._stop()  # type: ignore[union-attr]
+
+
+def ready() -> None:
+    """Start the fork server now (it preloads for a second or so in its own process), so
+    that the next pool does not wait for it."""
+    if _context().get_start_method() == "forkserver":
+        with contextlib.suppress(Exception):
+            multiprocessing.forkserver.ensure_running()
 
 
 def serve() -> None:
