@@ -16,9 +16,10 @@ from digest.config import Performance, parse_config
 from digest.demo import DemoServer, demo_raw, demo_until
 from digest.detect import style
 from digest.models import Entry
+from digest.pages import _compiled
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
-from digest.workers import Aside, WorkerCrashed, Workers, aside, map_cpu
+from digest.workers import Aside, WorkerCrashed, Workers, aside, map_cpu, ready, rest
 from tests.servers import HTTPServer, Reply, rss
 
 POOL = Performance(workers=2, min_pool_jobs=1)
@@ -46,6 +47,24 @@ def test_workers_start_processes_only_when_work_queues_up() -> None:
     assert asyncio.run(go(Performance(min_pool_jobs=100), 6)) == {os.getpid()}
     assert asyncio.run(go(POOL, 1)) == {os.getpid()}  # one job: no pool for it
     assert asyncio.run(go(POOL, 8)) - {os.getpid()}  # queued work went to processes
+
+
+def rules_at_hand(_: object) -> tuple[int, int]:
+    """This process, and how many rule sets it had compiled before this job."""
+    return os.getpid(), _compiled.cache_info().currsize
+
+
+def test_page_workers_start_with_the_rules_compiled_after_a_rest_too() -> None:
+    async def go() -> list[tuple[int, int]]:
+        async with Workers(POOL, 8) as workers:
+            return await asyncio.gather(*(workers.run(rules_at_hand, i) for i in range(8)))
+
+    for stop in (False, True, False):
+        if stop:  # stopped while the week is grouped, started again before the pages
+            rest()
+            ready()
+        seen = [count for pid, count in asyncio.run(go()) if pid != os.getpid()]
+        assert seen and min(seen) >= 1  # compiled in the fork server, not by the worker
 
 
 def test_a_job_that_kills_its_worker_fails_alone() -> None:
