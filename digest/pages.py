@@ -8,9 +8,7 @@ back to the feed's own text and the failure is named in the report.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -58,41 +56,10 @@ class PagesResult:
 
 @dataclass(frozen=True)
 class Detector:
-    """The disclosure rules in force, and their fingerprint for the cache: `made` gives
-    them. Compiling the shipped rules takes ~0.6 s of one core, so a run has them made
-    in a thread (`Detector.later`) while it fetches its feeds."""
+    """The disclosure rules in force, and their fingerprint for the cache."""
 
-    made: Future[tuple[tuple[Rule, ...], str]]
-
-    @classmethod
-    def of(cls, rules: Sequence[Rule], fingerprint: str) -> Detector:
-        """A detector of rules at hand."""
-        made: Future[tuple[tuple[Rule, ...], str]] = Future()
-        made.set_result((tuple(rules), fingerprint))
-        return cls(made)
-
-    @classmethod
-    def later(cls, make: Callable[[], tuple[Sequence[Rule], str]]) -> Detector:
-        """A detector whose rules and fingerprint `make` makes, in a thread of its own."""
-        made: Future[tuple[tuple[Rule, ...], str]] = Future()
-
-        def run() -> None:
-            try:
-                rules, fingerprint = make()
-                made.set_result((tuple(rules), fingerprint))
-            except BaseException as exc:  # raised where the rules are asked for
-                made.set_exception(exc)
-
-        threading.Thread(target=run, name="rules", daemon=True).start()
-        return cls(made)
-
-    @property
-    def rules(self) -> tuple[Rule, ...]:
-        return self.made.result()[0]
-
-    @property
-    def fingerprint(self) -> str:
-        return self.made.result()[1]
+    rules: Sequence[Rule]
+    fingerprint: str
 
 
 async def read_pages(

@@ -955,21 +955,12 @@ def usage_text(usage: ModelUsage) -> str:
 
 
 def _detector(config: Config) -> Detector:
-    """The rules and their fingerprint: the owner's rules checked now (a bad one stops the
-    run before anything is fetched); the shipped ones alone compiled in a thread, while
-    the feeds are fetched."""
-    if not config.detect.rules:
-        return Detector.later(partial(_rules, config))
     try:
-        return Detector.of(*_rules(config))
+        rules = detect.rules(config.detect)
     except ValueError as exc:
         raise ConfigError(f"[[detect.rules]]: {exc}") from None
-
-
-def _rules(config: Config) -> tuple[list[disclosure.Rule], str]:
-    rules = detect.rules(config.detect)
     # the page cache holds disclosures and style features: either changing voids it
-    return rules, f"{detect.rules_fingerprint(rules)}-{style.version()}"
+    return Detector(rules, f"{detect.rules_fingerprint(rules)}-{style.version()}")
 
 
 def _render(config: Config, digest: Digest, health: tuple[str, ...]) -> Issue:
