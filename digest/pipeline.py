@@ -379,8 +379,8 @@ def _candidates(
             beside.stop()
             raise
         beside.defer(urls)
-        if apart:  # the page workers' fork server preloads while the first pages arrive
-            ready()
+        if pooled(config.performance, len(urls)):  # its workers will read the pages: the
+            ready()  # fork server preloads while the first pages arrive
         return urls, groups, beside
 
 
