@@ -21,7 +21,7 @@ from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
-from digest.workers import WorkerCrashed, Workers, cores
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
@@ -96,7 +96,7 @@ async def read_pages(
         async with in_flight:
             return await _read_one(entry.url, fetcher, rules, workers, tick)
 
-    async with Workers(performance, max(len(todo), run_jobs)) as workers:
+    async with Workers(performance, max(len(todo), run_jobs), PAGES_PRELOAD) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}

@@ -48,7 +48,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_PRELOAD = ["digest.preload"]  # imported once in the fork server
+# imported once in the fork server: the modules the workers run, and for page workers
+# the disclosure rules compiled too (`digest.preload`)
+_PRELOAD = ["digest.pages", "digest.feeds"]
+PAGES_PRELOAD = ["digest.preload"]
 
 
 def cores() -> int:
@@ -68,13 +71,14 @@ class Workers:
     nothing and starts nothing.
     """
 
-    def __init__(self, settings: Performance, jobs: int) -> None:
+    def __init__(self, settings: Performance, jobs: int, preload: list[str] = _PRELOAD) -> None:
         wanted = settings.workers or cores()
         self.processes = wanted if wanted > 1 and jobs >= settings.min_pool_jobs else 0
         self.restarts = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu")
         self._pool: ProcessPoolExecutor | None = None
         self._in_thread = 0
+        self._preload = preload
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker; raises `WorkerCrashed` when it kills two workers."""
@@ -98,7 +102,7 @@ class Workers:
             self._in_thread -= 1
 
     def _start(self) -> ProcessPoolExecutor:
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context())
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context(self._preload))
         return self._pool
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
@@ -206,7 +210,7 @@ def rest() -> None:
 def ready() -> None:
     """Start the fork server now (it preloads for a second or so in its own process), so
     that the next pool does not wait for it."""
-    if _context().get_start_method() == "forkserver":
+    if _context(PAGES_PRELOAD).get_start_method() == "forkserver":
         with contextlib.suppress(Exception):
             multiprocessing.forkserver.ensure_running()
 
@@ -218,14 +222,14 @@ def serve() -> None:
     sys.stdout.buffer.flush()
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: list[str] = _PRELOAD) -> multiprocessing.context.BaseContext:
     """A fork server (workers start clean, with digest's modules imported once), unless
     the main program is not a file a new process can import (`python -` or a REPL)."""
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     if main is None or not Path(main).is_file():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
+    context.set_forkserver_preload(preload)  # for the next start of the server
     return context
 
 

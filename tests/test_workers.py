@@ -19,7 +19,17 @@ from digest.models import Entry
 from digest.pages import _compiled
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
-from digest.workers import Aside, WorkerCrashed, Workers, aside, map_cpu, ready, rest
+from digest.workers import (
+    _PRELOAD,
+    PAGES_PRELOAD,
+    Aside,
+    WorkerCrashed,
+    Workers,
+    aside,
+    map_cpu,
+    ready,
+    rest,
+)
 from tests.servers import HTTPServer, Reply, rss
 
 POOL = Performance(workers=2, min_pool_jobs=1)
@@ -54,17 +64,20 @@ def rules_at_hand(_: object) -> tuple[int, int]:
     return os.getpid(), _compiled.cache_info().currsize
 
 
-def test_page_workers_start_with_the_rules_compiled_after_a_rest_too() -> None:
-    async def go() -> list[tuple[int, int]]:
-        async with Workers(POOL, 8) as workers:
-            return await asyncio.gather(*(workers.run(rules_at_hand, i) for i in range(8)))
+def test_page_workers_start_with_the_rules_compiled_feed_workers_without() -> None:
+    async def go(preload: list[str]) -> list[int]:
+        async with Workers(POOL, 8, preload) as workers:
+            done = await asyncio.gather(*(workers.run(rules_at_hand, i) for i in range(8)))
+        return [count for pid, count in done if pid != os.getpid()]
 
-    for stop in (False, True, False):
-        if stop:  # stopped while the week is grouped, started again before the pages
-            rest()
-            ready()
-        seen = [count for pid, count in asyncio.run(go()) if pid != os.getpid()]
-        assert seen and min(seen) >= 1  # compiled in the fork server, not by the worker
+    rest()  # a fork server started for the feeds' parsing: no rules in it
+    seen = asyncio.run(go(_PRELOAD))
+    assert seen and max(seen) == 0
+    rest()  # stopped while the week is grouped, started again before the pages
+    ready()
+    seen = asyncio.run(go(PAGES_PRELOAD))
+    assert seen and min(seen) >= 1  # compiled in the fork server, not by the worker
+    rest()
 
 
 def test_a_job_that_kills_its_worker_fails_alone() -> None:
