@@ -283,18 +283,21 @@ def _acronym(word: str) -> bool:
     return len(word) > 1 and sum(char.isupper() for char in word) >= 2
 
 
-def _entities(title: str, body: str) -> Counter[str]:
+def _entities(
+    body: str, title_words: Sequence[str], words: Sequence[re.Match[str]]
+) -> Counter[str]:
     """Counts of the words used as names in the title and body.
 
     A capital opening a sentence proves nothing and a Headline Case subheading capitalises
     ordinary words, so a word is a name when its capitalised mid-sentence uses outnumber its
     lower-case ones, or when it opens a sentence next to another capital and is never written
     in lower case ("Kanto Motors said ...").
+
+    `title_words` and `words` are the title's words and the body's (`_WORD` matches).
     """
     mid: Counter[str] = Counter()
     opening: Counter[str] = Counter()
     lower: Counter[str] = Counter()
-    words = list(_WORD.finditer(body))
     for index, match in enumerate(words):
         word = match.group()
         if not _is_name_like(word):
@@ -308,30 +311,54 @@ def _entities(title: str, body: str) -> Counter[str]:
             opening[token] += 1
     names = {token for token, count in mid.items() if count > lower[token]}
     names.update(token for token in opening if not lower[token])
-    names.update(_title_names(title))
-    counts = Counter(token for token in map(_normalise, _WORD.findall(body)) if token in names)
-    counts.update(token for token in map(_normalise, _WORD.findall(title)) if token in names)
+    names.update(_title_names(title_words))
+    counts = Counter(token for match in words if (token := _normalise(match.group())) in names)
+    counts.update(token for token in map(_normalise, title_words) if token in names)
     return counts
 
 
-def _title_names(title: str) -> set[str]:
+def _title_names(title_words: Sequence[str]) -> set[str]:
     """Names in the title: acronyms, and every capitalised word of a sentence-case title
     (the first too: titles mostly open with the actor, "Kanto picks ..."). A Headline Case
     Title capitalises every word, so there only the body can tell names apart."""
-    words = [word for word in _WORD.findall(title) if _is_name_like(word)]
+    words = [word for word in title_words if _is_name_like(word)]
     names = {_normalise(word) for word in words if _acronym(word)}
     if any(word[0].islower() for word in words[1:]):  # sentence case
         names.update(_normalise(word) for word in words if word[0].isupper())
     return names
 
 
-def _numbers(text: str) -> frozenset[str]:
-    """The specific figures in `text` (read by digest.text.figures), canonical: "$3.8
-    billion" and "3.8bn" are both 3.8e9, "51 per cent" and "51%" both 51%.
-
+def _figure_sets(text: str, cut: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The specific figures in `text` and in `text[:cut]` (read by digest.text.figures),
+    canonical: "$3.8 billion" and "3.8bn" are both 3.8e9, "51 per cent" and "51%" both 51%.
     Years and bare integers below 10 say little about the event and are left out (and a
     number too long to be one).
-    """
+
+    Each line is read once: no figure spans a line break (figures joins a number to its
+    currency, scale and unit by spaces, tabs and hyphens only) and a line break ends any
+    word, so the figures of a text are those of its lines read one by one, and only lines
+    with a digit hold any."""
+    full: set[str] = set()
+    head: set[str] = set()
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        if _DIGIT.search(line):
+            found = _line_numbers(line)
+            full |= found
+            if end <= cut:
+                head |= found
+            elif start < cut:
+                head |= _line_numbers(line[: cut - start])
+        start = end + 1
+    return frozenset(full), frozenset(head)
+
+
+_DIGIT: Final = re.compile(r"\d")
+
+
+def _line_numbers(text: str) -> set[str]:
+    """The figures of one line (see `_figure_sets`)."""
     found: set[str] = set()
     for quantity in figures.quantities(text):
         value, unit = quantity.value, quantity.unit if quantity.unit in ("%", "pp") else ""
@@ -339,7 +366,7 @@ def _numbers(text: str) -> frozenset[str]:
         if not math.isfinite(value) or (plain and (value < 10 or 1900 <= value <= 2099)):
             continue
         found.add(f"{value:.6g}{unit}")
-    return frozenset(found)
+    return found
 
 
 def _shingles(words: Sequence[str]) -> frozenset[str]:
@@ -412,13 +439,16 @@ def _profile(item: Item) -> _Profile:
     """Everything the scorer needs from one item, read from a capped prefix of its text."""
     title = item.title[:MAX_TITLE_CHARS]
     body = _prefix(_body(item), BODY_WORDS)
-    title_words, body_words = _WORD.findall(title), _WORD.findall(body)
+    matches = list(_WORD.finditer(body))
+    title_words, body_words = _WORD.findall(title), [match.group() for match in matches]
+    head = len(title) + 1 + len(_prefix(body, HEAD_WORDS))
+    numbers, head_numbers = _figure_sets(title + "\n" + body, head)
     return _Profile(
         title=_content(title_words),
         lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
-        entities=_entities(title, body),
-        numbers=_numbers(title + "\n" + body),
-        head_numbers=_numbers(title + "\n" + _prefix(body, HEAD_WORDS)),
+        entities=_entities(body, title_words, matches),
+        numbers=numbers,
+        head_numbers=head_numbers,  # the figures of the title + "\n" + the opening words
         body_words=len(_content(body_words[:LEAD_WORDS])),
         words=len(body_words),
         shingles=_shingles(body_words or title_words),

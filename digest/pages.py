@@ -11,16 +11,17 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from digest.config import Performance
 from digest.detect import style
-from digest.detect.disclosure import Rule, find_disclosures
+from digest.detect.disclosure import Rule, find_disclosures, load_rules
 from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
-from digest.workers import WorkerCrashed, Workers, cores
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
@@ -89,12 +90,13 @@ async def read_pages(
     # Pages in flight (fetched, waiting for a worker) are bounded: fetching outruns
     # extraction, and unbounded it would hold every page of the week in memory at once.
     in_flight = asyncio.Semaphore(IN_FLIGHT_PER_CORE * cores())
+    rules = rule_fields(detector.rules)
 
     async def one(entry: Entry) -> tuple[Read | None, str, FetchCause]:
         async with in_flight:
-            return await _read_one(entry.url, fetcher, detector, workers, tick)
+            return await _read_one(entry.url, fetcher, rules, workers, tick)
 
-    async with Workers(performance, max(len(todo), run_jobs)) as workers:
+    async with Workers(performance, max(len(todo), run_jobs), PAGES_PRELOAD) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}
@@ -111,12 +113,12 @@ async def read_pages(
 async def _read_one(
     url: str,
     fetcher: Fetcher,
-    detector: Detector,
+    rules: RuleFields,
     workers: Workers,
     tick: Callable[[], None],
 ) -> tuple[Read | None, str, FetchCause]:
     try:
-        return await _fetch_and_read(url, fetcher, detector, workers)
+        return await _fetch_and_read(url, fetcher, rules, workers)
     except WorkerCrashed as exc:
         return None, str(exc), ""
     except Exception as exc:  # a last resort: one page never sinks the run
@@ -126,7 +128,7 @@ async def _read_one(
 
 
 async def _fetch_and_read(
-    url: str, fetcher: Fetcher, detector: Detector, workers: Workers
+    url: str, fetcher: Fetcher, rules: RuleFields, workers: Workers
 ) -> tuple[Read | None, str, FetchCause]:
     try:
         response = await fetcher.get(url)
@@ -134,7 +136,7 @@ async def _fetch_and_read(
         return None, str(exc), exc.cause
     if response.content_type not in HTML_TYPES:
         return None, f"not an HTML page ({response.content_type})", ""
-    read = await workers.run(read_body, response.body, response.url, list(detector.rules))
+    read = await workers.run(_read_sent, response.body, response.url, rules)
     if read is None:
         return None, "no article text found on the page", ""
     return read, "", ""
@@ -148,6 +150,36 @@ def read_body(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
         return None
     disclosures = tuple(find_disclosures(body, url, list(rules), (parsed.text, parsed.tree)))
     return Read(page, disclosures, style.feature_values(page.text))
+
+
+# A rule as sent to a worker: its fields, not its compiled patterns (a pickled pattern is
+# compiled again on arrival, ~0.6 s for the shipped rules, in every new worker).
+RuleFields = tuple[tuple[Any, ...], ...]
+
+
+def rule_fields(rules: Sequence[Rule]) -> RuleFields:
+    """The rules as `_compiled` takes them back."""
+    return tuple(
+        (r.id, r.pattern, r.where, r.kind, r.meaning, r.also, r.case_sensitive) for r in rules
+    )
+
+
+@lru_cache(maxsize=4)
+def _compiled(fields: RuleFields) -> tuple[Rule, ...]:
+    """The rules of `fields`, compiled once per process (a worker forked from the fork
+    server that ran `warm` starts with the shipped ones)."""
+    return tuple(Rule(*rule) for rule in fields)
+
+
+def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
+    """`read_body` in a worker, its rules sent as `rule_fields`."""
+    return read_body(body, url, _compiled(fields))
+
+
+def warm() -> None:
+    """Compile the shipped disclosure rules as `_read_sent` will look them up (run once in
+    the worker processes' fork server: every worker it forks starts with them)."""
+    _compiled(rule_fields(load_rules()))
 
 
 def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu, trim
+from digest.workers import WorkerCrashed, aside, cores, map_cpu, pooled, ready, rest, trim
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -101,9 +101,13 @@ class RunResult:
     out_dir: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Gathered:
-    """What the network gave: the feeds' entries, the pages read, the request counts."""
+    """What the network gave: the feeds' entries, the pages read, the request counts.
+
+    No dataclass repr: `asyncio.run` formats the repr of its task, result and all, when it
+    restores the SIGINT handler (Python 3.11's `signal.getsignal`), and the repr of a
+    week's texts took about a second."""
 
     found: FeedsResult
     pages: PagesResult
@@ -360,6 +364,9 @@ def _candidates(
     or tried, and is scanned then)."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
+        apart = pooled(config.performance, len(found.entries))  # grouped in other processes
+        if apart:  # the fork server's memory is not needed while the week is grouped
+            rest()
         read = _articles(config, found, PagesResult({}, (), 0))
         beside = _Beside(store, read, [_language_job()], [_disclosure_job(detector)])
         try:
@@ -372,6 +379,8 @@ def _candidates(
             beside.stop()
             raise
         beside.defer(urls)
+        if pooled(config.performance, len(urls)):  # its workers will read the pages: the
+            ready()  # fork server preloads while the first pages arrive
         return urls, groups, beside
 
 

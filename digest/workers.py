@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import subprocess
@@ -33,10 +34,24 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 if TYPE_CHECKING:
     from digest.config import Performance
 
-__all__ = ["Aside", "WorkerCrashed", "Workers", "aside", "cores", "map_cpu", "trim"]
+__all__ = [
+    "Aside",
+    "WorkerCrashed",
+    "Workers",
+    "aside",
+    "cores",
+    "map_cpu",
+    "pooled",
+    "ready",
+    "rest",
+    "trim",
+]
 
 T = TypeVar("T")
-_PRELOAD = ["digest.pages", "digest.feeds"]  # imported once in the fork server
+# imported once in the fork server: the modules the workers run, and for page workers
+# the disclosure rules compiled too (`digest.preload`)
+_PRELOAD = ["digest.pages", "digest.feeds"]
+PAGES_PRELOAD = ["digest.preload"]
 
 
 def cores() -> int:
@@ -56,13 +71,14 @@ class Workers:
     nothing and starts nothing.
     """
 
-    def __init__(self, settings: Performance, jobs: int) -> None:
+    def __init__(self, settings: Performance, jobs: int, preload: list[str] = _PRELOAD) -> None:
         wanted = settings.workers or cores()
         self.processes = wanted if wanted > 1 and jobs >= settings.min_pool_jobs else 0
         self.restarts = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu")
         self._pool: ProcessPoolExecutor | None = None
         self._in_thread = 0
+        self._preload = preload
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker; raises `WorkerCrashed` when it kills two workers."""
@@ -86,7 +102,7 @@ class Workers:
             self._in_thread -= 1
 
     def _start(self) -> ProcessPoolExecutor:
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context())
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context(self._preload))
         return self._pool
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
@@ -119,9 +135,12 @@ def aside(settings: Performance, jobs: int) -> Aside | None:
     """A fresh process for one large job that runs while this process does other work,
     or None when the work is small (`jobs` under `min_pool_jobs`) or workers are off:
     then do it here."""
-    if (settings.workers or cores()) < 2 or jobs < settings.min_pool_jobs:
-        return None
-    return Aside()
+    return Aside() if pooled(settings, jobs) else None
+
+
+def pooled(settings: Performance, jobs: int) -> bool:
+    """Whether `jobs` jobs are many enough for worker processes (and workers are on)."""
+    return (settings.workers or cores()) >= 2 and jobs >= settings.min_pool_jobs
 
 
 class Aside:
@@ -179,6 +198,23 @@ def trim() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def rest() -> None:
+    """Stop the workers' fork server, while no pool runs: its memory (the modules it
+    preloads, the rules it compiled) goes with it while another process groups the week,
+    when a run's memory peaks. The next pool, or `ready`, starts it again."""
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    with contextlib.suppress(Exception):  # a Python without it: the server stays up
+        server._stop()  # type: ignore[union-attr]
+
+
+def ready() -> None:
+    """Start the fork server now (it preloads for a second or so in its own process), so
+    that the next pool does not wait for it."""
+    if _context(PAGES_PRELOAD).get_start_method() == "forkserver":
+        with contextlib.suppress(Exception):
+            multiprocessing.forkserver.ensure_running()
+
+
 def serve() -> None:
     """The other end of `Aside.submit`: a pickled job on stdin, its result on stdout."""
     fn, args, kwargs = pickle.load(sys.stdin.buffer)
@@ -186,14 +222,14 @@ def serve() -> None:
     sys.stdout.buffer.flush()
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: list[str] = _PRELOAD) -> multiprocessing.context.BaseContext:
     """A fork server (workers start clean, with digest's modules imported once), unless
     the main program is not a file a new process can import (`python -` or a REPL)."""
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     if main is None or not Path(main).is_file():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
+    context.set_forkserver_preload(preload)  # for the next start of the server
     return context
 
 

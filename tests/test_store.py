@@ -93,3 +93,22 @@ def test_results_are_read_and_written_many_at_once(tmp_path: Path) -> None:
         assert store.result("k1199") == {"n": 1199, "text": "value 1199"}
         store.save_results({"k7": [1, 2]}, NOW + timedelta(days=1))
         assert store.results(["k7", "k8"]) == {"k7": [1, 2], "k8": {"n": 8, "text": "value 8"}}
+
+
+def test_only_the_ledger_waits_for_the_disk(tmp_path: Path) -> None:
+    """Caches and feeds commit without waiting for the disk (lost to a power cut at worst);
+    a ledger mark is on disk when it returns, with everything before it."""
+    with Store(tmp_path / "s.sqlite") as store:
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        store.save_result("k", {"a": 1}, NOW)
+        assert "PRAGMA synchronous=FULL" not in statements
+        store.mark("issue-1", "sending", "<m@x>", ["a@x"], ["u1"], NOW)
+        durable = statements.index("PRAGMA synchronous=FULL")
+        assert "INSERT OR REPLACE INTO ledger" in " ".join(statements[durable:])
+        assert statements[-1] == "PRAGMA synchronous=NORMAL"
+        store.unmark("issue-1")
+        assert statements.count("PRAGMA synchronous=FULL") == 2
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.result("k") == {"a": 1} and store.ledger_status("issue-1") is None

@@ -16,9 +16,20 @@ from digest.config import Performance, parse_config
 from digest.demo import DemoServer, demo_raw, demo_until
 from digest.detect import style
 from digest.models import Entry
+from digest.pages import _compiled
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
-from digest.workers import Aside, WorkerCrashed, Workers, aside, map_cpu
+from digest.workers import (
+    _PRELOAD,
+    PAGES_PRELOAD,
+    Aside,
+    WorkerCrashed,
+    Workers,
+    aside,
+    map_cpu,
+    ready,
+    rest,
+)
 from tests.servers import HTTPServer, Reply, rss
 
 POOL = Performance(workers=2, min_pool_jobs=1)
@@ -46,6 +57,27 @@ def test_workers_start_processes_only_when_work_queues_up() -> None:
     assert asyncio.run(go(Performance(min_pool_jobs=100), 6)) == {os.getpid()}
     assert asyncio.run(go(POOL, 1)) == {os.getpid()}  # one job: no pool for it
     assert asyncio.run(go(POOL, 8)) - {os.getpid()}  # queued work went to processes
+
+
+def rules_at_hand(_: object) -> tuple[int, int]:
+    """This process, and how many rule sets it had compiled before this job."""
+    return os.getpid(), _compiled.cache_info().currsize
+
+
+def test_page_workers_start_with_the_rules_compiled_feed_workers_without() -> None:
+    async def go(preload: list[str]) -> list[int]:
+        async with Workers(POOL, 8, preload) as workers:
+            done = await asyncio.gather(*(workers.run(rules_at_hand, i) for i in range(8)))
+        return [count for pid, count in done if pid != os.getpid()]
+
+    rest()  # a fork server started for the feeds' parsing: no rules in it
+    seen = asyncio.run(go(_PRELOAD))
+    assert seen and max(seen) == 0
+    rest()  # stopped while the week is grouped, started again before the pages
+    ready()
+    seen = asyncio.run(go(PAGES_PRELOAD))
+    assert seen and min(seen) >= 1  # compiled in the fork server, not by the worker
+    rest()
 
 
 def test_a_job_that_kills_its_worker_fails_alone() -> None:
