@@ -63,7 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest import embed
-from digest.cluster import Item, cluster, embed_text
+from digest.cluster import Item, cluster, embed_texts
 from digest.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -478,7 +478,7 @@ def cut_to_titles(batches: Sequence[Batch]) -> list[Batch]:
 
 def vectors_of(items: Sequence[Item], cache: Path | None) -> embed.Vectors:
     """The items' vectors, through a state file at `cache` (None: embedded afresh)."""
-    texts = [embed_text(item) for item in items]
+    texts = embed_texts(items)
     if cache is None:
         return embed.embed(texts)
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ that a huge page costs no more than a normal one:
 * `semantic`: cosine of sentence embeddings (digest/embed.py) of the titles (`embed_text`),
   rescaled from [SEM_LOW, SEM_HIGH]: paraphrases that share no word
   ("Nine killed in strikes on Kyiv" / "Russia hits Ukrainian capital");
+* `opening`: for two full texts (pages read, LEAD_WORDS_MAX words or more), the cosine of
+  their title-and-opening embeddings (`opening_text`), rescaled from [OPEN_LOW, OPEN_HIGH];
 * `lead`: TF-IDF cosine of the content words of title + the first LEAD_WORDS words;
 * `title`: TF-IDF cosine of the title words (the lead stands in when a title is empty);
 * `names`: how many rare names the two share, not divided by how many each has, so two
@@ -80,6 +82,9 @@ EMBED_CHARS: Final = 200  # embedded: the title (or the body's opening), this lo
 NEIGHBOURS: Final = 10  # nearest items by embedding that are scored too (paraphrases)
 SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines sit high) ...
 SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
+OPENING_CHARS: Final = 400  # full texts: the title and the body's opening, this long at most
+OPEN_LOW: Final = 0.86  # `opening` (two full texts' title-and-opening cosine) is 0 here ...
+OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT)
 # (Kept when embed.py moved to e5's query mode: among the tune half's candidate pairs, the old
 # cosines 0.85 and 0.98 sit at the quantiles where the new ones are 0.850 and 0.984.)
 
@@ -96,6 +101,7 @@ HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headlin
 FULL: Final = {
     "bias": -5.36,
     "semantic": 3.06,  # 4.37 before the query mode (see SEMANTIC_REFIT)
+    "opening": 6.0,  # two full texts: their title-and-opening cosine (see OPENING_FIT)
     "lead": 8.24,
     "title": 4.39,
     "names": 3.3,
@@ -149,6 +155,15 @@ MIXED: Final = {
 # 0.806/0.734/0.768, Giveme5W1H 0.995/0.867/0.927 -> 0.995/0.850/0.917 (4 pairs of 233),
 # UCI 0.999/0.656/0.792 -> 0.999/0.686/0.813; cut to titles: AllSides 0.608 -> 0.611,
 # AllSides news 0.640 -> 0.665, Giveme5W1H 0.891 -> 0.881.
+# OPENING_FIT: FULL's `opening` weight and its scale were chosen by `python
+# bench/fit_cluster.py --opening` on the tune half: a grid of weights (0-8) and scales, best
+# mean F1 on Giveme5W1H whole and cut to titles, precision on AllSides (whole, news, cut)
+# and Giveme5W1H no lower than without it, fixtures' gates passing (stronger settings
+# merge the demo's same-maker stories: one trade's openings read alike). Every fold chose
+# 6 over 0.86-0.94. 3-fold CV by event: Giveme5W1H 1.000/0.820/0.901 -> 1.000/0.894/0.944,
+# cut 0.911 -> 0.915; AllSides unchanged (its leads are under LEAD_WORDS_MAX words). Held
+# out, measured once after the choice: Giveme5W1H 0.995/0.850/0.917 -> 0.968/0.906/0.936,
+# cut 0.964/0.811/0.881 -> 0.965/0.828/0.891; AllSides and UCI unchanged.
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
 NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
@@ -258,13 +273,38 @@ def _body(item: Item) -> str:
 
 
 def embed_text(item: Item) -> str:
-    """What is embedded of an item: its title (the opening of its body when it has none),
-    EMBED_CHARS at most. A headline costs ~10 ms to embed and 600 characters ~150 ms; on the
-    shared sets' tune half, adding 120 characters of the body to the title changed pairwise
-    F1 by about 0.01 at twice the cost. (Generic titles, "Weekly roundup", are one outlet's:
-    same-outlet pairs are judged without embeddings.)"""
+    """What is embedded of every item: its title (the opening of its body when it has none),
+    EMBED_CHARS at most. A headline costs ~10 ms to embed and 400 characters ~150 ms, so
+    only full texts also embed their opening (`opening_text`): on the shared sets' tune
+    half, adding 120 characters of the body to every title changed pairwise F1 by about
+    0.01 at twice the cost. (Generic titles, "Weekly roundup", are one outlet's: same-outlet
+    pairs are judged without embeddings.)"""
     title = " ".join(item.title.split())[:EMBED_CHARS]
     return title or " ".join(_body(item)[: 2 * EMBED_CHARS].split())[:EMBED_CHARS]
+
+
+def opening_text(item: Item) -> str:
+    """What else is embedded of an item with a full text (LEAD_WORDS_MAX words of body or
+    more: a page read, not a feed's snippet or a lead): its title and the body's opening,
+    OPENING_CHARS at most; "" for any other item. Two full texts are compared on these
+    vectors too (`opening`), everything else on the titles' alone."""
+    if not _full_text(item):
+        return ""
+    title = " ".join(item.title.split())
+    opening = " ".join(_body(item)[: 2 * OPENING_CHARS].split())
+    return (f"{title}. {opening}" if title else opening)[:OPENING_CHARS]
+
+
+def _full_text(item: Item) -> bool:
+    """Whether the body is a full text: LEAD_WORDS_MAX words or more (as `_Profile.words`)."""
+    body = _prefix(_body(item), LEAD_WORDS_MAX)
+    return sum(1 for _ in _WORD.finditer(body)) >= LEAD_WORDS_MAX
+
+
+def embed_texts(items: Sequence[Item]) -> list[str]:
+    """The texts `group` reads vectors of, in its rows: each item's `embed_text`, then each
+    item's `opening_text` ("" where none: a zero row, nothing embedded)."""
+    return [*map(embed_text, items), *map(opening_text, items)]
 
 
 def _content(words: Iterable[str]) -> Counter[str]:
@@ -529,16 +569,18 @@ def _date_factor(a: datetime | None, b: datetime | None) -> float:
     return 1.0 - (1.0 - DATE_FLOOR) * fraction
 
 
-def _semantic(cosine: float) -> float:
-    """The embedding cosine rescaled to [0, 1] between SEM_LOW and SEM_HIGH."""
-    return max(0.0, min(1.0, (cosine - SEM_LOW) / (SEM_HIGH - SEM_LOW)))
+def _semantic(cosine: float, low: float = SEM_LOW, high: float = SEM_HIGH) -> float:
+    """The embedding cosine rescaled to [0, 1] between `low` and `high`."""
+    return max(0.0, min(1.0, (cosine - low) / (high - low)))
 
 
-def _signals(a: _Weighted, b: _Weighted, cosine: float) -> dict[str, float]:
-    """Every signal of the pair score, each in [0, 1]."""
+def _signals(a: _Weighted, b: _Weighted, cosine: float, opening: float = 0.0) -> dict[str, float]:
+    """Every signal of the pair score, each in [0, 1] (`opening`: the cosine of the two
+    items' `opening_text` vectors, 0 unless both are full texts)."""
     shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
     return {
         "semantic": _semantic(cosine),
+        "opening": _semantic(opening, OPEN_LOW, OPEN_HIGH),
         "lead": a.lead.cosine(b.lead),
         "title": a.title.cosine(b.title),
         "names": _names(a, b),
@@ -616,8 +658,8 @@ class _Scorer:
         else:
             self.batch, self.weighted = reading.batch, list(reading.weighted)
         if vectors is None:
-            vectors = embed.vectors([embed_text(item) for item in items])
-        self.vectors = vectors
+            vectors = embed.vectors(embed_texts(items))
+        self.vectors, self.openings = _rows(vectors, len(items))
         self.stripped: dict[int, _Weighted] = {}
         self.cache: dict[tuple[int, int], float] = {}
 
@@ -635,7 +677,10 @@ class _Scorer:
         a, b = self.weighted[i], self.weighted[j]
         if a.profile.source and a.profile.source == b.profile.source:
             return _signals(self._stripped(i), self._stripped(j), 0.0)
-        return _signals(a, b, float(self.vectors[i] @ self.vectors[j]))
+        opening, openings = 0.0, self.openings
+        if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
+            opening = float(openings[i] @ openings[j])
+        return _signals(a, b, float(self.vectors[i] @ self.vectors[j]), opening)
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
@@ -669,6 +714,14 @@ class _Scorer:
         """Average score between two groups, over samples of LINK_SAMPLE members each."""
         scores = [self(i, j) for i in groups.sample[a] for j in groups.sample[b]]
         return sum(scores) / len(scores)
+
+
+def _rows(vectors: embed.Vectors, count: int) -> tuple[embed.Vectors, embed.Vectors | None]:
+    """The title vectors and the opening vectors (None when only titles were given) of
+    `count` items, from the rows of `embed_texts` (or of the titles alone)."""
+    if len(vectors) == 2 * count and count:
+        return vectors[:count], vectors[count:]
+    return vectors, None
 
 
 def similarity(a: Item, b: Item, vectors: embed.Vectors | None = None) -> float:
@@ -781,9 +834,10 @@ def group(
 ) -> Grouping:
     """Cluster `items` and say why: every join with its score and signals.
 
-    `vectors` are the items' embeddings of `embed_text` (computed here when not given; the
-    pipeline passes cached ones). `reading`: `read(items)`, if made before (a grouping of
-    the same items with other vectors): the same groups, without reading them again."""
+    `vectors` are the items' embeddings of `embed_texts` (computed here when not given; the
+    pipeline passes cached ones), or of their titles alone (`embed_text`: no `opening`).
+    `reading`: `read(items)`, if made before (a grouping of the same items with other
+    vectors): the same groups, without reading them again."""
     reading = reading or read(items)
     scorer = _Scorer(items, vectors, reading)
     pairs = {*reading.pairs, *_neighbours(scorer.vectors)}
