@@ -514,7 +514,10 @@ def fit_far(corpus: Path) -> int:
 
 
 OPENING_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)  # tried weights of FULL's `opening` ...
-OPENING_SCALES = ((0.82, 0.9), (0.84, 0.9), (0.84, 0.94), (0.86, 0.94), (0.85, 0.98))
+OPENING_SCALES = (
+    *((0.82, 0.9), (0.84, 0.9), (0.84, 0.94), (0.86, 0.94), (0.85, 0.98)),
+    *((0.88, 0.94), (0.88, 0.96), (0.9, 0.96), (0.9, 0.98)),
+)
 TEXTS = ("g5w", "g5w cut")  # ... by mean F1 on the sets with full texts ...
 GUARDED_TEXTS = ("allsides", "allsides-news", "allsides cut", "g5w")  # ... precision no lower
 OPENING_SETS = (*GUARDED_TEXTS, "g5w cut")

@@ -84,7 +84,9 @@ SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines
 SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
 OPENING_CHARS: Final = 400  # full texts: the title and the body's opening, this long at most
 OPEN_LOW: Final = 0.86  # `opening` (two full texts' title-and-opening cosine) is 0 here ...
-OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT)
+OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT), read against the batch:
+OPEN_PRIOR: Final = 0.8  # a full text's usual opening cosine to another event's ...
+OPEN_SMOOTH: Final = 10  # ... assumed as if this many more full texts sat there (`_density`)
 # (Kept when embed.py moved to e5's query mode: among the tune half's candidate pairs, the old
 # cosines 0.85 and 0.98 sit at the quantiles where the new ones are 0.850 and 0.984.)
 
@@ -660,6 +662,7 @@ class _Scorer:
         if vectors is None:
             vectors = embed.vectors(embed_texts(items))
         self.vectors, self.openings = _rows(vectors, len(items))
+        self.density = _density(self.openings, self.batch.profiles)
         self.stripped: dict[int, _Weighted] = {}
         self.cache: dict[tuple[int, int], float] = {}
 
@@ -679,7 +682,8 @@ class _Scorer:
             return _signals(self._stripped(i), self._stripped(j), 0.0)
         opening, openings = 0.0, self.openings
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
-            opening = float(openings[i] @ openings[j])
+            crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
+            opening = float(openings[i] @ openings[j]) - crowd
         return _signals(a, b, float(self.vectors[i] @ self.vectors[j]), opening)
 
     def _score(self, i: int, j: int) -> float:
@@ -714,6 +718,24 @@ class _Scorer:
         """Average score between two groups, over samples of LINK_SAMPLE members each."""
         scores = [self(i, j) for i in groups.sample[a] for j in groups.sample[b]]
         return sum(scores) / len(scores)
+
+
+def _density(openings: embed.Vectors | None, profiles: Sequence[_Profile]) -> embed.Vectors:
+    """Per item, its mean opening cosine to the batch's other full texts, smoothed towards
+    OPEN_PRIOR as if OPEN_SMOOTH more full texts sat at it. e5's cosines sit higher among
+    texts of one trade (a week of car news) than across the news at large: an opening
+    cosine is read against what is usual around the two items."""
+    count = len(profiles)
+    out = np.full(count, OPEN_PRIOR, dtype=np.float32)
+    if openings is None:
+        return out
+    full = [n for n, p in enumerate(profiles) if p.words >= LEAD_WORDS_MAX and openings[n].any()]
+    for start in range(0, len(full), 512):
+        rows = full[start : start + 512]
+        block = openings[rows] @ openings[full].T
+        total = block.sum(axis=1) - (openings[rows] * openings[rows]).sum(axis=1)
+        out[rows] = (total + OPEN_PRIOR * OPEN_SMOOTH) / (len(full) - 1 + OPEN_SMOOTH)
+    return out
 
 
 def _rows(vectors: embed.Vectors, count: int) -> tuple[embed.Vectors, embed.Vectors | None]:
