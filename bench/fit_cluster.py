@@ -28,8 +28,10 @@ Giveme5W1H pairs, and the cross-validated F1 is the same either way).
 after a change of the embeddings (it compares with the vectors of the engine's passage mode
 after our "query: ", what embed.py sent before; run on today's constants it measures them
 against those old vectors). `--far` fits the weight of "far" and the days the date factor
-starts and saturates at. Both choose on 3-fold CV by event inside the tune half, within
-AllSides precision and the fixtures' gates (`eval_cluster.fixtures_hold`).
+starts and saturates at. `--opening` fits FULL's `opening` weight and its scale (two full
+texts compared on their title-and-opening vectors, `cluster.opening_text`). All three
+choose on 3-fold CV by event inside the tune half, within AllSides precision and the
+fixtures' gates (`eval_cluster.fixtures_hold`).
 """
 
 from __future__ import annotations
