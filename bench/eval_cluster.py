@@ -66,7 +66,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest import embed
-from digest.cluster import Item, cluster, embed_texts
+from digest.cluster import Item, cluster, embed_text, embed_texts
 from digest.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -612,14 +612,16 @@ def feed_rows(corpus: Path) -> list[dict[str, object]]:
 
 
 def scaling(corpus: Path | None, sizes: Sequence[int] = (1, 3, 10)) -> list[dict[str, float]]:
-    """Time `cluster` on growing slices of the real feeds' entries (or of synthetic rows)."""
+    """Time `cluster` on growing slices of the real feeds' entries (or of synthetic rows),
+    their titles embedded (feed texts: no openings, as in the pipeline's first grouping)."""
     rows = feed_rows(corpus) if corpus else synthetic_rows(max(sizes))
     base = len(rows) // max(sizes)
     out = []
     for factor in sizes:
         items = [to_item(row) for row in rows[: base * factor]]
         started = time.perf_counter()
-        groups = cluster(items)
+        # feed texts: titles embedded alone, as in the pipeline's first grouping
+        groups = cluster(items, embed.embed([embed_text(item) for item in items]))
         seconds = time.perf_counter() - started
         out.append(
             {
