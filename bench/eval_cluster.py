@@ -66,7 +66,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest import embed
-from digest.cluster import Item, cluster, embed_text, embed_texts
+from digest.cluster import Item, Reading, cluster, embed_text, embed_texts, embedded, read
 from digest.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -482,14 +482,23 @@ def cut_to_titles(batches: Sequence[Batch]) -> list[Batch]:
     return [[row | {"text": ""} if is_cut(str(row["id"])) else row for row in b] for b in batches]
 
 
-def vectors_of(items: Sequence[Item], cache: Path | None) -> embed.Vectors:
-    """The items' vectors, through a state file at `cache` (None: embedded afresh)."""
-    texts = embed_texts(items)
+def vectors_of(
+    items: Sequence[Item], cache: Path | None, known: Reading | None = None
+) -> embed.Vectors:
+    """The items' vectors, through a state file at `cache` (None: embedded afresh): as
+    `cluster` reads them (`cluster.embedded`: the titles', and the openings that may count,
+    given the items' reading `known`), or without `known` every full text's opening (the
+    fit reads them all: which count depends on the weights it fits)."""
     if cache is None:
-        return embed.embed(texts)
+        return embedded(items, known) if known else embed.embed(embed_texts(items))
     cache.parent.mkdir(parents=True, exist_ok=True)
     with Store(cache) as store:
-        return embed.vectors(texts, store, datetime.now(UTC))
+        now = datetime.now(UTC)
+        return (
+            embedded(items, known, store, now)
+            if known
+            else embed.vectors(embed_texts(items), store, now)
+        )
 
 
 def score_batches(batches: Sequence[Batch], cache: Path | None) -> dict[str, object]:
@@ -498,7 +507,8 @@ def score_batches(batches: Sequence[Batch], cache: Path | None) -> dict[str, obj
     started = time.perf_counter()
     for batch in batches:
         rows = [to_item(row) for row in batch]
-        groups = cluster(rows, vectors_of(rows, cache))
+        known = read(rows)
+        groups = cluster(rows, vectors_of(rows, cache, known), known)
         counts = pair_counts(groups, [str(row["story"]) for row in batch])
         tp, fp, fn, items = tp + counts[0], fp + counts[1], fn + counts[2], items + len(rows)
     seconds = time.perf_counter() - started
@@ -545,7 +555,8 @@ def cost(corpus: Path, count: int = 1000) -> dict[str, float]:
         for run in ("cold", "warm"):
             embed._MEMO.vectors.clear()  # what a new process starts with
             started = time.perf_counter()
-            cluster(items, vectors_of(items, Path(folder) / "state.sqlite"))
+            known = read(items)
+            cluster(items, vectors_of(items, Path(folder) / "state.sqlite", known), known)
             out[run] = time.perf_counter() - started
     return out
 

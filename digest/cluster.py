@@ -87,6 +87,7 @@ OPEN_LOW: Final = 0.86  # `opening` (two full texts' title-and-opening cosine) i
 OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT), read against the batch:
 OPEN_PRIOR: Final = 0.8  # a full text's usual opening cosine to another event's ...
 OPEN_SMOOTH: Final = 10  # ... assumed as if this many more full texts sat there (`_density`)
+OPEN_FROM: Final = -4.0  # FULL's logit without `opening` from which a pair's openings are read
 # (Kept when embed.py moved to e5's query mode: among the tune half's candidate pairs, the old
 # cosines 0.85 and 0.98 sit at the quantiles where the new ones are 0.850 and 0.984.)
 
@@ -621,12 +622,14 @@ def _features(signals: Mapping[str, float], a: _Profile, b: _Profile) -> dict[st
     return values
 
 
+def _logit(weights: Mapping[str, float], values: Mapping[str, float]) -> float:
+    return weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
+
+
 def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
     """The pair score in [0, 1]: a logistic mix of the signals (FULL; HEADLINE when both
     items are little more than a headline, MIXED when one is), or 1 for a copy."""
-    weights = (FULL, MIXED, HEADLINE)[_headlines(a, b)]
-    values = _features(signals, a, b)
-    z = weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
+    z = _logit((FULL, MIXED, HEADLINE)[_headlines(a, b)], _features(signals, a, b))
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
     names = NAMES_SURE if signals["names"] >= 1.0 else 0.0
     return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy), names)
@@ -660,13 +663,10 @@ class _Scorer:
         vectors: embed.Vectors | None = None,
         reading: Reading | None = None,
     ) -> None:
-        if reading is None:
-            self.batch = _Batch([_profile(item) for item in items])
-            self.weighted = [self.batch.weigh(profile) for profile in self.batch.profiles]
-        else:
-            self.batch, self.weighted = reading.batch, list(reading.weighted)
+        reading = reading or read(items)
+        self.batch, self.weighted = reading.batch, list(reading.weighted)
         if vectors is None:
-            vectors = embed.vectors(embed_texts(items))
+            vectors = embedded(items, reading)
         self.vectors, self.openings = _rows(vectors, len(items))
         self.density = _density(self.openings, self.batch.profiles)
         self.stripped: dict[int, _Weighted] = {}
@@ -724,6 +724,72 @@ class _Scorer:
         """Average score between two groups, over samples of LINK_SAMPLE members each."""
         scores = [self(i, j) for i in groups.sample[a] for j in groups.sample[b]]
         return sum(scores) / len(scores)
+
+
+def openings_wanted(items: Sequence[Item], vectors: embed.Vectors, reading: Reading) -> list[int]:
+    """The items whose `opening_text` is worth embedding (`vectors`: the rows of their
+    titles' `embed_text`): full texts in a candidate pair that `opening` could carry
+    over EDGE_THRESHOLD, one whose score without it is under EDGE_THRESHOLD but whose
+    logit is OPEN_FROM or more (OPENINGS_WANTED). The other items' openings are not
+    embedded (a zero row): each costs ~150 ms, ten headlines' worth."""
+    scorer = _Scorer(items, vectors[: len(items)], reading)
+    profiles = scorer.batch.profiles
+    wanted: set[int] = set()
+    for i, j in sorted({*reading.pairs, *_neighbours(scorer.vectors)}):
+        a, b = profiles[i], profiles[j]
+        if min(a.words, b.words) < LEAD_WORDS_MAX or (a.source and a.source == b.source):
+            continue
+        if {i, j} <= wanted or _headlines(a, b):
+            continue
+        signals = scorer.signals(i, j)
+        if (
+            _logit(FULL, _features(signals, a, b)) >= OPEN_FROM
+            and _combine(signals, a, b) < EDGE_THRESHOLD
+        ):
+            wanted.update((i, j))
+    return sorted(wanted)
+
+
+def embedded(
+    items: Sequence[Item],
+    reading: Reading,
+    cache: embed.Cache | None = None,
+    now: datetime | None = None,
+) -> embed.Vectors:
+    """The vectors `group` reads, in the rows of `embed_texts`: every title's, then the
+    openings of the items `openings_wanted` names (zero rows for the others), through
+    `cache` (`embed.vectors`)."""
+    texts, count = embed_texts(items), len(items)
+    titles = embed.vectors(texts[:count], cache, now)
+    wanted = set(openings_wanted(items, titles, reading))
+    picked = [text if n in wanted else "" for n, text in enumerate(texts[count:])]
+    return np.vstack([titles, embed.vectors(picked, cache, now)])
+
+
+class Staged:
+    """`cluster` as a job for `embed.completed` (an `embed.Later`): given the titles'
+    vectors, it names the openings worth embedding (`openings_wanted`); the other opening
+    rows stay empty. `reading`: a file holding (or to hold) the items' `Reading`, made
+    by a grouping of the same items with other vectors (see `regroup`)."""
+
+    def __init__(self, items: Sequence[Item], reading: Path | None = None) -> None:
+        self.items, self.path = items, reading
+        self.optional = range(len(items), 2 * len(items))
+        self.known: Reading | None = None
+
+    def reading(self) -> Reading:
+        """The items' reading: read once, from the file when there is one."""
+        if self.known is None:
+            self.known = _known(self.items, self.path) if self.path else read(self.items)
+        return self.known
+
+    def wanted(self, vectors: embed.Vectors) -> list[int]:
+        """The rows (of `embed_texts`) of the openings worth embedding."""
+        count = len(self.items)
+        return [count + n for n in openings_wanted(self.items, vectors, self.reading())]
+
+    def __call__(self, vectors: embed.Vectors) -> list[list[int]]:
+        return cluster(self.items, vectors, self.reading())
 
 
 def _density(openings: embed.Vectors | None, profiles: Sequence[_Profile]) -> embed.Vectors:
@@ -900,13 +966,19 @@ def regroup(items: Sequence[Item], reading: Path, vectors: embed.Vectors) -> lis
     no such file yet, the reading is made and pickled there for the next. The groups are
     those of a fresh grouping. (A file, not a value: the reading is megabytes, and
     neither the caller nor the next worker holds it whole as bytes.)"""
+    return cluster(items, vectors, _known(items, reading))
+
+
+def _known(items: Sequence[Item], reading: Path) -> Reading:
+    """The reading of `items` pickled in the file `reading`, made and pickled there first
+    when there is no such file yet (see `regroup`)."""
     if reading.exists():
         with reading.open("rb") as file:
             known: Reading = pickle.load(file)
-    else:
-        known = read(items)
-        part = reading.with_name(reading.name + ".part")  # whole or not there
-        with part.open("wb") as file:
-            pickle.dump(known, file, protocol=pickle.HIGHEST_PROTOCOL)
-        part.replace(reading)
-    return cluster(items, vectors, known)
+        return known
+    known = read(items)
+    part = reading.with_name(reading.name + ".part")  # whole or not there
+    with part.open("wb") as file:
+        pickle.dump(known, file, protocol=pickle.HIGHEST_PROTOCOL)
+    part.replace(reading)
+    return known

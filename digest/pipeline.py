@@ -872,10 +872,8 @@ def _grouped(
     for many items in a worker process of its own, which ends after (the model and the
     clustering's memory go with it); else here. Returns the new rows and the groups
     (`reading`: see `cluster.regroup`)."""
-    grouping = (
-        partial(cluster.regroup, items, reading) if reading else partial(cluster.cluster, items)
-    )
-    job = partial(embed.completed, texts, missing, vectors, grouping)
+    grouping = cluster.Staged(items, reading)  # openings embedded only where they may count
+    job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
     pool = aside(performance or Performance(), len(items))
     if pool is None:
         return job()
