@@ -516,6 +516,26 @@ def test_the_opening_cosine_is_read_against_the_batch(monkeypatch: pytest.Monkey
     assert cluster(items) == [[0, 1, 4], [2, 3]]
 
 
+@pytest.mark.parametrize("name", ["pages", "syndication", "demo"])
+def test_openings_are_embedded_only_where_they_may_count(name: str) -> None:
+    """A pair's opening only adds to its score: a full text whose pairs are over
+    EDGE_THRESHOLD without it (a copy), or far under it, leaves its opening unembedded.
+    The groups are those of every full text's opening embedded, at fewer openings."""
+    items = [to_item(row) for row in load_set(name)]
+    reading = clusterer.read(items)
+    everything = embed.vectors(embed_texts(items))
+    lazy = clusterer.embedded(items, reading)
+    count = len(items)
+    assert np.array_equal(lazy[:count], everything[:count])
+    openings = {n for n in range(count) if lazy[count + n].any()}
+    assert openings == set(clusterer.openings_wanted(items, lazy, reading))
+    assert all(np.array_equal(lazy[count + n], everything[count + n]) for n in openings)
+    full = {n for n in range(count) if everything[count + n].any()}
+    assert openings <= full
+    assert (openings == full) == (name == "pages")  # one maker's look-alike events: all
+    assert cluster(items, lazy) == cluster(items, everything)
+
+
 def test_the_final_grouping_caches_the_openings_it_embeds(tmp_path: Path) -> None:
     """The pages read are grouped again with their openings embedded (`openings`), each
     cached by its text, so grouping them again embeds nothing; the first pass (titles
