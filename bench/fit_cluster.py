@@ -601,6 +601,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--opening", action="store_true", help="fit the weight of two full texts' openings"
     )
+    parser.add_argument(
+        "--opening-chars",
+        type=int,
+        default=clusterer.OPENING_CHARS,
+        help="with --opening: embed openings this long (OPENING_CHARS)",
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}")
@@ -610,7 +616,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.far:
         return fit_far(args.corpus)
     if args.opening:
-        return fit_opening(args.corpus)
+        with swapped(clusterer, OPENING_CHARS=args.opening_chars):
+            return fit_opening(args.corpus)
     uncut = {name: prepare(REAL_SETS[name](args.corpus, "tune")) for name in CUT_SETS}
     cut = {name: prepare(cut_to_titles(REAL_SETS[name](args.corpus, "tune"))) for name in CUT_SETS}
     pairs = [pair for name in FITTED for pair in mixed_pairs(name, cut[name])]
