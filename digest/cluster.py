@@ -83,11 +83,19 @@ EMBED_CHARS: Final = 200  # embedded: the title (or the body's opening), this lo
 NEIGHBOURS: Final = 10  # nearest items by embedding that are scored too (paraphrases)
 SEM_LOW: Final = 0.85  # an embedding cosine this low says nothing (e5's cosines sit high) ...
 SEM_HIGH: Final = 0.98  # ... and from this on `semantic` is 1
-OPENING_CHARS: Final = 250  # full texts: the title and the body's opening, this long at most
-OPEN_LOW: Final = 0.84  # `opening` (two full texts' title-and-opening cosine) is 0 here ...
-OPEN_HIGH: Final = 0.90  # ... and 1 from here (see OPENING_FIT), read against the batch:
+OPENING_CHARS: Final = 400  # full texts: the title and the body's opening, this long at most
+OPEN_LOW: Final = 0.86  # `opening` (two full texts' title-and-opening cosine) is 0 here ...
+OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT), read against the batch:
 OPEN_PRIOR: Final = 0.8  # a full text's usual opening cosine to another event's ...
 OPEN_SMOOTH: Final = 10  # ... assumed as if this many more full texts sat there (`_density`)
+OPEN_FROM: Final = -4.0  # FULL's logit without `opening` from which a pair's openings are read
+# (OPENINGS_WANTED: `opening` only adds to a score, so a pair over EDGE_THRESHOLD without it
+# needs no opening. At its full weight it could lift any pair of full texts over (-5.36 + 6),
+# so a bound on what it lifts was read off the tune half: on Giveme5W1H the pairs it carried
+# over EDGE_THRESHOLD had logits of -3.89 and more without it. From -4, 85 of its 125 full
+# texts are embedded (53 of 81 cut to titles), the groups those of every opening embedded,
+# the fixtures' too but one (overall, a wrong pair fewer: 0.917 -> 0.933); from -3.5, 56,
+# and one Giveme5W1H group differs, from -4.5, 104.)
 # (Kept when embed.py moved to e5's query mode: among the tune half's candidate pairs, the old
 # cosines 0.85 and 0.98 sit at the quantiles where the new ones are 0.850 and 0.984.)
 
@@ -104,7 +112,7 @@ HEADLINE_WORDS: Final = 8  # fewer distinct content words in the body: a headlin
 FULL: Final = {
     "bias": -5.36,
     "semantic": 3.06,  # 4.37 before the query mode (see SEMANTIC_REFIT)
-    "opening": 3.0,  # two full texts: their title-and-opening cosine (see OPENING_FIT)
+    "opening": 6.0,  # two full texts: their title-and-opening cosine (see OPENING_FIT)
     "lead": 8.24,
     "title": 4.39,
     "names": 3.3,
@@ -173,20 +181,6 @@ MIXED: Final = {
 # Giveme5W1H 0.995/0.850/0.917 -> 0.968/0.906/0.936 (a Falcon Heavy preview joins the
 # Roadster-on-Falcon-Heavy story), cut 0.964/0.811/0.881 -> 0.965/0.828/0.891; AllSides and
 # UCI unchanged. (Looked at twice: after the raw choice, and after this one; the same.)
-# Since shortened to 250 characters and refitted to 3 over 0.84-0.90: see OPENINGS_WANTED.
-# OPENINGS_WANTED (2026-12-07): an opening costs ~100 ms of CPU to embed at 400 characters
-# (~65 at 250) against ~15 for a title, so only those that may change a join are embedded
-# (`openings_wanted`): `opening` only adds to a pair's score, at most FULL's weight to its
-# logit, so a pair over EDGE_THRESHOLD without it, or under it even with the most it adds,
-# needs no opening. At 400 characters its weight (6) could lift any pair of full texts over
-# (bias -5.36), so the openings were shortened and refitted (`python bench/fit_cluster.py
-# --opening --opening-chars 250`, tune half, 3-fold CV by event; every fold chose 3 over
-# 0.84-0.90): Giveme5W1H 1.000/0.894/0.944 (400: the same), cut 0.921 (400: 0.915). With
-# that weight, of the tune half's 125 Giveme5W1H full texts 77 are embedded (cut: 46 of
-# 81; the fixtures: 49 of 85); `_density` reads the openings embedded, which on Giveme5W1H
-# moves one group against every opening embedded (F1 0.944 -> 0.938; cut and fixtures the
-# same groups). (Read on title vectors instead, two groups moved either way and the
-# fixtures' "overall" precision fell to 0.902.)
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
 NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
@@ -743,10 +737,9 @@ class _Scorer:
 def openings_wanted(items: Sequence[Item], vectors: embed.Vectors, reading: Reading) -> list[int]:
     """The items whose `opening_text` is worth embedding (`vectors`: the rows of their
     titles' `embed_text`): full texts in a candidate pair that `opening` could carry
-    over EDGE_THRESHOLD (under it without `opening`, over it with the most `opening` adds:
-    OPENINGS_WANTED). The other items' openings are not embedded (a zero row): each
-    costs about four headlines' worth."""
-    edge = math.log(EDGE_THRESHOLD / (1.0 - EDGE_THRESHOLD))
+    over EDGE_THRESHOLD: one whose score without it is under EDGE_THRESHOLD, its logit
+    OPEN_FROM or more (OPENINGS_WANTED). The other items' openings are not
+    embedded (a zero row): each costs ~150 ms, ten headlines' worth."""
     scorer = _Scorer(items, vectors[: len(items)], reading)
     profiles = scorer.batch.profiles
     wanted: set[int] = set()
@@ -757,8 +750,10 @@ def openings_wanted(items: Sequence[Item], vectors: embed.Vectors, reading: Read
         if {i, j} <= wanted or _headlines(a, b):
             continue
         signals = scorer.signals(i, j)
-        lifted = _logit(FULL, _features(signals, a, b)) + FULL["opening"]
-        if lifted >= edge and _combine(signals, a, b) < EDGE_THRESHOLD:
+        if (
+            _logit(FULL, _features(signals, a, b)) >= OPEN_FROM
+            and _combine(signals, a, b) < EDGE_THRESHOLD
+        ):
             wanted.update((i, j))
     return sorted(wanted)
 
@@ -810,7 +805,8 @@ def _density(openings: embed.Vectors | None, profiles: Sequence[_Profile]) -> em
     OPEN_PRIOR as if OPEN_SMOOTH more full texts sat at it. e5's cosines sit higher among
     texts of one trade (a week of car news) than across the news at large: an opening
     cosine is read against what is usual around the two items. Only the openings embedded
-    count (`openings_wanted`; see OPENINGS_WANTED)."""
+    count (`openings_wanted`; on the tune half of Giveme5W1H, 85 of 125, the groups the
+    same as with every opening embedded)."""
     count = len(profiles)
     out = np.full(count, OPEN_PRIOR, dtype=np.float32)
     if openings is None:
