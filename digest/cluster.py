@@ -89,13 +89,22 @@ OPEN_HIGH: Final = 0.94  # ... and 1 from here (see OPENING_FIT), read against t
 OPEN_PRIOR: Final = 0.8  # a full text's usual opening cosine to another event's ...
 OPEN_SMOOTH: Final = 10  # ... assumed as if this many more full texts sat there (`_density`)
 OPEN_FROM: Final = -4.0  # FULL's logit without `opening` from which a pair's openings are read
-# (OPENINGS_WANTED: `opening` only adds to a score, so a pair over EDGE_THRESHOLD without it
-# needs no opening. At its full weight it could lift any pair of full texts over (-5.36 + 6),
-# so a bound on what it lifts was read off the tune half: on Giveme5W1H the pairs it carried
-# over EDGE_THRESHOLD had logits of -3.89 and more without it. From -4, 85 of its 125 full
-# texts are embedded (53 of 81 cut to titles), the groups those of every opening embedded,
-# the fixtures' too but one (overall, a wrong pair fewer: 0.917 -> 0.933); from -3.5, 56,
-# and one Giveme5W1H group differs, from -4.5, 104.)
+# OPENINGS_WANTED (2026-12-07): an opening costs ~100 ms of CPU to embed (one thread; a
+# title ~15), so only those that may change a join are (`openings_wanted`). `opening` only
+# adds to a pair's score: a pair over EDGE_THRESHOLD without it needs no opening. At its
+# full weight it could lift any pair of full texts over (-5.36 + 6), so how far below it
+# lifts pairs was read off the tune half: on Giveme5W1H the pairs it carried over
+# EDGE_THRESHOLD had logits of -3.89 and more without it. From -4: Giveme5W1H tune 85 of
+# 125 full texts embedded (cut to titles: 53 of 81), held 49 of 105 (39 of 77), the groups
+# those of every opening embedded; the fixtures 55 of 85, one group fewer wrong ("overall"
+# precision 0.917 -> 0.933); AllSides (leads) none. From -3.5: 56 of 125, one Giveme5W1H
+# group moves. `_density` reads the openings embedded. Speed bench: 41 openings embedded
+# (all openings: 70). Tried and not kept: openings of 250 characters (~65 ms), refitted by
+# `python bench/fit_cluster.py --opening --opening-chars 250` (every fold: 3 over
+# 0.84-0.90; CV Giveme5W1H 0.944, cut 0.921, as at 400), whose weight bounds the band
+# exactly (logit -0.85 - 3); with the embedded openings' `_density`, one tune group moved
+# (0.944 -> 0.938) and held out Giveme5W1H recall fell to 0.880, under its floor (0.995/
+# 0.880/0.934). (Held out looked at twice: that choice, then this one.)
 # (Kept when embed.py moved to e5's query mode: among the tune half's candidate pairs, the old
 # cosines 0.85 and 0.98 sit at the quantiles where the new ones are 0.850 and 0.984.)
 
@@ -739,7 +748,7 @@ def openings_wanted(items: Sequence[Item], vectors: embed.Vectors, reading: Read
     titles' `embed_text`): full texts in a candidate pair that `opening` could carry
     over EDGE_THRESHOLD: one whose score without it is under EDGE_THRESHOLD, its logit
     OPEN_FROM or more (OPENINGS_WANTED). The other items' openings are not
-    embedded (a zero row): each costs ~150 ms, ten headlines' worth."""
+    embedded (a zero row): each costs ~100 ms of CPU, seven headlines' worth."""
     scorer = _Scorer(items, vectors[: len(items)], reading)
     profiles = scorer.batch.profiles
     wanted: set[int] = set()
