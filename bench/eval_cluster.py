@@ -454,7 +454,9 @@ REAL_SETS = {
 }
 EMBED_CACHE = REPO / ".cache" / "cluster-embed.sqlite"  # git-ignored; vectors by text hash
 # Out-of-sample floors, a little below what the held-out half scores (see the table).
-# Held out (2026-12-07, two full texts also compared on their openings, FULL's `opening`):
+# Held out (2026-12-07, openings embedded only where they may count, OPENINGS_WANTED): the
+# same as with every opening embedded. Held out (2026-12-07, two full texts also compared
+# on their openings, FULL's `opening`):
 # allsides 0.760/0.660, allsides-news 0.806/0.734, g5w 0.968/0.906 (F1 0.936), uci
 # 0.999/0.686 (P/R); before, titles alone (2026-12-07): g5w 0.995/0.850 (F1 0.917), the
 # others the same; before the query mode (2026-12-06): 0.754/0.665, 0.771/0.759,
