@@ -171,8 +171,20 @@ def fill(out: Vectors, texts: Sequence[str], computed: Sequence[str], rows: Vect
 
 
 def save(cache: Cache, texts: Sequence[str], rows: Vectors, now: datetime) -> None:
-    """Cache the vectors of `texts`, in one write."""
-    cache.save_results({key(t): _encode(r) for t, r in zip(texts, rows, strict=True)}, now)
+    """Cache the vectors of `texts`, in one write (not the zero rows: texts not embedded)."""
+    pairs = zip(texts, rows, strict=True)
+    cache.save_results({key(t): _encode(r) for t, r in pairs if r.any()}, now)
+
+
+class Later(Protocol):
+    """A job's rows that are embedded only where it wants them (`completed`): the texts
+    at rows `optional` wait until the others' vectors are there; `wanted(those vectors)`
+    names the rows among them worth embedding, and the rest stay empty."""
+
+    @property
+    def optional(self) -> range: ...
+
+    def wanted(self, vectors: Vectors) -> Iterable[int]: ...
 
 
 def completed(
@@ -182,21 +194,44 @@ def completed(
     then: Callable[[Vectors], T],
     release: bool = False,
     threads: int = 1,
+    later: Later | None = None,
 ) -> tuple[Vectors, T]:
     """Embed `missing` (the texts among `texts` whose rows of `vectors` are still empty),
     fill them in, then `then(the vectors)`: a clustering job, whole, for a worker process.
-    Returns the rows embedded (for the cache) and what `then` gave. With `release` the
-    model is freed before `then` runs (a worker's memory peaks at the larger of the two
-    steps, not their sum)."""
-    fresh = embed(missing, threads)
+    Returns the rows embedded, in the order of `missing` (for the cache; a zero row for a
+    text not embedded), and what `then` gave. With `release` the model is freed before
+    `then` runs (a worker's memory peaks at the larger of the two steps, not their sum).
+    `later`: rows embedded only where wanted (see `Later`); the others are emptied, even
+    when `vectors` held them, so that the outcome never depends on what was cached."""
+    out = vectors.copy()
+    waiting = [n for n in later.optional if n < len(texts) and texts[n]] if later else []
+    held = {texts[n] for n in waiting}
+    done = _embedded([text for text in missing if text not in held], threads)
+    for n, text in enumerate(texts):
+        if text in done:
+            out[n] = done[text]
+    if later is not None and waiting:
+        wanted = set(later.wanted(out))
+        chosen = [n for n in waiting if n in wanted]
+        done |= _embedded([t for t in missing if t in {texts[n] for n in chosen}], threads)
+        out[waiting] = 0.0
+        for n in chosen:
+            out[n] = vectors[n] if texts[n] not in done else done[texts[n]]
     if release:
         _model.cache_clear()  # the engine frees its buffers and unmaps its weights
         _MEMO.vectors.clear()
         gc.collect()
         _trim()
-    out = vectors.copy()
-    fill(out, texts, missing, fresh)
+    fresh = np.zeros((len(missing), DIM), dtype=np.float32)
+    for n, text in enumerate(missing):
+        if text in done:
+            fresh[n] = done[text]
     return fresh, then(out)
+
+
+def _embedded(texts: Sequence[str], threads: int) -> dict[str, Vectors]:
+    """The vectors of distinct `texts`, by text."""
+    return dict(zip(texts, embed(texts, threads), strict=True))
 
 
 def _trim() -> None:

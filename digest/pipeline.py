@@ -602,7 +602,9 @@ def _regrouped(
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
-    regrouped = _clustered(store, [articles[n] for n in again], now, config.performance)
+    regrouped = _clustered(
+        store, [articles[n] for n in again], now, config.performance, openings=True
+    )
     return kept + [[again[n] for n in group] for group in regrouped]
 
 
@@ -824,6 +826,7 @@ def _clustered(
     performance: Performance | None = None,
     rows: Rows = "all",
     reading: Path | None = None,
+    openings: bool = False,
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
@@ -831,7 +834,8 @@ def _clustered(
 
     Many items are embedded and clustered in a worker process of its own (so this
     process never holds the model), few here. `reading`: a file where a grouping of the
-    same articles left its reading of their words, or leaves it (`cluster.regroup`)."""
+    same articles left its reading of their words, or leaves it (`cluster.regroup`).
+    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -839,12 +843,14 @@ def _clustered(
     if rows != "all":  # which rows were embedded (a set: by URL, in any order)
         embedded = sorted(items[n].id for n in rows) if isinstance(rows, frozenset) else [rows]
         digest.update(json.dumps(embedded).encode())
+    digest.update(b"openings" if openings else b"")
     key = "cluster:" + digest.hexdigest()
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
         return [[index[url] for url in group] for group in cached]
     texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
+    texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
     if rows == _WIDEST:
@@ -875,10 +881,8 @@ def _grouped(
     for many items in a worker process of its own, which ends after (the model and the
     clustering's memory go with it); else here. Returns the new rows and the groups
     (`reading`: see `cluster.regroup`)."""
-    grouping = (
-        partial(cluster.regroup, items, reading) if reading else partial(cluster.cluster, items)
-    )
-    job = partial(embed.completed, texts, missing, vectors, grouping)
+    grouping = cluster.Staged(items, reading)  # openings embedded only where they may count
+    job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
     pool = aside(performance or Performance(), len(items))
     if pool is None:
         return job()

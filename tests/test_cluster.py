@@ -9,6 +9,7 @@ import json
 import time
 import tomllib
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from bench.eval_cluster import (
     titles_cut_in_thirds,
     to_item,
 )
+from digest import cluster as clusterer
+from digest import embed
 from digest.cli import main
 from digest.cluster import (
     EDGE_THRESHOLD,
@@ -39,13 +42,19 @@ from digest.cluster import (
     MAX_CANDIDATES,
     MAX_POSTING,
     NEIGHBOURS,
+    OPEN_PRIOR,
+    OPENING_CHARS,
     Item,
     _Batch,
     _candidates,
     _neighbours,
     _profile,
+    _Scorer,
     cluster,
+    embed_text,
+    embed_texts,
     group,
+    opening_text,
     similarity,
 )
 from digest.embed import DIM
@@ -422,7 +431,7 @@ def test_cli_bad_row(tmp_path: Path, row: object, message: str) -> None:
 
 def test_pinned_floors_on_the_fixtures() -> None:
     results = evaluate()
-    assert set(results) == {"demo", "events", "syndication", "holdout", "overall"}
+    assert set(results) == {"demo", "events", "syndication", "holdout", "pages", "overall"}
     misses = [miss for name, result in results.items() for miss in below_floor(name, result)]
     assert not misses
     assert all(name in FLOORS for name in results)
@@ -453,6 +462,107 @@ def test_seed_articles_cluster_together() -> None:
     demo = [to_item(row) for row in load_set("demo")]
     groups = cluster([*demo, *seeds])
     assert [len(demo), len(demo) + 1] in groups  # together, and with nothing from the demo
+
+
+# --- full texts: their openings ------------------------------------------------------------
+
+
+def pages_items() -> list[Item]:
+    """One van maker's three events as full texts: a brake recall told twice, a plant
+    opening told twice, a steering recall (tests/fixtures/cluster/pages.jsonl)."""
+    return [to_item(row) for row in load_set("pages")]
+
+
+def test_only_full_texts_embed_their_opening() -> None:
+    """A page read (120 words or more) embeds its title and opening as well; a lead, a
+    feed's snippet or a headline embeds its title alone (about a tenth of the cost)."""
+    pages = pages_items()
+    lead = to_item(load_set("events")[0])
+    headline = Item("h", "Oskarsson recalls Vesta vans", "")
+    items = [*pages, lead, headline]
+    texts = embed_texts(items)
+    assert texts[: len(items)] == [embed_text(item) for item in items]
+    openings = texts[len(items) :]
+    assert openings[-2:] == ["", ""]
+    for page, text in zip(pages, openings, strict=False):
+        assert text.startswith(f"{page.title}. {page.text.split()[0]}")
+        assert len(text) <= OPENING_CHARS
+    assert opening_text(lead) == ""
+
+
+def test_two_full_texts_are_compared_on_their_openings() -> None:
+    """The brake recall told by two outlets agrees on its openings; the maker's other
+    events do not. With the titles' vectors alone, there is no `opening` signal."""
+    items = pages_items()
+    scorer = _Scorer(items)
+    assert scorer.signals(0, 1)["opening"] > 0.3  # the brake recall, two outlets
+    assert scorer.signals(2, 3)["opening"] > 0.3  # the plant, two outlets
+    assert scorer.signals(0, 4)["opening"] < 0.2  # two recalls: other events
+    titles = embed.vectors([embed_text(item) for item in items])
+    assert _Scorer(items, titles).signals(0, 1)["opening"] == 0.0
+    assert cluster(items) == [[0, 1], [2, 3], [4]]
+
+
+def test_the_opening_cosine_is_read_against_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One trade's texts read alike to e5: read raw (every item's neighbourhood taken as
+    the news at large), the maker's two recalls become one story."""
+    items = pages_items()
+    scorer = _Scorer(items)
+    assert all(density > OPEN_PRIOR for density in scorer.density)
+    assert scorer(0, 4) < EDGE_THRESHOLD
+    monkeypatch.setattr(clusterer, "OPEN_SMOOTH", 10**9)  # every item's density: the prior
+    raw = _Scorer(items)
+    assert raw(0, 4) >= EDGE_THRESHOLD
+    assert cluster(items) == [[0, 1, 4], [2, 3]]
+
+
+@pytest.mark.parametrize("name", ["pages", "syndication", "demo"])
+def test_openings_are_embedded_only_where_they_may_count(name: str) -> None:
+    """A pair's opening only adds to its score: a full text whose pairs are over
+    EDGE_THRESHOLD without it (a copy), or far under it, leaves its opening unembedded.
+    The groups are those of every full text's opening embedded, at fewer openings."""
+    items = [to_item(row) for row in load_set(name)]
+    reading = clusterer.read(items)
+    everything = embed.vectors(embed_texts(items))
+    lazy = clusterer.embedded(items, reading)
+    count = len(items)
+    assert np.array_equal(lazy[:count], everything[:count])
+    openings = {n for n in range(count) if lazy[count + n].any()}
+    assert openings == set(clusterer.openings_wanted(items, lazy, reading))
+    assert all(np.array_equal(lazy[count + n], everything[count + n]) for n in openings)
+    full = {n for n in range(count) if everything[count + n].any()}
+    assert openings <= full
+    assert (openings == full) == (name == "pages")  # one maker's look-alike events: all
+    assert cluster(items, lazy) == cluster(items, everything)
+
+
+def test_the_final_grouping_caches_the_openings_it_embeds(tmp_path: Path) -> None:
+    """The pages read are grouped again with their openings embedded (`openings`), each
+    cached by its text, so grouping them again embeds nothing; the first pass (titles
+    only) embeds no opening."""
+    from digest import pipeline
+    from digest.models import Article
+    from digest.store import Store
+
+    articles = [
+        Article(item.id, item.source, "", item.title, item.text, "page", date=item.date)
+        for item in [replace(i, id=f"https://{n}.test/a") for n, i in enumerate(pages_items())]
+    ]
+    keys = [embed.key(opening_text(pipeline._item(a))) for a in articles]
+    with Store(tmp_path / "state.sqlite") as store:
+        pipeline._clustered(store, articles, WHEN)
+        assert store.results(keys) == {}
+        groups = pipeline._clustered(store, articles, WHEN, openings=True)
+        assert set(store.results(keys)) == set(keys)
+        assert groups == [[0, 1], [2, 3], [4]]
+    embed._MEMO.vectors.clear()
+    vectors = "SELECT count(*) FROM results WHERE key LIKE 'embed:%'"
+    moved = [*articles[:4], replace(articles[4], source="Other Desk")]  # not grouped yet
+    with Store(tmp_path / "state.sqlite") as store:
+        before = store._db.execute(vectors).fetchone()
+        again = pipeline._clustered(store, moved, WHEN, openings=True)
+        assert again == [[0, 1], [2, 3], [4]]
+        assert store._db.execute(vectors).fetchone() == before  # nothing embedded
 
 
 # --- the lead of a story ---------------------------------------------------------------------

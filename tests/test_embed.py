@@ -42,3 +42,40 @@ def test_vectors_of_the_old_mode_are_not_read_from_the_cache(tmp_path: Path) -> 
         assert np.allclose(fresh, embed.embed([TITLE])[0])
         held, missing = embed.cached([TITLE], store)
         assert missing == [] and np.array_equal(held[0], fresh)
+
+
+class _Later:
+    """A job's rows 2 and 3 wait; only row 3 is wanted, and only once rows 0-1 are there."""
+
+    optional = range(2, 4)
+
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+
+    def wanted(self, vectors: embed.Vectors) -> list[int]:
+        self.seen = [bool(row.any()) for row in vectors]
+        return [3]
+
+
+def test_rows_that_wait_are_embedded_only_where_wanted(tmp_path: Path) -> None:
+    """`completed` with `later`: the waiting rows are chosen once the others' vectors are
+    there; a row not wanted is empty, even when the cache held its vector (the outcome
+    never depends on what was cached), and a text not embedded is not cached."""
+    texts = [TITLE, "Halden idles its Ohio plant", "Sakurai lifts its forecast", "Luma halves"]
+    with Store(tmp_path / "state.sqlite") as store:
+        embed.vectors([texts[2]], store, NOW)  # held: row 2's vector is in the cache
+        vectors, missing = embed.cached(texts, store)
+        assert missing == [texts[0], texts[1], texts[3]]
+        later = _Later()
+        fresh, out = embed.completed(texts, missing, vectors, lambda v: v, later=later)
+        assert later.seen == [True, True, True, False]  # rows 0-1 embedded, 2 from the cache
+        assert [bool(row.any()) for row in out] == [True, True, False, True]
+        assert np.allclose(out[3], embed.embed([texts[3]])[0])
+        embed.save(store, missing, fresh, NOW)
+        again, still = embed.cached(texts, store)
+        assert still == []
+        skipped = _Later()
+        skipped.wanted = lambda vectors: []  # type: ignore[method-assign]
+        _, none = embed.completed(texts, [], again, lambda v: v, later=skipped)
+        assert [bool(row.any()) for row in none] == [True, True, False, False]
+        assert np.allclose(none[:2], again[:2])
