@@ -879,7 +879,7 @@ def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
 # the rules reach (set 5 since session 8: 142/142). No negative of any set is accused.
 FRESH_SETS: Final = [
     ("disclosure_fresh2.toml", 107, 94),
-    ("disclosure_fresh3.toml", 97, 94),
+    ("disclosure_fresh3.toml", 97, 96),
     ("disclosure_fresh4.toml", 188, 178),
     ("disclosure_fresh5.toml", 142, 142),  # development since session 8 (89 at first sight)
     ("disclosure_fresh6.toml", 325, 278),  # development since session 9 (186 at first sight)
