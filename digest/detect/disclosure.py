@@ -776,10 +776,27 @@ def _hearsay(text: str, start: int, end: int) -> bool:
     naming a speaker ("..., the chatbot replied")."""
     if _HEARSAY.search(text, max(0, start - HEARSAY_REACH), start) is not None:
         return True
+    if _reader_form(text, start):
+        return True
     rest = _SENTENCE_REST.match(text, end)
     return rest is not None and _ASKED_OR_SAID.search(rest.group(0)) is not None
 
 
+def _reader_form(text: str, start: int) -> bool:
+    """Whether the sentence before a match tells the reader to fill in a form or a
+    letter ("Fill in [your name] on the recall form", "write to the dealer: Dear Sir or
+    Madam, I, [Your name], own a [model]"): its blanks are the reader's, not a template's."""
+    window = max(0, start - FORM_REACH)
+    stop = max(text.rfind(mark, window, start) for mark in (". ", "! ", "? ", "\n"))
+    return _READER_FORM.search(text, max(window, stop + 1), start) is not None
+
+
+FORM_REACH: Final = 150
+_READER_FORM: Final = re.compile(
+    r"\b(?:fill (?:in|out)|write to (?:the|your)|copy (?:this|the following)|use (?:this|the"
+    r" following) (?:template|letter|form)|Dear Sir or Madam|To whom it may concern)\b",
+    re.IGNORECASE,
+)
 HEARSAY_REACH: Final = 60
 # The words just before a match that make it something other than the publisher's own
 # statement about this page: a negation ("No AI was used...", "none of this article..."),
