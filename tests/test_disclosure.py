@@ -883,6 +883,9 @@ FRESH_SETS: Final = [
     ("disclosure_fresh4.toml", 188, 178),
     ("disclosure_fresh5.toml", 142, 142),  # development since session 8 (89 at first sight)
     ("disclosure_fresh6.toml", 325, 278),  # development since session 9 (186 at first sight)
+    # held out, unstudied: 123 at first sight on the session-9 rules, with 2 of 35 negatives
+    # accused (an Italian negated part, a Swedish "inte"), since cleared as a class
+    ("disclosure_fresh7.toml", 272, 123),
 ]
 
 
@@ -1087,6 +1090,15 @@ def test_translation_first_person_and_contained_text(note: str, where: str, rule
         "Este jornal não publica artigos gerados por inteligência artificial.",
         "Nenhum conteúdo deste site é gerado por IA.",
         "Denne artikel er skrevet uden brug af kunstig intelligens.",
+        # a negated part before the note, and a Nordic negation inside it (the seventh
+        # fresh set's two accusations at first sight were an Italian and a Swedish one);
+        # all but the French were accused before (written here)
+        "Nessuna parte di questo testo è stata scritta con l'intelligenza artificiale.",
+        "Kein Teil dieses Artikels wurde mit KI erstellt.",
+        "Aucune partie de cet article n'a été rédigée par une IA.",
+        "Ninguna parte de este artículo fue escrita por IA.",
+        "Denna artikel är inte skriven av en AI.",
+        "Teksten er ikke skrevet av KI.",
     ],
 )
 def test_session6_guards_hold(note: str) -> None:
