@@ -821,11 +821,11 @@ _HEARSAY: Final = re.compile(
     r"|\b(?:line|lines|tagline|note|notes|disclaimer|label|caption|headline|title)\s+"
     # a negated part in another language: "Nessuna parte di ...", "Kein Teil dieses ...",
     # "Aucune partie de ...", "Ingen del av ..." (the seventh fresh set's Italian accusation)
-    r"|\b(?:nessun[oa]?|nessun['’]|kein\w*|aucune?|ningun[oa]?|ningún|nenhum[a]?|geen|ingen"
+    r"|\b(?:nessun[oa]?|nessun['\u2019]|kein\w*|aucune?|ningun[oa]?|ningún|nenhum[a]?|geen|ingen"
     r"|inget|intet|żaden|żadna|żadne|ei|mikään|ne)(?:\s+(?:enkel|einzige[rsn]?|seule?|sol[oa]"
     r"|únic[oa]|parte|parti|Teil|Teile|partie|parties|deel|delen|del|dele|delar|osa|część"
     r"|frase|Satz|phrase|zin|mening|di|de|des|du|del|della|dello|dei|degli|delle|van|dieses"
-    r"|dieser|af|av|d['’]|do|da))*\s*)\s*$",
+    r"|dieser|af|av|d['\u2019]|do|da))*\s*)\s*$",
     re.IGNORECASE,
 )
 
