@@ -602,6 +602,8 @@ def _regrouped(
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
+    if pooled(config.performance, len(again)):  # grouped in another process, with the
+        rest()  # model: the fork server's memory goes meanwhile (a later pool restarts it)
     regrouped = _clustered(
         store, [articles[n] for n in again], now, config.performance, openings=True
     )
