@@ -597,8 +597,8 @@ def _regrouped(
     pages were not read, and the candidates (whole stories of those) are clustered again,
     on their pages."""
     urls = {a.url for a in articles}
-    if on_feeds is None or urls <= gathered.tried:
-        return _clustered(store, articles, now, config.performance)
+    if on_feeds is None or urls <= gathered.tried:  # every page read (a small week, or
+        return _clustered(store, articles, now, config.performance, openings=True)  # "all")
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
