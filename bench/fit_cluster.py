@@ -100,6 +100,7 @@ class Prepared:
     rows: Batch
     items: list[Item]
     vectors: embed.Vectors
+    reading: clusterer.Reading
 
 
 def fold_of(story: str) -> int:
@@ -112,7 +113,7 @@ def prepare(batches: Sequence[Batch]) -> list[Prepared]:
     out = []
     for rows in batches:
         items = [to_item(row) for row in rows]
-        out.append(Prepared(rows, items, vectors_of(items, EMBED_CACHE)))
+        out.append(Prepared(rows, items, vectors_of(items, EMBED_CACHE), clusterer.read(items)))
     return out
 
 
@@ -597,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--semantic", action="store_true", help="refit the semantic weights to new embeddings"
     )
+    parser.add_argument("--kfold", action="store_true", help="k-fold CV over whole sets")
     parser.add_argument("--far", action="store_true", help='refit the weight of "far"')
     parser.add_argument(
         "--opening", action="store_true", help="fit the weight of two full texts' openings"
@@ -611,6 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}")
         return 1
+    if args.kfold:
+        return kfold(args.corpus)
     if args.semantic:
         return fit_semantic(args.corpus)
     if args.far:
@@ -641,6 +645,152 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(line("in sample, cut, fitted", pooled(cut, weights)))
     print(line("in sample, uncut, fitted", pooled(uncut, weights)))
     print(f"chosen: {best}\nMIXED = {weights}")
+    return 0
+
+
+# --- k-fold cross-validation over the whole shared sets (both halves) --------------------
+
+KFOLDS = 5
+KFOLD_SETS = ("g5w", "g5w cut", "allsides", "allsides-news", "allsides cut")
+TEXT_SETS = ("g5w", "g5w cut")  # where two full texts meet: the TEXTS fit is judged here
+BASE_TEXTS = (
+    *("semantic", "opening", "lead", "title", "names", "numbers"),
+    *("other_figures", "same_source"),
+)
+INTERACTIONS = tuple(
+    f"{a}*{b}" for a, b in combinations(("semantic", "opening", "lead", "names", "numbers"), 2)
+)
+TEXT_SHIFTS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)  # added to the fitted bias, chosen in-fold
+
+
+def kfold_of(story: str) -> int:
+    """The k-fold of an event over a whole set, fixed by a hash of its id."""
+    return hashlib.sha256(f"kfold:{story}".encode()).digest()[0] % KFOLDS
+
+
+def whole_sets(corpus: Path) -> dict[str, list[Prepared]]:
+    """Both halves of the sets with bodies, whole and with a third cut to titles."""
+    raw = {name: REAL_SETS[name](corpus, "all") for name in CUT_SETS}
+    raw |= {f"{name} cut": cut_to_titles(raw[name]) for name in CUT_SETS}
+    return {name: prepare(raw[name]) for name in KFOLD_SETS}
+
+
+def kfold_counts(batches: Sequence[Prepared]) -> Counts:
+    """Cluster each batch whole; [tp, fp, fn] per k-fold of the events (a wrong merge of
+    two events of different folds counts half to each)."""
+    counts = [[0.0, 0.0, 0.0] for _ in range(KFOLDS)]
+    for batch in batches:
+        labels = [str(row["story"]) for row in batch.rows]
+        groups = clusterer.cluster(batch.items, batch.vectors, batch.reading)
+        where = {i: n for n, g in enumerate(groups) for i in g}
+        for i, j in combinations(range(len(labels)), 2):
+            a, b = kfold_of(labels[i]), kfold_of(labels[j])
+            together = where[i] == where[j]
+            if labels[i] == labels[j]:
+                counts[a][0 if together else 2] += 1
+            elif together:
+                counts[a][1] += 0.5
+                counts[b][1] += 0.5
+    return counts
+
+
+@dataclass(frozen=True)
+class TextPair:
+    """A candidate pair of two full texts (TEXTS weights), its features and label."""
+
+    features: Mapping[str, float]
+    same: bool
+    folds: frozenset[int]
+
+
+def text_pairs(batches: Sequence[Prepared]) -> list[TextPair]:
+    """The candidate pairs `group` would score with the TEXTS weights."""
+    out = []
+    for batch in batches:
+        scorer = clusterer._Scorer(batch.items, batch.vectors, batch.reading)
+        profiles = scorer.batch.profiles
+        pairs = {*batch.reading.pairs, *clusterer._neighbours(scorer.vectors)}
+        for i, j in sorted(pairs):
+            a, b = profiles[i], profiles[j]
+            if clusterer._weights(a, b) is not clusterer.TEXTS:
+                continue
+            values = clusterer._features(scorer.signals(i, j), a, b)
+            x, y = str(batch.rows[i]["story"]), str(batch.rows[j]["story"])
+            out.append(TextPair(values, x == y, frozenset({kfold_of(x), kfold_of(y)})))
+    return out
+
+
+def fit_texts(pairs: Sequence[TextPair], names: Sequence[str], strength: float) -> dict[str, float]:
+    """Logistic TEXTS weights on `pairs` (those dated far apart left out; "far" kept at
+    FAR), rounded to plain numbers."""
+    near = [pair for pair in pairs if pair.features["far"] == 0.0]
+    x = np.array(
+        [[clusterer._logit({"bias": 0.0, n: 1.0}, p.features) for n in names] for p in near]
+    )
+    y = np.array([pair.same for pair in near])
+    model = LogisticRegression(C=strength, max_iter=5000).fit(x, y)
+    weights = {"bias": round(float(model.intercept_[0]), 2)}
+    weights |= {name: round(float(w), 2) for name, w in zip(names, model.coef_[0], strict=True)}
+    return weights | {"far": FAR}
+
+
+def texts_counts(sets: Mapping[str, list[Prepared]], weights: Weights) -> dict[str, Counts]:
+    """Per set, per k-fold counts with these TEXTS weights."""
+    with swapped(clusterer, TEXTS=weights):
+        return {name: kfold_counts(batches) for name, batches in sets.items()}
+
+
+def kfold_line(label: str, counts: Mapping[str, Counts]) -> list[str]:
+    """Per set: P/R/F1 pooled over the folds, the mean and spread of F1 across folds, and
+    each fold's F1."""
+    out = [label]
+    for name, per_fold in counts.items():
+        f1s = [summed(per_fold, [k])["f1"] for k in range(KFOLDS)]
+        pooled_ = summed(per_fold, list(range(KFOLDS)))
+        out.append(
+            f"  {name:<14} pooled {pooled_['precision']:.3f}/{pooled_['recall']:.3f}/"
+            f"{pooled_['f1']:.3f}  F1 mean {np.mean(f1s):.3f} sd {np.std(f1s):.3f}  folds "
+            + " ".join(f"{f:.3f}" for f in f1s)
+        )
+    return out
+
+
+def kfold_texts(
+    sets: Mapping[str, list[Prepared]], names: Sequence[str], strength: float
+) -> dict[str, Counts]:
+    """k-fold CV of a TEXTS fit: per fold k, weights fitted on the pairs of the other
+    folds' events and the bias shift with the best mean F1 over TEXT_SETS on those folds;
+    the batches clustered whole with them and fold k's events counted."""
+    pairs = text_pairs(sets["g5w"])
+    out: dict[str, Counts] = {name: [[0.0] * 3 for _ in range(KFOLDS)] for name in sets}
+    for k in range(KFOLDS):
+        train = [f for f in range(KFOLDS) if f != k]
+        weights = fit_texts([p for p in pairs if k not in p.folds], names, strength)
+        best: tuple[float, dict[str, Counts]] | None = None
+        for shift in TEXT_SHIFTS:
+            shifted = weights | {"bias": round(weights["bias"] + shift, 2)}
+            counts = texts_counts(sets, shifted)
+            value = mean_of({n: summed(counts[n], train) for n in TEXT_SETS}, TEXT_SETS)
+            if best is None or value > best[0]:
+                best, chosen = (value, counts), shifted
+        assert best is not None
+        print(f"fold {k}: {chosen}", flush=True)
+        for name in sets:
+            out[name][k] = best[1][name][k]
+    return out
+
+
+def kfold(corpus: Path) -> int:
+    """Event-split k-fold CV over both halves of the shared sets with bodies: today's
+    weights (fitted on the tune half: in sample there), then TEXTS refitted per fold."""
+    sets = whole_sets(corpus)
+    for line_ in kfold_line("today's weights", texts_counts(sets, clusterer.TEXTS)):
+        print(line_, flush=True)
+    for label, names in (("lr", BASE_TEXTS), ("lr+interactions", BASE_TEXTS + INTERACTIONS)):
+        for strength in (1.0, 10.0):
+            result = kfold_texts(sets, names, strength)
+            for line_ in kfold_line(f"{label} C={strength:g}", result):
+                print(line_, flush=True)
     return 0
 
 
