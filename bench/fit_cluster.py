@@ -225,17 +225,18 @@ def mixed_weights(weights: Weights) -> contextlib.AbstractContextManager[None]:
     return swapped(clusterer, MIXED=weights)
 
 
-def fold_counts(batches: Sequence[Prepared]) -> Counts:
+def fold_counts(
+    batches: Sequence[Prepared], fold: Callable[[str], int] = fold_of, folds: int = FOLDS
+) -> Counts:
     """Cluster each batch whole; [tp, fp, fn] per fold of the events (a wrong merge of
     two events of different folds counts half to each)."""
-    counts = [[0.0, 0.0, 0.0] for _ in range(FOLDS)]
+    counts = [[0.0, 0.0, 0.0] for _ in range(folds)]
     for batch in batches:
         labels = [str(row["story"]) for row in batch.rows]
-        where = {
-            i: n for n, g in enumerate(clusterer.cluster(batch.items, batch.vectors)) for i in g
-        }
+        groups = clusterer.cluster(batch.items, batch.vectors, batch.reading)
+        where = {i: n for n, g in enumerate(groups) for i in g}
         for i, j in combinations(range(len(labels)), 2):
-            a, b = fold_of(labels[i]), fold_of(labels[j])
+            a, b = fold(labels[i]), fold(labels[j])
             together = where[i] == where[j]
             if labels[i] == labels[j]:
                 counts[a][0 if together else 2] += 1
@@ -705,22 +706,8 @@ def whole_sets(corpus: Path) -> dict[str, list[Prepared]]:
 
 
 def kfold_counts(batches: Sequence[Prepared]) -> Counts:
-    """Cluster each batch whole; [tp, fp, fn] per k-fold of the events (a wrong merge of
-    two events of different folds counts half to each)."""
-    counts = [[0.0, 0.0, 0.0] for _ in range(KFOLDS)]
-    for batch in batches:
-        labels = [str(row["story"]) for row in batch.rows]
-        groups = clusterer.cluster(batch.items, batch.vectors, batch.reading)
-        where = {i: n for n, g in enumerate(groups) for i in g}
-        for i, j in combinations(range(len(labels)), 2):
-            a, b = kfold_of(labels[i]), kfold_of(labels[j])
-            together = where[i] == where[j]
-            if labels[i] == labels[j]:
-                counts[a][0 if together else 2] += 1
-            elif together:
-                counts[a][1] += 0.5
-                counts[b][1] += 0.5
-    return counts
+    """`fold_counts` per k-fold of the events (`kfold_of`)."""
+    return fold_counts(batches, kfold_of, KFOLDS)
 
 
 @dataclass(frozen=True)
