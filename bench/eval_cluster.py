@@ -368,6 +368,12 @@ def split_of(story: str) -> str:
     return "tune" if hashlib.sha256(story.encode()).digest()[0] % 2 == 0 else "held"
 
 
+def in_split(story: str, split: str) -> bool:
+    """Whether an event belongs to `split`: "tune", "held", or "all" (both halves, for the
+    k-fold cross-validation of bench/fit_cluster.py --kfold)."""
+    return split == "all" or split_of(story) == split
+
+
 def _jsonl_rows(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
@@ -392,7 +398,7 @@ def allsides_batches(corpus: Path, split: str, news_only: bool = False) -> list[
     batches: dict[int, Batch] = {}
     for row in _jsonl_rows(folder / "allsides-neus.jsonl"):
         story = str(row["cluster"])
-        if split_of(story) != split or row["id"] in tagged:
+        if not in_split(story, split) or row["id"] in tagged:
             continue
         span = (datetime.fromisoformat(story_date[story]) - first).days // (7 * ALLSIDES_WEEKS)
         day = url_date.get(str(row["id"]), "")
@@ -418,7 +424,7 @@ def g5w_batches(corpus: Path, split: str) -> list[Batch]:
         for row in _jsonl_rows(folder / "giveme5w1h-news-cluster.jsonl")
         if row["cluster"] in events and row["id"] not in G5W_NOISE
     ]
-    return [[row for row in rows if split_of(str(row["story"])) == split]]
+    return [[row for row in rows if in_split(str(row["story"]), split)]]
 
 
 def uci_batches(corpus: Path, split: str) -> list[Batch]:
@@ -427,7 +433,7 @@ def uci_batches(corpus: Path, split: str) -> list[Batch]:
     by_story: dict[str, Batch] = {}
     for row in _jsonl_rows(corpus / CLUSTERS / "uci-headlines.jsonl"):
         story = str(row["cluster"])
-        if split_of(story) == split:
+        if in_split(story, split):
             item = {"id": row["id"], "story": story, "title": row["title"], "text": ""}
             by_story.setdefault(story, []).append(item | {"source": row["source"] or ""})
     keep = [

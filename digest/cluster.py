@@ -190,6 +190,7 @@ MIXED: Final = {
 # Giveme5W1H 0.995/0.850/0.917 -> 0.968/0.906/0.936 (a Falcon Heavy preview joins the
 # Roadster-on-Falcon-Heavy story), cut 0.964/0.811/0.881 -> 0.965/0.828/0.891; AllSides and
 # UCI unchanged. (Looked at twice: after the raw choice, and after this one; the same.)
+TEXTS: Final = FULL  # two full texts (`_weights`)
 NAMES_FULL: Final = 6.0  # this many shared rare names make `names` 1 ...
 NAMES_SURE: Final = 0.5  # ... and the pair score at least this (19 in 20 such pairs are one story)
 NUMBERS_FULL: Final = 3  # this many shared figures make `numbers` 1
@@ -670,13 +671,29 @@ def _features(signals: Mapping[str, float], a: _Profile, b: _Profile) -> dict[st
 
 
 def _logit(weights: Mapping[str, float], values: Mapping[str, float]) -> float:
-    return weights["bias"] + sum(w * values[name] for name, w in weights.items() if name != "bias")
+    """The weights' bias plus each weight times its feature; a name "x*y" weighs the
+    product of the features x and y (an interaction)."""
+    return weights["bias"] + sum(
+        w * math.prod(values[part] for part in name.split("*"))
+        for name, w in weights.items()
+        if name != "bias"
+    )
+
+
+def _weights(a: _Profile, b: _Profile) -> Mapping[str, float]:
+    """The logistic weights of a pair: TEXTS for two full texts (LEAD_WORDS_MAX words or
+    more each), FULL for other pairs with bodies, MIXED when one item is headline-only,
+    HEADLINE when both are."""
+    count = _headlines(a, b)
+    if count == 0 and min(a.words, b.words) >= LEAD_WORDS_MAX:
+        return TEXTS
+    return (FULL, MIXED, HEADLINE)[count]
 
 
 def _combine(signals: Mapping[str, float], a: _Profile, b: _Profile) -> float:
-    """The pair score in [0, 1]: a logistic mix of the signals (FULL; HEADLINE when both
-    items are little more than a headline, MIXED when one is), or 1 for a copy."""
-    z = _logit((FULL, MIXED, HEADLINE)[_headlines(a, b)], _features(signals, a, b))
+    """The pair score in [0, 1]: a logistic mix of the signals (`_weights`), or 1 for a
+    copy."""
+    z = _logit(_weights(a, b), _features(signals, a, b))
     copy = (signals["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR)
     names = NAMES_SURE if signals["names"] >= 1.0 else 0.0
     return max(1.0 / (1.0 + math.exp(-z)), min(1.0, copy), names)
@@ -790,7 +807,7 @@ def openings_wanted(items: Sequence[Item], vectors: embed.Vectors, reading: Read
             continue
         signals = scorer.signals(i, j)
         if (
-            _logit(FULL, _features(signals, a, b)) >= OPEN_FROM
+            _logit(TEXTS, _features(signals, a, b)) >= OPEN_FROM
             and _combine(signals, a, b) < EDGE_THRESHOLD
         ):
             wanted.update((i, j))

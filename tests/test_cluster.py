@@ -587,3 +587,18 @@ def test_a_developing_story_is_led_by_its_newest_development() -> None:
     assert canonical(late)[0].source == "friday-heavy"
     one_day = [article("first", 0), article("heavier", 0, 2.0), article("later", 1)]
     assert canonical(one_day)[0].source == "heavier"
+
+
+def test_two_full_texts_use_the_texts_weights_and_a_product_weighs_an_interaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_weights` picks TEXTS only for two full texts; a weight named "x*y" multiplies the
+    product of the two features (the form bench/fit_cluster.py --kfold lr fits)."""
+    monkeypatch.setattr(clusterer, "TEXTS", clusterer.FULL | {"bias": -9.0})
+    body = " ".join(f"word{n}" for n in range(200))
+    full = _profile(Item("a", "Kanto recalls vans", body))
+    lead = _profile(Item("b", "Kanto recalls vans", " ".join(body.split()[:60])))
+    assert clusterer._weights(full, full)["bias"] == -9.0
+    assert clusterer._weights(full, lead) is clusterer.FULL
+    weights = {"bias": -1.0, "lead": 2.0, "lead*names": 4.0}
+    assert clusterer._logit(weights, {"lead": 0.5, "names": 0.25}) == -1.0 + 1.0 + 0.5
