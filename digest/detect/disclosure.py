@@ -932,7 +932,7 @@ def learned_candidates(segments: Sequence[Segment]) -> Iterator[Candidate]:
     saying or a reader's form (`_hearsay`), nor in a question or reported speech."""
     for segment in segments:
         where = next((r for r in segment.regions if r in LEARNED_WHERE), None)
-        if where is None or learned.PREFILTER.search(segment.text) is None:
+        if where is None or not learned.names_machine(segment.text):
             continue
         quoted = segment.quoted()
         offset = 0
@@ -961,10 +961,10 @@ def _sentence_spans(line: str, where: str) -> Iterator[tuple[int, int]]:
 def _guarded_terms(text: str, at: int, sentence: str, quoted: list[tuple[int, int]]) -> bool:
     """Whether one of the sentence's machine words stands free: outside quotation marks and
     not hearsay (`text` is the segment, `at` the sentence's offset in it)."""
-    for term in learned.PREFILTER.finditer(sentence):
-        if _NEGATED.search(sentence, 0, term.start()) is not None:
+    for first, last in learned.machine_terms(sentence):
+        if _NEGATED.search(sentence, 0, first) is not None:
             return False  # "This test was not written with AI": every later word is negated
-        start, end = at + term.start(), at + term.end()
+        start, end = at + first, at + last
         if any(q0 <= start < q1 for q0, q1 in quoted):
             continue
         if not _hearsay(text, start, end):

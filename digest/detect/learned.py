@@ -39,11 +39,10 @@ _LETTER: Final = r"[a-zà-ɏа-яёα-ωά-ώ]"  # Latin, Cyrillic, Greek letter
 # Words that make a sentence worth scoring: an AI, automation, a bot, a machine, software,
 # a language model or a named chatbot, in the languages the digest meets. Broad on purpose
 # (a car's "automatic gearbox" passes): the model decides, the filter only saves time.
-PREFILTER: Final = re.compile(
+_TERMS: Final = (
     # AI / KI / IA (and the Russian and Greek abbreviations) as a word of Latin (Cyrillic,
-    # Greek) letters, or glued to another script ("AIが", "AI辅助"), or closing a CamelCase
-    # name ("LedeAI", "BliKI")
-    rf"(?<!{_LETTER})(?:a\.?\s?i|k\.?\s?i|i\.?\s?a|ии|τν)(?!{_LETTER})|(?-i:(?<=[a-z])(?:AI|KI)\b)"
+    # Greek) letters, or glued to another script ("AIが", "AI辅助"); all in lower case
+    rf"(?<!{_LETTER})(?:a\.?\s?i|k\.?\s?i|i\.?\s?a|ии|τν)(?!{_LETTER})"
     r"|artifici|artifizi|künstlich|kunstmatig|kunstig|konstgjord|sztuczn|umělá|umel"
     r"|mesterséges|tekoäl|yapay|buatan|intelig|intellig|искусств|штучн|τεχνητ"
     r"|autom[aá]t|automaa|otomat|автомат|αυτόματ|algorit|algorytm|алгоритм|αλγόριθ"
@@ -56,9 +55,31 @@ PREFILTER: Final = re.compile(
     r"|copilot|llama|mistral|openai|anthropic|genera[dt]|generier|génér|gerad[oa]|generó"
     r"|synthet|synthés|sintetic|sintétic|digital|data[- ]?driven|datengestützt"
     r"|人工知能|人工智能|人工智慧|自動|自动|生成|機械|机器|機器|ロボット|机器人|機器人"
-    r"|인공지능|자동|생성|로봇|봇|챗봇",
-    re.IGNORECASE,
+    r"|인공지능|자동|생성|로봇|봇|챗봇"
 )
+_CAMEL: Final = r"(?<=[a-z])(?:AI|KI)\b"  # closing a CamelCase name: "LedeAI", "BliKI"
+_LOWER_TERMS: Final = re.compile(_TERMS)  # read on lower-cased text: 4x faster than re.I
+_CAMEL_TERMS: Final = re.compile(_CAMEL)
+PREFILTER: Final = re.compile(f"{_TERMS}|(?-i:{_CAMEL})", re.IGNORECASE)
+
+
+def machine_terms(text: str) -> list[tuple[int, int]]:
+    """Where `text` names an AI, automation, a bot, a machine... (`PREFILTER`), in order."""
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lower case is longer: offsets would shift
+        return [m.span() for m in PREFILTER.finditer(text)]
+    spans = [m.span() for m in _LOWER_TERMS.finditer(low)]
+    return sorted(spans + [m.span() for m in _CAMEL_TERMS.finditer(text)])
+
+
+def names_machine(text: str) -> bool:
+    """Whether `text` has a machine word at all (the cheap test before any scoring)."""
+    low = text.lower()
+    if len(low) != len(text):
+        return PREFILTER.search(text) is not None
+    return _LOWER_TERMS.search(low) is not None or _CAMEL_TERMS.search(text) is not None
+
+
 _WORD: Final = re.compile(r"\w+")
 _DIGITS: Final = re.compile(r"\d")
 
