@@ -146,8 +146,9 @@ def test_the_middle_of_the_body_does_not_count() -> None:
 def test_text_without_machine_words_scores_nothing() -> None:
     text = "\n".join([disclosure_pages.HEADLINE, *disclosure_pages.STORY[:3], "By Jane Doe"])
     assert list(disclosure.learned_candidates(disclosure.text_segments(text))) == []
-    (only,) = disclosure.learned_candidates(disclosure.page_segments(_page()))
-    assert "software update" in only.text  # the template story's own machine word
+    # the template story's own machine word ("asked owners to return for a software update")
+    # is reported speech
+    assert list(disclosure.learned_candidates(disclosure.page_segments(_page()))) == []
 
 
 def test_the_rules_first_and_the_switch() -> None:

@@ -960,10 +960,13 @@ def _sentence_spans(line: str, where: str) -> Iterator[tuple[int, int]]:
 
 def _guarded_terms(text: str, at: int, sentence: str, quoted: list[tuple[int, int]]) -> bool:
     """Whether one of the sentence's machine words stands free: outside quotation marks and
-    not hearsay (`text` is the segment, `at` the sentence's offset in it)."""
+    not hearsay, with no negation or reported speech before it in the sentence (`text` is
+    the segment, `at` the sentence's offset in it)."""
     for first, last in learned.machine_terms(sentence):
-        if _NEGATED.search(sentence, 0, first) is not None:
-            return False  # "This test was not written with AI": every later word is negated
+        if _NEGATED.search(sentence, 0, first) or _REPORTED.search(sentence, 0, first):
+            return False  # "This test was not written with AI", "The note said this was..."
+        if _SOURCED.search(sentence, 0, first):
+            continue  # "using data from an AI registry": the machine is a source, not a maker
         start, end = at + first, at + last
         if any(q0 <= start < q1 for q0, q1 in quoted):
             continue
@@ -988,6 +991,8 @@ def _other_product(sentence: str) -> bool:
     "Artificial intelligence" is a topic tag, not a note either."""
     if _SUMMARY_WORDS.search(sentence) or _BARE_AI.fullmatch(sentence.strip(" .:|-")):
         return True
+    if _MENTIONED.search(sentence) or _COUNTERFACTUAL.search(sentence):
+        return True  # "ChatGPT ... is mentioned in this article"; "could have been written by AI"
     return _MEDIA_WORDS.search(sentence) is not None and _ARTICLE_WORDS.search(sentence) is None
 
 
@@ -995,6 +1000,21 @@ _BARE_AI: Final = re.compile(
     r"(?:the )?(?:a\.?i\.?|k\.?i\.?|i\.?a\.?|artificial intelligence|künstliche intelligenz"
     r"|intelligence artificielle|inteligencia artificial|intelligenza artificiale"
     r"|kunstmatige intelligentie|inteligência artificial|人工知能|人工智能|인공지능)",
+    re.IGNORECASE,
+)
+_MENTIONED: Final = re.compile(
+    r"\b(?:mentioned|mentions|discussed|discusses|quoted|cited|featured|erwähnt|mentionné\w*"
+    r"|mencionad\w*|menzionat\w*|genoemd|nämns|nævnt|nevnt)\b",
+    re.IGNORECASE,
+)
+_COUNTERFACTUAL: Final = re.compile(
+    r"\b(?:could|would|might) have been\b|\bbut (?:it|this|that|they|we|he|she) (?:was|is|were|are"
+    r"|did|does|do|has|have)(?: not|n['\u2019]t)\b",
+    re.IGNORECASE,
+)
+_SOURCED: Final = re.compile(
+    r"\b(?:data|figures|numbers|statistics|information|input|a feed)\s+(?:from|of|by|provided by"
+    r"|supplied by)\s+(?:\S+\s+){0,3}$",
     re.IGNORECASE,
 )
 _SUMMARY_WORDS: Final = re.compile(
@@ -1018,13 +1038,23 @@ _ARTICLE_WORDS: Final = re.compile(
 )
 
 
+# Reported speech or a question before a sentence's first machine word: someone else's note.
+_REPORTED: Final = re.compile(
+    r"(?<!\w)(?:said|says|say|saying|wrote|writes|stated|states|claim(?:s|ed)?|announced|noted"
+    r"|asked|asks|reported|reports|according to|whether|if|alleged|suggested|denied|told|tells"
+    r"|read|reads|quipped|joked|tweeted|posted|warned|insisted|disputed|admitted|sagte|sagt"
+    r"|erklärte|laut|zufolge|selon|déclaré|affirme|dijo|dice|según|afirmó|detto|secondo|zei"
+    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
 # A negation before a sentence's first machine word (in the languages of `_HEARSAY`); one
 # after it is the note's own ("written by AI; no editor checked it").
 _NEGATED: Final = re.compile(
     r"(?<!\w)(?:no|not|never|without|none|neither|nor|nobody|nothing|\w+n['\u2019]t|nicht|kein\w*"
     r"|nie|niemals|ohne|ne|n['\u2019]|pas|non|jamais|sans|aucune?|sin|nunca|ningun\w*|ningún"
     r"|nada|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
-    r"|ei|eikä|nessun\w*|senza|bez|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
+    r"|ei|eikä|nessun\w*|senza|bez|uden|tanpa|ilman|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
     re.IGNORECASE,
 )
 

@@ -69,7 +69,13 @@ def machine_terms(text: str) -> list[tuple[int, int]]:
     if len(low) != len(text):  # a letter whose lower case is longer: offsets would shift
         return [m.span() for m in PREFILTER.finditer(text)]
     spans = [m.span() for m in _LOWER_TERMS.finditer(low)]
-    return sorted(spans + [m.span() for m in _CAMEL_TERMS.finditer(text)])
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans + [m.span() for m in _CAMEL_TERMS.finditer(text)]):
+        if merged and start < merged[-1][1]:  # "OpenAI": one word, not two
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def names_machine(text: str) -> bool:
