@@ -878,11 +878,12 @@ def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
 # Sets 2-5 were studied since, by class, so they are development sets and the floor is what
 # the rules reach (set 5 since session 8: 142/142). No negative of any set is accused.
 FRESH_SETS: Final = [
-    ("disclosure_fresh2.toml", 107, 94),
+    ("disclosure_fresh2.toml", 107, 95),  # 95 with the learned score (session 10)
     ("disclosure_fresh3.toml", 97, 96),
-    ("disclosure_fresh4.toml", 188, 178),
+    ("disclosure_fresh4.toml", 188, 180),  # 180 with the learned score (session 10)
     ("disclosure_fresh5.toml", 142, 142),  # development since session 8 (89 at first sight)
-    ("disclosure_fresh6.toml", 325, 278),  # development since session 9 (186 at first sight)
+    # development since session 9 (186 at first sight); 281 with the learned score (session 10)
+    ("disclosure_fresh6.toml", 325, 281),
     # held out, unstudied: 123 at first sight on the session-9 rules, with 2 of 35 negatives
     # accused (an Italian negated part, a Swedish "inte"), since cleared as a class
     ("disclosure_fresh7.toml", 272, 123),
