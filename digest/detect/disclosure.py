@@ -989,10 +989,8 @@ def _other_product(sentence: str) -> bool:
     there is not the article (an AI summary on a human story discloses nothing about the
     story), unless the sentence names the article or its text as well. A bare "AI" or
     "Artificial intelligence" is a topic tag, not a note either."""
-    if _SUMMARY_WORDS.search(sentence) or _BARE_AI.fullmatch(sentence.strip(" .:|-")):
+    if _NOT_A_NOTE.search(sentence) or _BARE_AI.fullmatch(sentence.strip(" .:|-")):
         return True
-    if _MENTIONED.search(sentence) or _COUNTERFACTUAL.search(sentence):
-        return True  # "ChatGPT ... is mentioned in this article"; "could have been written by AI"
     return _MEDIA_WORDS.search(sentence) is not None and _ARTICLE_WORDS.search(sentence) is None
 
 
@@ -1002,25 +1000,22 @@ _BARE_AI: Final = re.compile(
     r"|kunstmatige intelligentie|inteligência artificial|人工知能|人工智能|인공지능)",
     re.IGNORECASE,
 )
-_MENTIONED: Final = re.compile(
-    r"\b(?:mentioned|mentions|discussed|discusses|quoted|cited|featured|erwähnt|mentionné\w*"
-    r"|mencionad\w*|menzionat\w*|genoemd|nämns|nævnt|nevnt)\b",
-    re.IGNORECASE,
-)
-_COUNTERFACTUAL: Final = re.compile(
-    r"\b(?:could|would|might) have been\b|\bbut (?:it|this|that|they|we|he|she) (?:was|is|were|are"
-    r"|did|does|do|has|have)(?: not|n['\u2019]t)\b",
-    re.IGNORECASE,
-)
 _SOURCED: Final = re.compile(
     r"\b(?:data|figures|numbers|statistics|information|input|a feed)\s+(?:from|of|by|provided by"
     r"|supplied by)\s+(?:\S+\s+){0,3}$",
     re.IGNORECASE,
 )
-_SUMMARY_WORDS: Final = re.compile(
+# A sentence that is no note on this article whatever its machine words: about a summary
+# box, a mention ("ChatGPT ... is mentioned in this article"), a counterfactual ("could have
+# been written by AI, but it was not")
+_NOT_A_NOTE: Final = re.compile(
     r"summar|key points|takeaways|quick read|at a glance|tl;?dr|zusammenfass"
     r"|auf einen blick|résumé|resum|sintesi|riassun|samenvat|sammanfatt|opsummer|sammendrag"
-    r"|resumo|tiivist|streszcz|要約|요약|摘要|总结|總結|概要",
+    r"|resumo|tiivist|streszcz|要約|요약|摘要|总结|總結|概要"
+    r"|\b(?:mentioned|mentions|discussed|discusses|quoted|cited|featured|erwähnt|mentionné\w*"
+    r"|mencionad\w*|menzionat\w*|genoemd|nämns|nævnt|nevnt)\b"
+    r"|\b(?:could|would|might) have been\b|\bbut (?:it|this|that|they|we|he|she) (?:was|is|were"
+    r"|are|did|does|do|has|have)(?: not|n['\u2019]t)\b",
     re.IGNORECASE,
 )
 _MEDIA_WORDS: Final = re.compile(
