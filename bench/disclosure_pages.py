@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a checkout, without installing
     sys.path.insert(0, str(REPO))
 
-from digest.detect.disclosure import find_disclosures  # noqa: E402
+from digest.detect.disclosure import ModelChoice, find_disclosures  # noqa: E402
 from digest.detect.verdict import WEAK_RULES  # noqa: E402
 
 SET = Path(__file__).resolve().parent / "disclosure_set.toml"
@@ -286,9 +286,10 @@ def cases(data: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Case]
         )
 
 
-def accused(case: Case) -> list[str]:
-    """The quotes of the evidence that would name this page (weak hints excluded)."""
-    found = find_disclosures(case.html, f"https://motordaily.example/{case.id}")
+def accused(case: Case, model: ModelChoice = "shipped") -> list[str]:
+    """The quotes of the evidence that would name this page (weak hints excluded);
+    `model`: the learned sentence score beside the rules (None: the rules alone)."""
+    found = find_disclosures(case.html, f"https://motordaily.example/{case.id}", model=model)
     return [f"{e.rule}: {e.quote}" for e in found if e.rule not in WEAK_RULES]
 
 
@@ -305,12 +306,12 @@ class Report:
         return found / total if total else float("nan")
 
 
-def measure(all_cases: Sequence[Case]) -> Report:
-    """Run the rules over every case."""
+def measure(all_cases: Sequence[Case], model: ModelChoice = "shipped") -> Report:
+    """Run the rules (and the learned score, unless `model` is None) over every case."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     missed, false = [], []
     for case in all_cases:
-        hits = accused(case)
+        hits = accused(case, model)
         if not case.positive:
             if hits:
                 false.append(f"{case.id}: {hits[0]}")
@@ -352,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PATH",
         help="the set file to measure (same schema as bench/disclosure_set.toml)",
     )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="the rules alone, without the learned score"
+    )
     args = parser.parse_args(argv)
     data = load_set(args.set)
     all_cases = list(cases(data))
@@ -364,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"set: {args.set}\nwordings: {len(data['wording'])} ({dict(sorted(words.items()))}); "
         f"negatives: {len(data['negative'])}; pages: {len(all_cases)}"
     )
-    report = measure(all_cases)
+    report = measure(all_cases, None if args.rules_only else "shipped")
     for key, (found, total) in report.recall.items():
         print(f"recall {key:32s} {found:4d}/{total:<4d} {found / total:.3f}")
     print(f"false accusations on hard negatives: {len(report.false)} of {len(data['negative'])}")

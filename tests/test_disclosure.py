@@ -13,11 +13,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final
 
-import feedparser
 import pytest
-from lxml import html as lxml_html
 
-from bench import disclosure_pages
+from bench import disclosure_pages, fit_disclosure
 from digest.detect.disclosure import (
     KINDS,
     MAX_QUOTE,
@@ -399,16 +397,10 @@ def test_real_feed_texts_have_no_disclosures(corpus: Path) -> None:
     """Entries of 138 real feeds (blogs, some about AI and chatbots), read as feed-only
     text (title line, then the entry's text): not one piece of evidence."""
     found, read = [], 0
-    for path in sorted((corpus / "feeds" / "real").glob("*.gz")):
-        for entry in feedparser.parse(gzip.decompress(path.read_bytes())).entries[:10]:
-            markup = (entry.get("content") or [{}])[0].get("value") or entry.get("summary") or ""
-            try:
-                body = lxml_html.fromstring(markup).text_content() if markup.strip() else ""
-            except Exception:  # an entry that is not markup is read as it is
-                body = markup
-            read += 1
-            if evidence := find_in_text(f"{entry.get('title', '')}\n{body}"):
-                found.append((path.name, evidence))
+    for text in fit_disclosure.feed_texts(corpus):  # title line, then the entry's text
+        read += 1
+        if evidence := find_in_text(text):
+            found.append((text[:80], evidence))
     assert read > 1000
     assert found == []
 
@@ -878,11 +870,12 @@ def test_machine_service_and_robot_bylines(byline: str, flagged: bool) -> None:
 # Sets 2-5 were studied since, by class, so they are development sets and the floor is what
 # the rules reach (set 5 since session 8: 142/142). No negative of any set is accused.
 FRESH_SETS: Final = [
-    ("disclosure_fresh2.toml", 107, 94),
+    ("disclosure_fresh2.toml", 107, 95),  # 95 with the learned score (session 10)
     ("disclosure_fresh3.toml", 97, 96),
-    ("disclosure_fresh4.toml", 188, 178),
+    ("disclosure_fresh4.toml", 188, 180),  # 180 with the learned score (session 10)
     ("disclosure_fresh5.toml", 142, 142),  # development since session 8 (89 at first sight)
-    ("disclosure_fresh6.toml", 325, 278),  # development since session 9 (186 at first sight)
+    # development since session 9 (186 at first sight); 281 with the learned score (session 10)
+    ("disclosure_fresh6.toml", 325, 281),
     # held out, unstudied: 123 at first sight on the session-9 rules, with 2 of 35 negatives
     # accused (an Italian negated part, a Swedish "inte"), since cleared as a class
     ("disclosure_fresh7.toml", 272, 123),

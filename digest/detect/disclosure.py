@@ -33,6 +33,13 @@ Patterns may use the shipped vocabulary (`{{self}}`, `{{ai}}`... in rules.toml's
 `[vocab]`), so the sentence rules are a grammar: self-reference + production verb + means
 + AI term. No match counts right after a negation or a verb of saying, nor in a sentence
 that is a question or names a speaker after the words (`_hearsay`).
+
+Learned sentences: when the rules disclose nothing, the sentences of the note regions
+(everything above but the whole body, links and C2PA) that name an AI, automation, a bot or
+a machine are scored by a linear model (`digest.detect.learned`, fitted by
+bench/fit_disclosure.py), behind the same guards plus a negation before the machine word, a
+summary box, audio or a picture as the machine's product, a bare "AI" tag and a lower-case
+fragment; a sentence at or above the model's threshold is evidence ("learned-sentence:0.97").
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
+from digest.detect import learned
 from digest.detect.c2pa import c2pa_script_strings, c2pa_strings
 from digest.extract import decode_html
 from digest.models import Evidence
@@ -887,6 +895,217 @@ def _prev_space(text: str, index: int, limit: int) -> int:
     return space if space != -1 else index
 
 
+# --- the learned sentence score -----------------------------------------------------------
+
+# Where a learned sentence counts: the places publishers put their own notes (never the
+# whole body, links or C2PA strings).
+LEARNED_WHERE: Final = (
+    "byline",
+    "author",
+    "bio",
+    "disclaimer",
+    "meta",
+    "jsonld",
+    "tooltip",
+    "aside",
+    "footer",
+    "body-edges",
+)
+MAX_LEARNED: Final = 3  # learned evidence items per page
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=[\u3002\uff01\uff1f])")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence the learned score reads: where it is, its words, and the line it is on
+    with its span there (for the quote)."""
+
+    where: str
+    text: str
+    line: str
+    span: tuple[int, int]
+
+
+def learned_candidates(segments: Sequence[Segment]) -> Iterator[Candidate]:
+    """The sentences of the note regions that name an AI, automation, a bot or a machine
+    (`learned.PREFILTER`) outside quotation marks and not right after a negation, a verb of
+    saying or a reader's form (`_hearsay`), nor in a question or reported speech."""
+    for segment in segments:
+        where = next((r for r in segment.regions if r in LEARNED_WHERE), None)
+        if where is None or not learned.names_machine(segment.text):
+            continue
+        quoted = segment.quoted()
+        offset = 0
+        for line in segment.text.split("\n"):
+            for start, end in _sentence_spans(line, where):
+                sentence = line[start:end]
+                if _other_product(sentence) or _fragment(sentence, where):
+                    continue
+                if _guarded_terms(segment.text, offset + start, sentence, quoted):
+                    yield Candidate(where, sentence, line, (start, end))
+            offset += len(line) + 1
+
+
+def _sentence_spans(line: str, where: str) -> Iterator[tuple[int, int]]:
+    """The sentences of a line; a meta line reads its content only (not `name: `)."""
+    first = line.find(": ") + 2 if where == "meta" and ": " in line else 0
+    start = first
+    for mark in _SENTENCE_END.finditer(line, first):
+        if mark.start() > start:
+            yield start, mark.start()
+        start = mark.end()
+    if len(line) > start:
+        yield start, len(line)
+
+
+def _guarded_terms(text: str, at: int, sentence: str, quoted: list[tuple[int, int]]) -> bool:
+    """Whether one of the sentence's machine words stands free: outside quotation marks and
+    not hearsay, with no negation or reported speech before it in the sentence (`text` is
+    the segment, `at` the sentence's offset in it)."""
+    for first, last in learned.machine_terms(sentence):
+        if _NEGATED.search(sentence, 0, first) or _REPORTED.search(sentence, 0, first):
+            return False  # "This test was not written with AI", "The note said this was..."
+        if _SOURCED.search(sentence, 0, first):
+            continue  # "using data from an AI registry": the machine is a source, not a maker
+        start, end = at + first, at + last
+        if any(q0 <= start < q1 for q0, q1 in quoted):
+            continue
+        if not _hearsay(text, start, end):
+            return True
+    return False
+
+
+def _fragment(sentence: str, where: str) -> bool:
+    """A piece of prose that starts in lower case was cut from a longer sentence (a line
+    broken in the middle): not a note. Names in bylines and metadata may be lower case."""
+    return where not in _NAME_REGIONS and sentence[:1].islower()
+
+
+_NAME_REGIONS: Final = frozenset({"byline", "author", "meta", "jsonld"})
+
+
+def _other_product(sentence: str) -> bool:
+    """A sentence about a summary box, an audio reading or a picture: what a machine made
+    there is not the article (an AI summary on a human story discloses nothing about the
+    story), unless the sentence names the article or its text as well. A bare "AI" or
+    "Artificial intelligence" is a topic tag, not a note either."""
+    if _NOT_A_NOTE.search(sentence) or _BARE_AI.fullmatch(sentence.strip(" .:|-")):
+        return True
+    return _MEDIA_WORDS.search(sentence) is not None and _ARTICLE_WORDS.search(sentence) is None
+
+
+_BARE_AI: Final = re.compile(
+    r"(?:the )?(?:a\.?i\.?|k\.?i\.?|i\.?a\.?|artificial intelligence|künstliche intelligenz"
+    r"|intelligence artificielle|inteligencia artificial|intelligenza artificiale"
+    r"|kunstmatige intelligentie|inteligência artificial|人工知能|人工智能|인공지능)",
+    re.IGNORECASE,
+)
+_SOURCED: Final = re.compile(
+    r"\b(?:data|figures|numbers|statistics|information|input|a feed)\s+(?:from|of|by|provided by"
+    r"|supplied by)\s+(?:\S+\s+){0,3}$",
+    re.IGNORECASE,
+)
+# A sentence that is no note on this article whatever its machine words: about a summary
+# box, a mention ("ChatGPT ... is mentioned in this article"), a counterfactual ("could have
+# been written by AI, but it was not")
+_NOT_A_NOTE: Final = re.compile(
+    r"summar|key points|takeaways|quick read|at a glance|tl;?dr|zusammenfass"
+    r"|auf einen blick|résumé|resum|sintesi|riassun|samenvat|sammanfatt|opsummer|sammendrag"
+    r"|resumo|tiivist|streszcz|要約|요약|摘要|总结|總結|概要"
+    r"|\b(?:mentioned|mentions|discussed|discusses|quoted|cited|featured|erwähnt|mentionné\w*"
+    r"|mencionad\w*|menzionat\w*|genoemd|nämns|nævnt|nevnt)\b"
+    r"|\b(?:could|would|might) have been\b|\bbut (?:it|this|that|they|we|he|she) (?:was|is|were"
+    r"|are|did|does|do|has|have)(?: not|n['\u2019]t)\b",
+    re.IGNORECASE,
+)
+_MEDIA_WORDS: Final = re.compile(
+    r"\b(?:images?|photos?|photographs?|pictures?|illustrations?|artwork|graphics?|audio"
+    r"|voice|listen\w*|narrat\w*|read aloud|podcast|video|bild\w*|foto\w*|imagen\w*"
+    r"|immagin\w*|illustra\w*|stimme|vorgelesen|voix|écouter|voz|voce|stem|röst|stemme)\b"
+    r"|画像|图片|圖片|이미지|音声|语音",
+    re.IGNORECASE,
+)
+_ARTICLE_WORDS: Final = re.compile(
+    r"\b(?:article|story|stories|text|texts|content|report|post|piece|news|artikel\w*"
+    r"|texte?|beitrag|bericht|nachricht\w*|contenu|artículo|noticia|articolo|notizia|testo"
+    r"|bericht|tekst|nyhet|juttu|artykuł|notícia|matéria|conteúdo)\b|記事|文章|기사",
+    re.IGNORECASE,
+)
+
+
+# Reported speech or a question before a sentence's first machine word: someone else's note.
+_REPORTED: Final = re.compile(
+    r"(?<!\w)(?:said|says|say|saying|wrote|writes|stated|states|claim(?:s|ed)?|announced|noted"
+    r"|asked|asks|reported|reports|according to|whether|if|alleged|suggested|denied|told|tells"
+    r"|read|reads|quipped|joked|tweeted|posted|warned|insisted|disputed|admitted|sagte|sagt"
+    r"|erklärte|laut|zufolge|selon|déclaré|affirme|dijo|dice|según|afirmó|detto|secondo|zei"
+    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
+# A negation before a sentence's first machine word (in the languages of `_HEARSAY`); one
+# after it is the note's own ("written by AI; no editor checked it").
+_NEGATED: Final = re.compile(
+    r"(?<!\w)(?:no|not|never|without|none|neither|nor|nobody|nothing|\w+n['\u2019]t|nicht|kein\w*"
+    r"|nie|niemals|ohne|ne|n['\u2019]|pas|non|jamais|sans|aucune?|sin|nunca|ningun\w*|ningún"
+    r"|nada|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
+    r"|ei|eikä|nessun\w*|senza|bez|uden|tanpa|ilman|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def learned_evidence(segments: Sequence[Segment], model: learned.Model) -> list[Evidence]:
+    """Evidence from the learned sentence score: the sentence quoted, the rule id with the
+    score ("learned-sentence:0.97"), the region; each sentence once, at most MAX_LEARNED."""
+    found: list[Evidence] = []
+    seen: set[str] = set()
+    for candidate in learned_candidates(segments):
+        key = " ".join(candidate.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        score = model.flags(candidate.text)
+        if score is None:
+            continue
+        quote = make_quote(candidate.line, candidate.span)
+        found.append(
+            Evidence("disclosed", f"{learned.RULE_ID}:{score:.2f}", quote, candidate.where)
+        )
+        if len(found) >= MAX_LEARNED:
+            break
+    return found
+
+
+ModelChoice = learned.Model | None | Literal["shipped"]
+
+
+def _with_learned(
+    segments: Sequence[Segment], rules: Sequence[Rule], model: ModelChoice
+) -> list[Evidence]:
+    """The rules' evidence, and the learned score's when the rules disclosed nothing (a
+    page they already name needs no second opinion; most pages skip it that way)."""
+    found = scan(segments, rules)
+    if model is None or any(e.kind == "disclosed" for e in found):
+        return found
+    return found + learned_evidence(segments, shipped_model() if model == "shipped" else model)
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> learned.Model:
+    """The shipped learned score, its cues compiled from rules.toml's vocabulary."""
+    data = learned.shipped_json()
+    return learned.model_from(data, cue_patterns(data.get("cues", [])))
+
+
+def cue_patterns(names: Iterable[str]) -> dict[str, re.Pattern[str]]:
+    """The vocabulary entries `names`, expanded and compiled as the rules are."""
+    vocab = _vocab()
+    return {
+        name: re.compile(cast(str, expand(name, f"{{{{{name}}}}}", vocab)), re.IGNORECASE)
+        for name in names
+    }
+
+
 # --- the API --------------------------------------------------------------------------------
 
 
@@ -895,20 +1114,25 @@ def find_disclosures(
     url: str | None = None,
     rules: list[Rule] | None = None,
     parsed: tuple[str, HtmlElement] | None = None,
+    model: ModelChoice = "shipped",
 ) -> list[Evidence]:
     """Evidence that the page's publisher says the article is machine-written (or that the
     text carries chatbot residue), read from the raw page. Never raises: a page that cannot
     be read has no evidence. `url` is accepted for callers' symmetry and log messages.
     `parsed`: the page's decoded text and tree from the extraction, read instead of parsing
-    `html` again (and cut: the scan is the tree's last reader)."""
+    `html` again (and cut: the scan is the tree's last reader). `model`: the learned
+    sentence score (`digest.detect.learned`; None: the rules alone)."""
     try:
-        return scan(page_segments(html, parsed), load_rules() if rules is None else rules)
+        active = load_rules() if rules is None else rules
+        return _with_learned(page_segments(html, parsed), active, model)
     except Exception:  # a detector must never take a run down; a broken page says nothing
         log.warning("disclosure scan failed for %s", url or "a page", exc_info=True)
         return []
 
 
-def find_in_text(text: str, rules: list[Rule] | None = None) -> list[Evidence]:
+def find_in_text(
+    text: str, rules: list[Rule] | None = None, model: ModelChoice = "shipped"
+) -> list[Evidence]:
     """The same, for plain text (a feed's text, `digest detect --text`): the first lines
     count as the byline, the last ones as the bio/disclaimer, all of it as the body, and a
     C2PA text wrapper in it is read. Rules for meta, JSON-LD or links only do not apply.
@@ -916,7 +1140,8 @@ def find_in_text(text: str, rules: list[Rule] | None = None) -> list[Evidence]:
     try:
         if not isinstance(cast(object, text), str):
             return []
-        return scan(text_segments(text), load_rules() if rules is None else rules)
+        active = load_rules() if rules is None else rules
+        return _with_learned(text_segments(text), active, model)
     except Exception:  # same reason as above
         log.warning("disclosure scan of text failed", exc_info=True)
         return []
