@@ -877,9 +877,43 @@ FRESH_SETS: Final = [
     # development since session 9 (186 at first sight); 281 with the learned score (session 10)
     ("disclosure_fresh6.toml", 325, 281),
     # held out, unstudied: 123 at first sight on the session-9 rules, with 2 of 35 negatives
-    # accused (an Italian negated part, a Swedish "inte"), since cleared as a class
-    ("disclosure_fresh7.toml", 272, 123),
+    # accused (an Italian negated part, a Swedish "inte"), since cleared as a class; 124 with
+    # the learned score (session 10), scored twice
+    ("disclosure_fresh7.toml", 272, 124),
+    # held out, unstudied: at first sight 191 with the rules alone and 196 with the learned
+    # score (session 10), 2 of 38 negatives accused (two summary-box notes, since cleared as
+    # a class by `_summary_box`)
+    ("disclosure_fresh8.toml", 467, 196),
 ]
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # written here: the note of a machine summary box on a human story (the first, fourth
+        # and fifth were found by no rule before the guard; the others were accused)
+        "AI summary: the recall covers 2,300 vans built last spring.",
+        "KI-Zusammenfassung: Die Kernpunkte dieses Beitrags hat eine KI erstellt.",
+        "Points clés de cet article générés par IA.",
+        "Highlights (AI-generated): the van gets a bigger battery.",
+        "At a glance (AI-made bullets); the full story is written by our staff.",
+        "Samenvatting van dit artikel gemaakt met AI.",
+    ],
+)
+def test_summary_box_notes_are_no_disclosure(note: str) -> None:
+    _found_nowhere(note)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # written here: a story that is itself a machine summary of a source still counts
+        "This article is an AI-generated summary of the carmaker's press release.",
+        "This report was summarised by an AI system from the court filing.",
+    ],
+)
+def test_a_story_made_as_a_summary_still_counts(note: str) -> None:
+    assert find_disclosures(_footer_page(note, "footer")) != []
 
 
 @pytest.mark.parametrize(("name", "pages", "floor"), FRESH_SETS)

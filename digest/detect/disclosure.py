@@ -784,7 +784,7 @@ def _hearsay(text: str, start: int, end: int) -> bool:
     naming a speaker ("..., the chatbot replied")."""
     if _HEARSAY.search(text, max(0, start - HEARSAY_REACH), start) is not None:
         return True
-    if _reader_form(text, start):
+    if _reader_form(text, start) or _summary_box(text, start, end):
         return True
     rest = _SENTENCE_REST.match(text, end)
     return rest is not None and _ASKED_OR_SAID.search(rest.group(0)) is not None
@@ -805,6 +805,53 @@ _READER_FORM: Final = re.compile(
     r" following) (?:template|letter|form)|Dear Sir or Madam|To whom it may concern)\b",
     re.IGNORECASE,
 )
+
+
+def _summary_box(text: str, start: int, end: int) -> bool:
+    """Whether a match's sentence is the note of a summary box on the story: the machine
+    made its key points ("KI-Zusammenfassung: Die wichtigsten Punkte dieses Artikels hat
+    eine KI zusammengefasst", "Key points (AI-generated bullets); the story below is by our
+    reporter"). A machine summary of a human story says nothing about how the story was
+    made (the decision in bench/detect_results.md); a story that is itself a summary of a
+    filing or a release ("This article is an AI summary of the press release") still
+    counts: it names no points *of this article* and no human author of the story."""
+    window = max(0, start - FORM_REACH)
+    stop = max(text.rfind(mark, window, start) for mark in (". ", "! ", "? ", "\n"))
+    rest = _SENTENCE_REST.match(text, end)
+    sentence = text[max(window, stop + 1) : rest.end() if rest else end]
+    return _SUMMARY_BOX.search(sentence) is not None
+
+
+# What a summary box's note says: a label naming a machine summary (or points, bullets,
+# takeaways) first, points "of this article", or the story credited to a human beside it.
+_BOX_NOUN: Final = (
+    r"(?:summary|summaries|key points|main points|bullets?|bullet points|takeaways|highlights"
+    r"|quick read|at a glance|tl;?dr|Zusammenfassung|(?:wichtigsten |zentralen )?Punkte"
+    r"|Kernpunkte|Kernaussagen|Eckpunkte|résumé|l['\u2019]essentiel|points clés|resumen"
+    r"|puntos clave|riassunto|sintesi|punti chiave|samenvatting|kernpunten|sammanfattning"
+    r"|sammendrag|opsummering|resumo|pontos-chave|tiivistelmä|streszczenie)"
+)
+_SUMMARY_BOX: Final = re.compile(
+    r"^\s*(?:[\w-]+[- ])?(?-i:AI|KI|IA|A\.I\.)[- ](?:generated |generierte |made )?"
+    + _BOX_NOUN
+    + r"\b\s*[:(\u2014\u2013-]"
+    + r"|\b"
+    + _BOX_NOUN
+    + r"\b\s*\((?-i:AI|KI|IA)[- ]\w+"
+    + r"|\((?-i:AI|KI|IA)[- ](?:generated|generiert\w*|made|written) "
+    + _BOX_NOUN
+    + r"\)"
+    + r"|\b"
+    + _BOX_NOUN
+    + r" (?:of|in|from|dieses|des|de|du|di|del|della|dello|do|da|van|i"
+    r"|från|fra) (?:this|the present|dieses|diesem|cet|cette|ce|este|esta|questo|questa|dit"
+    r"|deze|denna|detta|denne|dette) "
+    r"|\b(?:the|this) (?:full |main |actual )?(?:story|article|report|text|piece) (?:below"
+    r"|above|itself)?\s?(?:is|was) (?:written |reported )?by (?:our|a|an|the|one of our)"
+    r" (?:reporters?|journalists?|staff|editors?|correspondents?|newsroom|writers?)\b",
+    re.IGNORECASE,
+)
+
 HEARSAY_REACH: Final = 60
 # The words just before a match that make it something other than the publisher's own
 # statement about this page: a negation ("No AI was used...", "none of this article..."),
