@@ -882,8 +882,9 @@ FRESH_SETS: Final = [
     ("disclosure_fresh7.toml", 272, 124),
     # held out, unstudied: at first sight 191 with the rules alone and 196 with the learned
     # score (session 10), 2 of 38 negatives accused (two summary-box notes, since cleared as
-    # a class by `_summary_box`)
-    ("disclosure_fresh8.toml", 467, 196),
+    # a class by `_summary_box`); 200 after the learned score's refit with that guard (its
+    # training negatives are the sentences the guards let through; fresh set 8 is not in them)
+    ("disclosure_fresh8.toml", 467, 200),
 ]
 
 
