@@ -15,8 +15,8 @@ import json
 import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -928,12 +928,46 @@ def _ranked(
 ) -> list[Story]:
     """Stories (one per group), each in its section, best first."""
     tags = {f.url: f.tags for f in config.feeds}
+    rules = tuple((r.title, tuple(r.keywords), tuple(r.tags)) for r in config.sections)
 
     def section_of(main: Article, others: Sequence[Article]) -> str:
-        story = Story(main, rank.NO_SUMMARY, others=tuple(others))
-        return sections.classify_story(story, tags, config.sections)
+        seen = (main.title, main.text, main.description)
+        key = (rules, *seen, *(tuple(tags.get(a.feed_url, ())) for a in (main, *others)))
+        key += tuple(other.title for other in others)
+        found = _SECTIONS.get(key)
+        if found is None:
+            story = Story(main, rank.NO_SUMMARY, others=tuple(others))
+            found = _SECTIONS.put(key, sections.classify_story(story, tags, config.sections))
+        return found
 
     return rank.stories(articles, groups, window, ranking, section_of)
+
+
+class _Known:
+    """The last `size` values computed from hashable keys (in one process: a run ranks
+    the week's stories a dozen times, mostly the same stories, whose sections are read
+    from their words each time otherwise)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: OrderedDict[Hashable, str] = OrderedDict()
+
+    def get(self, key: Hashable) -> str | None:
+        found = self.values.get(key)
+        if found is not None:
+            self.values.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: str) -> str:
+        self.values[key] = value
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
+        return value
+
+
+# each story's section by what decides it: the rules, the linked article's title, text
+# and description, the feeds' tags of every article, the other articles' titles
+_SECTIONS: Final = _Known(50_000)
 
 
 def _limit(config: Config, options: RunOptions) -> int:
