@@ -407,8 +407,11 @@ def _first_pass(
     performance = config.performance
     with tempfile.TemporaryDirectory(prefix="digest-reading-") as folder:
         reading = Path(folder) / "reading.pickle"
-        widest = _clustered(store, articles, now, performance, _WIDEST, reading)
-        embedded = _same_text(articles, _reach(config, articles, widest, window, options))
+        places = _places(config, articles, window, options)
+        alone = _same_text(articles, places.taken)  # embedded whatever the widest groups
+        ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
+        widest = _clustered(store, articles, now, performance, _WIDEST, reading, ahead=ahead)
+        embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
             groups = _clustered(store, articles, now, performance, rows, reading)
@@ -423,39 +426,67 @@ def _first_pass(
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
 
 
-def _reach(
-    config: Config,
-    articles: list[Article],
-    widest: list[list[int]],
-    window: Window,
-    options: RunOptions,
-) -> set[int]:
-    """The items worth embedding: those of every story of `widest` (each story at its
-    largest) that scores at least what a place in the issue takes when every item stands
-    alone (a place among the picks, or in its section's "Also worth reading", with the
-    margin of `_hopeful`), and the items that take those places alone."""
+@dataclass(frozen=True)
+class _Places:
+    """What a place in the issue takes when every item stands alone (with the margin of
+    `_hopeful`): the items that take places so (`taken`), the lowest score among the
+    picks when they are all taken (else 0), and the lowest score in each section's "Also
+    worth reading" when it is full."""
+
+    taken: set[int]
+    lowest: float
+    section_floor: dict[str, float]
+
+
+def _places(
+    config: Config, articles: list[Article], window: Window, options: RunOptions
+) -> _Places:
+    """The issue's places with every item alone (see `_Places`)."""
     ranking = _hopeful_ranking(config)
     margin = replace(options, max_stories=MARGIN * _limit(config, options))
     alone = [[n] for n in range(len(articles))]
     picks, more = _rank(config, articles, alone, window, margin, ranking)
     full = len(picks) >= (margin.max_stories or 0)
-    lowest = min((s.score for s in picks), default=0.0) if full else 0.0
     section_floor = {
         section.title: min(s.score for s in section.stories)
         for section in more
         if len(section.stories) >= ranking.more_per_section
     }
+    index = {a.url: n for n, a in enumerate(articles)}
+    chosen = [*picks, *(s for section in more for s in section.stories)]
+    return _Places(
+        {index[a.url] for story in chosen for a in (story.article, *story.others)},
+        min((s.score for s in picks), default=0.0) if full else 0.0,
+        section_floor,
+    )
+
+
+def _reach(
+    config: Config,
+    articles: list[Article],
+    widest: list[list[int]],
+    window: Window,
+    places: _Places,
+) -> set[int]:
+    """The items worth embedding: those of every story of `widest` (each story at its
+    largest) that scores at least what a place in the issue takes when every item stands
+    alone (`places`: a place among the picks, or in its section's "Also worth reading",
+    with the margin of `_hopeful`), and the items that take those places alone."""
     titles = {rule.title for rule in config.sections}
 
     def can_place(story: Story) -> bool:
-        if story.score >= lowest:
+        if story.score >= places.lowest:
             return True
-        return story.section in titles and story.score >= section_floor.get(story.section, 0.0)
+        return story.section in titles and story.score >= places.section_floor.get(
+            story.section, 0.0
+        )
 
     index = {a.url: n for n, a in enumerate(articles)}
+    ranking = _hopeful_ranking(config)
     stories = [s for s in _ranked(config, articles, widest, window, ranking) if can_place(s)]
-    chosen = [*picks, *(s for section in more for s in section.stories), *stories]
-    return {index[a.url] for story in chosen for a in (story.article, *story.others)}
+    return places.taken | {
+        index[a.url] for story in stories for a in (story.article, *story.others)
+    }
 
 
 def _same_text(articles: list[Article], chosen: set[int]) -> set[int]:
@@ -829,6 +860,7 @@ def _clustered(
     rows: Rows = "all",
     reading: Path | None = None,
     openings: bool = False,
+    ahead: Sequence[str] = (),
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
@@ -837,7 +869,9 @@ def _clustered(
     Many items are embedded and clustered in a worker process of its own (so this
     process never holds the model), few here. `reading`: a file where a grouping of the
     same articles left its reading of their words, or leaves it (`cluster.regroup`).
-    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`)."""
+    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`).
+    `ahead`: texts a later grouping will embed, embedded (and cached) meanwhile, while
+    this one groups (`embed.completed`'s `beside`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -855,10 +889,11 @@ def _clustered(
     texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
+    beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, reading)
-    embed.save(store, missing, fresh, now)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, reading, beside)
+    embed.save(store, missing + beside, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
 
@@ -878,13 +913,20 @@ def _grouped(
     missing: list[str],
     performance: Performance | None,
     reading: Path | None,
+    beside: list[str],
 ) -> tuple[embed.Vectors, list[list[int]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
     clustering's memory go with it); else here. Returns the new rows and the groups
-    (`reading`: see `cluster.regroup`)."""
+    (`reading`: see `cluster.regroup`; `beside`: see `embed.completed`)."""
     grouping = cluster.Staged(items, reading)  # openings embedded only where they may count
-    job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
+    job = partial(
+        embed.completed,
+        *(texts, missing, vectors, grouping),
+        later=grouping,
+        beside=beside,
+        meanwhile=grouping.reading if beside else None,  # the words read while `beside` embeds
+    )
     pool = aside(performance or Performance(), len(items))
     if pool is None:
         return job()
