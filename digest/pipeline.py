@@ -17,7 +17,6 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -153,7 +152,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
     started = options.now()
     window = Window((options.until or started) - options.since, options.until or started)
     digest_id = editorial.issue_id(config.newsletter, window)
-    soon = _soon(config)  # the disclosure rules, compiled while the feeds are fetched
+    detector = _detector(config)
     timings: dict[str, float] = {}
     _check_writable(config.output.dir)
     with Store(config.state.path) as store:
@@ -170,7 +169,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             if settled[0].groups_in(found) is not None:  # start where that run ended
                 return settled[0].read
             urls, groups, beside = _candidates(
-                config, store, soon(), found, window, options, started, timings
+                config, store, detector, found, window, options, started, timings
             )
             on_feeds.append(groups)
             scans.append(beside)
@@ -179,13 +178,12 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
         scans: list[_Beside] = []  # the feed texts' scans, still running
         try:
             gathered = _gather(
-                config, store, soon, window, started, digest_id, timings, tick, needed
+                config, store, detector, window, started, digest_id, timings, tick, needed
             )
         except BaseException:
             for beside in scans:
                 beside.stop()
             raise
-        detector = soon()
         for beside in scans:
             beside.finish(store, started, set(gathered.pages.pages))
         articles, groups, picks, more = _judged(
@@ -266,7 +264,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
 def _gather(
     config: Config,
     store: Store,
-    detector: Callable[[], Detector],
+    detector: Detector,
     window: Window,
     now: datetime,
     digest_id: str,
@@ -294,7 +292,7 @@ def _gather(
                     entries,
                     fetcher,
                     store,
-                    detector(),
+                    detector,
                     now,
                     lambda: tick("pages", next(done), total),
                     config.performance,
@@ -1036,19 +1034,6 @@ def usage_text(usage: ModelUsage) -> str:
     if usage.cost_usd is not None:
         text += f", about ${usage.cost_usd:.4f}"
     return text
-
-
-def _soon(config: Config) -> Callable[[], Detector]:
-    """The run's `Detector`, when asked: its shipped rules compiled meanwhile in a thread
-    (about half a second of compiling patterns, while the feeds are fetched); the owner's
-    own rules now, so that a bad one stops the run before anything is fetched."""
-    if config.detect.rules:
-        now = _detector(config)
-        return lambda: now
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
-    job = pool.submit(_detector, config)
-    pool.shutdown(wait=False)
-    return job.result
 
 
 def _detector(config: Config) -> Detector:
