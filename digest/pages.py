@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from digest.config import Performance
 from digest.detect import style
@@ -177,9 +177,21 @@ def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
 
 
 def warm() -> None:
-    """Compile the shipped disclosure rules as `_read_sent` will look them up (run once in
-    the worker processes' fork server: every worker it forks starts with them)."""
-    _compiled(rule_fields(load_rules()))
+    """Compile the shipped disclosure rules as `_read_sent` will look them up, and read one
+    small page (run once in the worker processes' fork server: every worker it forks
+    starts with the rules, and with what a first page loads on first use: trafilatura's
+    modules, the public suffix list; about 0.1 s a worker otherwise, on its first page)."""
+    _read_sent(_WARM_PAGE, "https://abc.example/2024/01/01/warm-up", rule_fields(load_rules()))
+
+
+# a page of no outlet, read only to load what reading a page loads on first use
+_WARM_PAGE: Final = (
+    b'<html><head><title>Warm-up</title><link rel="canonical" href="https://abc.example/2024/01/01/warm-up">'
+    b'<meta property="og:site_name" content="Example"></head>'
+    b"<body><article><h1>Warm-up</h1><p>"
+    + b"A short page read once, so that the code which reads pages is loaded. " * 12
+    + b"</p></article></body></html>"
+)
 
 
 def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:
