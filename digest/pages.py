@@ -21,7 +21,7 @@ from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
-from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, trim
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
@@ -96,7 +96,8 @@ async def read_pages(
         async with in_flight:
             return await _read_one(entry.url, fetcher, rules, workers, tick)
 
-    async with Workers(performance, max(len(todo), run_jobs), PAGES_PRELOAD) as workers:
+    jobs = max(len(todo), run_jobs)  # with processes, all pages to them when several
+    async with Workers(performance, jobs, PAGES_PRELOAD, eager=len(todo) > 1) as workers:
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}
@@ -172,8 +173,13 @@ def _compiled(fields: RuleFields) -> tuple[Rule, ...]:
 
 
 def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
-    """`read_body` in a worker, its rules sent as `rule_fields`."""
-    return read_body(body, url, _compiled(fields))
+    """`read_body` in a worker, its rules sent as `rule_fields`; the heap's free memory
+    is given back after each page (~5 MB less per worker for well under a millisecond:
+    the run's memory peaks while the workers read the pages)."""
+    try:
+        return read_body(body, url, _compiled(fields))
+    finally:
+        trim()
 
 
 def warm() -> None:
