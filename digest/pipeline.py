@@ -379,6 +379,7 @@ def _candidates(
             beside.stop()
             raise
         beside.defer(urls)
+        trim()  # what the groupings' results left behind, before the page workers start
         if pooled(config.performance, len(urls)):  # its workers will read the pages: the
             ready()  # fork server preloads while the first pages arrive
         return urls, groups, beside
