@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import tempfile
+import os
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
+from operator import methodcaller
 from pathlib import Path
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal, NoReturn, Self
 
 from digest import (
     archive,
@@ -62,7 +63,18 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu, pooled, ready, rest, trim
+from digest.workers import (
+    Aside,
+    WorkerCrashed,
+    aside,
+    cores,
+    kept,
+    map_cpu,
+    pooled,
+    ready,
+    rest,
+    trim,
+)
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -403,19 +415,18 @@ def _first_pass(
     that can make the issue on these groups still holds an item not embedded, its widest
     story is embedded too and the week grouped once more. Returns the stories and the
     entries whose pages the issue needs (`_hopeful`). Each grouping after the first
-    starts from the first's reading of the words (`cluster.Reading`, handed over in a
-    temporary file): only the vectors differ."""
+    starts from the first's reading of the words (`cluster.Reading`): the groupings run
+    one after the other in one worker process (`_Pass`), which keeps it."""
     performance = config.performance
-    with tempfile.TemporaryDirectory(prefix="digest-reading-") as folder:
-        reading = Path(folder) / "reading.pickle"
-        places = _places(config, articles, window, options)
+    with _Pass(performance, len(articles)) as grouper:
+        places = _places(config, articles, window, options)  # while the process starts
         alone = _same_text(articles, places.taken)  # embedded whatever the widest groups
         ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
-        widest = _clustered(store, articles, now, performance, _WIDEST, reading, ahead=ahead)
+        widest = _clustered(store, articles, now, performance, _WIDEST, grouper, ahead=ahead)
         embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
-            groups = _clustered(store, articles, now, performance, rows, reading)
+            groups = _clustered(store, articles, now, performance, rows, grouper)
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
@@ -859,7 +870,7 @@ def _clustered(
     now: datetime,
     performance: Performance | None = None,
     rows: Rows = "all",
-    reading: Path | None = None,
+    grouper: _Pass | None = None,
     openings: bool = False,
     ahead: Sequence[str] = (),
 ) -> list[list[int]]:
@@ -868,8 +879,8 @@ def _clustered(
     again. Groups are cached as URLs, so a different order maps back correctly.
 
     Many items are embedded and clustered in a worker process of its own (so this
-    process never holds the model), few here. `reading`: a file where a grouping of the
-    same articles left its reading of their words, or leaves it (`cluster.regroup`).
+    process never holds the model), few here. `grouper`: the process of a pass that
+    groups the same articles several times, and keeps their reading of the words.
     `openings`: full texts are embedded with their openings too (`cluster.embed_texts`).
     `ahead`: texts a later grouping will embed, embedded (and cached) meanwhile, while
     this one groups (`embed.completed`'s `beside`)."""
@@ -893,7 +904,7 @@ def _clustered(
     beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, reading, beside)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside)
     embed.save(store, missing + beside, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
@@ -913,30 +924,68 @@ def _grouped(
     vectors: embed.Vectors,
     missing: list[str],
     performance: Performance | None,
-    reading: Path | None,
+    grouper: _Pass | None,
     beside: list[str],
 ) -> tuple[embed.Vectors, list[list[int]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it); else here. Returns the new rows and the groups
-    (`reading`: see `cluster.regroup`; `beside`: see `embed.completed`)."""
-    grouping = cluster.Staged(items, reading)  # openings embedded only where they may count
-    job = partial(
-        embed.completed,
-        *(texts, missing, vectors, grouping),
-        later=grouping,
-        beside=beside,
-        meanwhile=grouping.reading if beside else None,  # the words read while `beside` embeds
-    )
-    pool = aside(performance or Performance(), len(items))
+    clustering's memory go with it), or in the pass's (`grouper`); else here. Returns the
+    new rows and the groups (`beside`: see `embed.completed`)."""
+    pool = grouper.pool if grouper else aside(performance or Performance(), len(items))
+    grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
+    # openings embedded only where they may count; the words read while `beside` embeds
+    meanwhile = grouping.reading if beside else None
+    job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
+    job = partial(job, beside=beside, meanwhile=meanwhile)
     if pool is None:
         return job()
+    if grouper is not None:  # its later groupings find the reading this one leaves there
+        shipped = kept(grouper.key, grouping)
+        meanwhile = partial(methodcaller("reading"), shipped) if beside else None
+        sent = partial(embed.completed, texts, missing, vectors, shipped, later=shipped)
+        return _aside_or_here(pool, partial(sent, beside=beside, meanwhile=meanwhile), job)
     with pool:
-        running = pool.submit(job, release=True, threads=cores())
-        try:
-            return running.result()
-        except WorkerCrashed:  # the worker died (out of memory, say): here, then
-            return job()
+        return _aside_or_here(pool, job, job)
+
+
+def _aside_or_here(
+    pool: Aside,
+    sent: Callable[..., tuple[embed.Vectors, list[list[int]]]],
+    here: Callable[[], tuple[embed.Vectors, list[list[int]]]],
+) -> tuple[embed.Vectors, list[list[int]]]:
+    """`sent` in the process of `pool` (the model freed before the clustering), or `here`
+    when that process dies (out of memory, say)."""
+    try:
+        return pool.submit(sent, release=True, threads=cores()).result()
+    except WorkerCrashed:
+        return here()
+
+
+class _Pass:
+    """`with _Pass(performance, count) as p`: the groupings of one pass over the same
+    `count` items (`_clustered(..., grouper=p)`), one after the other in one worker
+    process when they are many (else here), which keeps their reading of the words
+    between them (`workers.kept`) and its imports. The process starts on entry."""
+
+    def __init__(self, performance: Performance, count: int) -> None:
+        self.key = f"pass-{os.getpid()}-{time.monotonic_ns()}"
+        self.pool = aside(performance, count)
+        self._grouping: cluster.Staged | None = None
+
+    def grouping(self, items: list[cluster.Item]) -> cluster.Staged:
+        """The pass's grouping (the same items each time: one reading of their words)."""
+        if self._grouping is None:
+            self._grouping = cluster.Staged(items)
+        return self._grouping
+
+    def __enter__(self) -> Self:
+        if self.pool is not None:
+            self.pool.preload("digest.cluster", "digest.embed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(None, None, None)
 
 
 # the clustering code and the embedding model behind it: a change to either voids the cache
