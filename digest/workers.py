@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import importlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -303,6 +304,7 @@ def serve() -> None:
         sys.stdout.buffer.write(len(data).to_bytes(8, "big") + data)
         sys.stdout.buffer.flush()
         del fn, args, kwargs, data
+        gc.collect()  # the job's cycles too, before the heap is trimmed
         trim()
 
 
