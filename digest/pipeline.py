@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1028,38 +1028,20 @@ def _ranked(
         key += tuple(other.title for other in others)
         found = _SECTIONS.get(key)
         if found is None:
+            if len(_SECTIONS) >= SECTIONS_KEPT:  # a process that runs many weeks
+                _SECTIONS.clear()
             story = Story(main, rank.NO_SUMMARY, others=tuple(others))
-            found = _SECTIONS.put(key, sections.classify_story(story, tags, config.sections))
+            found = _SECTIONS[key] = sections.classify_story(story, tags, config.sections)
         return found
 
     return rank.stories(articles, groups, window, ranking, section_of)
 
 
-class _Known:
-    """The last `size` values computed from hashable keys (in one process: a run ranks
-    the week's stories a dozen times, mostly the same stories, whose sections are read
-    from their words each time otherwise)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: OrderedDict[Hashable, str] = OrderedDict()
-
-    def get(self, key: Hashable) -> str | None:
-        found = self.values.get(key)
-        if found is not None:
-            self.values.move_to_end(key)
-        return found
-
-    def put(self, key: Hashable, value: str) -> str:
-        self.values[key] = value
-        while len(self.values) > self.size:
-            self.values.popitem(last=False)
-        return value
-
-
-# each story's section by what decides it: the rules, the linked article's title, text
-# and description, the feeds' tags of every article, the other articles' titles
-_SECTIONS: Final = _Known(50_000)
+# Each story's section by what decides it: the rules, the linked article's title, text
+# and description, the feeds' tags of every article, the other articles' titles (a run
+# ranks the week's stories a dozen times, mostly the same stories).
+_SECTIONS: Final[dict[Hashable, str]] = {}
+SECTIONS_KEPT = 50_000
 
 
 def _limit(config: Config, options: RunOptions) -> int:
