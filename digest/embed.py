@@ -195,6 +195,8 @@ def completed(
     release: bool = False,
     threads: int = 1,
     later: Later | None = None,
+    beside: Sequence[str] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[Vectors, T]:
     """Embed `missing` (the texts among `texts` whose rows of `vectors` are still empty),
     fill them in, then `then(the vectors)`: a clustering job, whole, for a worker process.
@@ -202,7 +204,10 @@ def completed(
     text not embedded), and what `then` gave. With `release` the model is freed before
     `then` runs (a worker's memory peaks at the larger of the two steps, not their sum).
     `later`: rows embedded only where wanted (see `Later`); the others are emptied, even
-    when `vectors` held them, so that the outcome never depends on what was cached."""
+    when `vectors` held them, so that the outcome never depends on what was cached.
+    `beside`: other distinct texts (a later job's), embedded in a thread of their own, one
+    engine thread, while `meanwhile()` runs here (Python work that `then` would do first:
+    the engine runs beside it, on another core); their rows follow those of `missing`."""
     out = vectors.copy()
     waiting = [n for n in later.optional if n < len(texts) and texts[n]] if later else []
     held = {texts[n] for n in waiting}
@@ -217,6 +222,7 @@ def completed(
         out[waiting] = 0.0
         for n in chosen:
             out[n] = vectors[n] if texts[n] not in done else done[texts[n]]
+    ahead = _beside(beside, meanwhile)
     if release:
         _model.cache_clear()  # the engine frees its buffers and unmaps its weights
         _MEMO.vectors.clear()
@@ -226,7 +232,23 @@ def completed(
     for n, text in enumerate(missing):
         if text in done:
             fresh[n] = done[text]
-    return fresh, then(out)
+    return np.concatenate([fresh, ahead]), then(out)
+
+
+def _beside(texts: Sequence[str], meanwhile: Callable[[], object] | None) -> Vectors:
+    """The rows of `texts`, embedded in a thread while `meanwhile()` runs in this one."""
+    if not texts:
+        if meanwhile is not None:
+            meanwhile()
+        return np.zeros((0, DIM), dtype=np.float32)
+    if not _model.cache_info().currsize:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: `meanwhile` has the other
+    _model()  # loaded here, before the thread uses it
+    with ThreadPoolExecutor(1, thread_name_prefix="embed-beside") as pool:
+        rows = pool.submit(embed, texts)
+        if meanwhile is not None:
+            meanwhile()
+        return rows.result()
 
 
 def _embedded(texts: Sequence[str], threads: int) -> dict[str, Vectors]:

@@ -12,18 +12,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import tempfile
+import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
+from operator import methodcaller
 from pathlib import Path
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal, NoReturn, Self
 
 from digest import (
     archive,
@@ -62,7 +63,18 @@ from digest.pages import Detector, PagesResult, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
-from digest.workers import WorkerCrashed, aside, cores, map_cpu, pooled, ready, rest, trim
+from digest.workers import (
+    Aside,
+    WorkerCrashed,
+    aside,
+    cores,
+    kept,
+    map_cpu,
+    pooled,
+    ready,
+    rest,
+    trim,
+)
 
 KEEP_ENTRIES = timedelta(days=60)
 
@@ -379,6 +391,7 @@ def _candidates(
             beside.stop()
             raise
         beside.defer(urls)
+        trim()  # what the groupings' results left behind, before the page workers start
         if pooled(config.performance, len(urls)):  # its workers will read the pages: the
             ready()  # fork server preloads while the first pages arrive
         return urls, groups, beside
@@ -402,16 +415,18 @@ def _first_pass(
     that can make the issue on these groups still holds an item not embedded, its widest
     story is embedded too and the week grouped once more. Returns the stories and the
     entries whose pages the issue needs (`_hopeful`). Each grouping after the first
-    starts from the first's reading of the words (`cluster.Reading`, handed over in a
-    temporary file): only the vectors differ."""
+    starts from the first's reading of the words (`cluster.Reading`): the groupings run
+    one after the other in one worker process (`_Pass`), which keeps it."""
     performance = config.performance
-    with tempfile.TemporaryDirectory(prefix="digest-reading-") as folder:
-        reading = Path(folder) / "reading.pickle"
-        widest = _clustered(store, articles, now, performance, _WIDEST, reading)
-        embedded = _same_text(articles, _reach(config, articles, widest, window, options))
+    with _Pass(performance, len(articles)) as grouper:
+        places = _places(config, articles, window, options)  # while the process starts
+        alone = _same_text(articles, places.taken)  # embedded whatever the widest groups
+        ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
+        widest = _clustered(store, articles, now, performance, _WIDEST, grouper, ahead=ahead)
+        embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
-            groups = _clustered(store, articles, now, performance, rows, reading)
+            groups = _clustered(store, articles, now, performance, rows, grouper)
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
@@ -423,39 +438,67 @@ def _first_pass(
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
 
 
-def _reach(
-    config: Config,
-    articles: list[Article],
-    widest: list[list[int]],
-    window: Window,
-    options: RunOptions,
-) -> set[int]:
-    """The items worth embedding: those of every story of `widest` (each story at its
-    largest) that scores at least what a place in the issue takes when every item stands
-    alone (a place among the picks, or in its section's "Also worth reading", with the
-    margin of `_hopeful`), and the items that take those places alone."""
+@dataclass(frozen=True)
+class _Places:
+    """What a place in the issue takes when every item stands alone (with the margin of
+    `_hopeful`): the items that take places so (`taken`), the lowest score among the
+    picks when they are all taken (else 0), and the lowest score in each section's "Also
+    worth reading" when it is full."""
+
+    taken: set[int]
+    lowest: float
+    section_floor: dict[str, float]
+
+
+def _places(
+    config: Config, articles: list[Article], window: Window, options: RunOptions
+) -> _Places:
+    """The issue's places with every item alone (see `_Places`)."""
     ranking = _hopeful_ranking(config)
     margin = replace(options, max_stories=MARGIN * _limit(config, options))
     alone = [[n] for n in range(len(articles))]
     picks, more = _rank(config, articles, alone, window, margin, ranking)
     full = len(picks) >= (margin.max_stories or 0)
-    lowest = min((s.score for s in picks), default=0.0) if full else 0.0
     section_floor = {
         section.title: min(s.score for s in section.stories)
         for section in more
         if len(section.stories) >= ranking.more_per_section
     }
+    index = {a.url: n for n, a in enumerate(articles)}
+    chosen = [*picks, *(s for section in more for s in section.stories)]
+    return _Places(
+        {index[a.url] for story in chosen for a in (story.article, *story.others)},
+        min((s.score for s in picks), default=0.0) if full else 0.0,
+        section_floor,
+    )
+
+
+def _reach(
+    config: Config,
+    articles: list[Article],
+    widest: list[list[int]],
+    window: Window,
+    places: _Places,
+) -> set[int]:
+    """The items worth embedding: those of every story of `widest` (each story at its
+    largest) that scores at least what a place in the issue takes when every item stands
+    alone (`places`: a place among the picks, or in its section's "Also worth reading",
+    with the margin of `_hopeful`), and the items that take those places alone."""
     titles = {rule.title for rule in config.sections}
 
     def can_place(story: Story) -> bool:
-        if story.score >= lowest:
+        if story.score >= places.lowest:
             return True
-        return story.section in titles and story.score >= section_floor.get(story.section, 0.0)
+        return story.section in titles and story.score >= places.section_floor.get(
+            story.section, 0.0
+        )
 
     index = {a.url: n for n, a in enumerate(articles)}
+    ranking = _hopeful_ranking(config)
     stories = [s for s in _ranked(config, articles, widest, window, ranking) if can_place(s)]
-    chosen = [*picks, *(s for section in more for s in section.stories), *stories]
-    return {index[a.url] for story in chosen for a in (story.article, *story.others)}
+    return places.taken | {
+        index[a.url] for story in stories for a in (story.article, *story.others)
+    }
 
 
 def _same_text(articles: list[Article], chosen: set[int]) -> set[int]:
@@ -827,17 +870,20 @@ def _clustered(
     now: datetime,
     performance: Performance | None = None,
     rows: Rows = "all",
-    reading: Path | None = None,
+    grouper: _Pass | None = None,
     openings: bool = False,
+    ahead: Sequence[str] = (),
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
 
     Many items are embedded and clustered in a worker process of its own (so this
-    process never holds the model), few here. `reading`: a file where a grouping of the
-    same articles left its reading of their words, or leaves it (`cluster.regroup`).
-    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`)."""
+    process never holds the model), few here. `grouper`: the process of a pass that
+    groups the same articles several times, and keeps their reading of the words.
+    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`).
+    `ahead`: texts a later grouping will embed, embedded (and cached) meanwhile, while
+    this one groups (`embed.completed`'s `beside`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -855,10 +901,11 @@ def _clustered(
     texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
+    beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, reading)
-    embed.save(store, missing, fresh, now)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside)
+    embed.save(store, missing + beside, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
 
@@ -877,23 +924,68 @@ def _grouped(
     vectors: embed.Vectors,
     missing: list[str],
     performance: Performance | None,
-    reading: Path | None,
+    grouper: _Pass | None,
+    beside: list[str],
 ) -> tuple[embed.Vectors, list[list[int]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered:
     for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it); else here. Returns the new rows and the groups
-    (`reading`: see `cluster.regroup`)."""
-    grouping = cluster.Staged(items, reading)  # openings embedded only where they may count
+    clustering's memory go with it), or in the pass's (`grouper`); else here. Returns the
+    new rows and the groups (`beside`: see `embed.completed`)."""
+    pool = grouper.pool if grouper else aside(performance or Performance(), len(items))
+    grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
+    # openings embedded only where they may count; the words read while `beside` embeds
+    meanwhile = grouping.reading if beside else None
     job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
-    pool = aside(performance or Performance(), len(items))
+    job = partial(job, beside=beside, meanwhile=meanwhile)
     if pool is None:
         return job()
+    if grouper is not None:  # its later groupings find the reading this one leaves there
+        shipped = kept(grouper.key, grouping)
+        meanwhile = partial(methodcaller("reading"), shipped) if beside else None
+        sent = partial(embed.completed, texts, missing, vectors, shipped, later=shipped)
+        return _aside_or_here(pool, partial(sent, beside=beside, meanwhile=meanwhile), job)
     with pool:
-        running = pool.submit(job, release=True, threads=cores())
-        try:
-            return running.result()
-        except WorkerCrashed:  # the worker died (out of memory, say): here, then
-            return job()
+        return _aside_or_here(pool, job, job)
+
+
+def _aside_or_here(
+    pool: Aside,
+    sent: Callable[..., tuple[embed.Vectors, list[list[int]]]],
+    here: Callable[[], tuple[embed.Vectors, list[list[int]]]],
+) -> tuple[embed.Vectors, list[list[int]]]:
+    """`sent` in the process of `pool` (the model freed before the clustering), or `here`
+    when that process dies (out of memory, say)."""
+    try:
+        return pool.submit(sent, release=True, threads=cores()).result()
+    except WorkerCrashed:
+        return here()
+
+
+class _Pass:
+    """`with _Pass(performance, count) as p`: the groupings of one pass over the same
+    `count` items (`_clustered(..., grouper=p)`), one after the other in one worker
+    process when they are many (else here), which keeps their reading of the words
+    between them (`workers.kept`) and its imports. The process starts on entry."""
+
+    def __init__(self, performance: Performance, count: int) -> None:
+        self.key = f"pass-{os.getpid()}-{time.monotonic_ns()}"
+        self.pool = aside(performance, count)
+        self._grouping: cluster.Staged | None = None
+
+    def grouping(self, items: list[cluster.Item]) -> cluster.Staged:
+        """The pass's grouping (the same items each time: one reading of their words)."""
+        if self._grouping is None:
+            self._grouping = cluster.Staged(items)
+        return self._grouping
+
+    def __enter__(self) -> Self:
+        if self.pool is not None:
+            self.pool.preload("digest.cluster", "digest.embed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(None, None, None)
 
 
 # the clustering code and the embedding model behind it: a change to either voids the cache
@@ -928,12 +1020,28 @@ def _ranked(
 ) -> list[Story]:
     """Stories (one per group), each in its section, best first."""
     tags = {f.url: f.tags for f in config.feeds}
+    rules = tuple((r.title, tuple(r.keywords), tuple(r.tags)) for r in config.sections)
 
     def section_of(main: Article, others: Sequence[Article]) -> str:
-        story = Story(main, rank.NO_SUMMARY, others=tuple(others))
-        return sections.classify_story(story, tags, config.sections)
+        seen = (main.title, main.text, main.description)
+        key = (rules, *seen, *(tuple(tags.get(a.feed_url, ())) for a in (main, *others)))
+        key += tuple(other.title for other in others)
+        found = _SECTIONS.get(key)
+        if found is None:
+            if len(_SECTIONS) >= SECTIONS_KEPT:  # a process that runs many weeks
+                _SECTIONS.clear()
+            story = Story(main, rank.NO_SUMMARY, others=tuple(others))
+            found = _SECTIONS[key] = sections.classify_story(story, tags, config.sections)
+        return found
 
     return rank.stories(articles, groups, window, ranking, section_of)
+
+
+# Each story's section by what decides it: the rules, the linked article's title, text
+# and description, the feeds' tags of every article, the other articles' titles (a run
+# ranks the week's stories a dozen times, mostly the same stories).
+_SECTIONS: Final[dict[Hashable, str]] = {}
+SECTIONS_KEPT = 50_000
 
 
 def _limit(config: Config, options: RunOptions) -> int:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
+import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -29,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 if TYPE_CHECKING:
     from digest.config import Performance
@@ -40,6 +42,7 @@ __all__ = [
     "Workers",
     "aside",
     "cores",
+    "kept",
     "map_cpu",
     "pooled",
     "ready",
@@ -68,10 +71,18 @@ class Workers:
     Jobs start in one thread of this process; worker processes are started only when
     `jobs` (the most there may be) reaches `min_pool_jobs` and work actually queues up
     (a second job arrives while one runs): a warm run whose feeds all answer 304 parses
-    nothing and starts nothing.
+    nothing and starts nothing. `eager`: with worker processes, every job goes to them,
+    none to the thread (the caller knows there is work for them: this process then never
+    loads what the jobs load, a page's extraction code say, ~10 MB kept to the end).
     """
 
-    def __init__(self, settings: Performance, jobs: int, preload: list[str] = _PRELOAD) -> None:
+    def __init__(
+        self,
+        settings: Performance,
+        jobs: int,
+        preload: list[str] = _PRELOAD,
+        eager: bool = False,
+    ) -> None:
         wanted = settings.workers or cores()
         self.processes = wanted if wanted > 1 and jobs >= settings.min_pool_jobs else 0
         self.restarts = 0
@@ -79,10 +90,11 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
         self._in_thread = 0
         self._preload = preload
+        self._eager = eager
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker; raises `WorkerCrashed` when it kills two workers."""
-        if self._pool is None and (not self.processes or self._in_thread < 1):
+        if self._pool is None and (not self.processes or (not self._eager and self._in_thread < 1)):
             return await self._run_in_thread(fn, *args)
         for attempt in range(2):
             pool = self._pool or self._start()
@@ -145,17 +157,33 @@ def pooled(settings: Performance, jobs: int) -> bool:
 
 class Aside:
     """`with Aside() as a: job = a.submit(fn, *args); ...; job.result()`: `fn(*args)` in
-    a new interpreter of its own, which imports only what the job needs (not the fork
-    server's preloaded modules), and ends with the job: its memory goes with it. A job
-    that kills its process raises `WorkerCrashed`."""
+    a new interpreter of its own, which imports only what the jobs need (not the fork
+    server's preloaded modules), runs the jobs submitted one after the other, and ends
+    with the `with` block: its memory goes with it. A later job finds what earlier ones
+    kept in that process (a grouping's reading of the words, say) and the modules they
+    imported. A job that kills its process raises `WorkerCrashed` (the next job starts a
+    new one)."""
 
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aside")
+        self._server: _Server | None = None
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run `fn(*args, **kwargs)` there; the arguments must not change until it ends
         (they are pickled as they are sent)."""
-        return self._thread.submit(_in_new_process, fn, args, kwargs)
+        return self._thread.submit(self._run, fn, args, kwargs)
+
+    def preload(self, *modules: str) -> None:
+        """Start the process now, importing `modules` there while this one works."""
+        self.submit(_imported, modules)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        server = self._server = self._server or _Server()
+        try:
+            return server.run(fn, args, kwargs)
+        except WorkerCrashed:
+            self._server = None
+            raise
 
     def __enter__(self) -> Self:
         return self
@@ -164,31 +192,79 @@ class Aside:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._server is not None:
+            self._server.close()
 
 
-def _in_new_process(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    """The job pickled straight into the new process's stdin (never whole in memory
-    here: a week's texts are megabytes), its result read back from its stdout."""
-    package = str(Path(__file__).resolve().parents[1])
-    env = os.environ | {
-        "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))
-    }
-    command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
-    with tempfile.TemporaryFile() as errors:
-        with subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env
-        ) as process:
-            assert process.stdin is not None and process.stdout is not None
-            with contextlib.suppress(BrokenPipeError), process.stdin:  # died: see its code
-                pickle.dump((fn, args, kwargs), process.stdin)
-            out = process.stdout.read()
-        if process.returncode != 0:
-            errors.seek(0)
-            last = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-            code = process.returncode
+def kept(key: str, value: T) -> T:
+    """`value` as sent to an `Aside`'s process by jobs with the same `key`: the first
+    job's copy stays there, and a later job that sends it again gets that copy, with
+    what the first computed on it (a grouping's reading of the words, say). Only for
+    arguments of `Aside.submit`."""
+    return cast(T, _Kept(key, value))
+
+
+class _Kept:
+    def __init__(self, key: str, value: object) -> None:
+        self.key, self.value = key, value
+
+    def __reduce__(self) -> tuple[Callable[[str, object], object], tuple[str, object]]:
+        return (_kept, (self.key, self.value))
+
+
+_KEPT: dict[str, object] = {}  # in an Aside's process: what `kept` keeps there
+
+
+def _kept(key: str, value: object) -> object:
+    return _KEPT.setdefault(key, value)
+
+
+def _imported(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+class _Server:
+    """The process of an `Aside`: jobs pickled straight into its stdin (never whole in
+    memory here: a week's texts are megabytes), each result read back from its stdout,
+    its length first."""
+
+    def __init__(self) -> None:
+        package = str(Path(__file__).resolve().parents[1])
+        env = os.environ | {
+            "PYTHONPATH": os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")]))
+        }
+        command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, env=env
+        )
+
+    def run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        with contextlib.suppress(BrokenPipeError):  # died: see below
+            pickle.dump((fn, args, kwargs), stdin)
+            stdin.flush()
+        size = stdout.read(8)
+        if len(size) < 8:
+            code = self.process.wait()
+            self.errors.seek(0)
+            last = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            self.close()
             raise WorkerCrashed(f"the worker process ended with {code}: {''.join(last)}")
-    result: T = pickle.loads(out)
-    return result
+        result: T = pickle.loads(stdout.read(int.from_bytes(size, "big")))
+        return result
+
+    def close(self) -> None:
+        """No more jobs: the process ends (at once when it died)."""
+        with contextlib.suppress(BrokenPipeError, OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.errors.close()
 
 
 def trim() -> None:
@@ -216,10 +292,20 @@ def ready() -> None:
 
 
 def serve() -> None:
-    """The other end of `Aside.submit`: a pickled job on stdin, its result on stdout."""
-    fn, args, kwargs = pickle.load(sys.stdin.buffer)
-    sys.stdout.buffer.write(pickle.dumps(fn(*args, **kwargs)))
-    sys.stdout.buffer.flush()
+    """The other end of `Aside.submit`: pickled jobs on stdin, one after the other until
+    it closes; each result on stdout, its length first. The heap's free memory is given
+    back after each job (the process may wait for the next)."""
+    while True:
+        try:
+            fn, args, kwargs = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        data = pickle.dumps(fn(*args, **kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        sys.stdout.buffer.write(len(data).to_bytes(8, "big") + data)
+        sys.stdout.buffer.flush()
+        del fn, args, kwargs, data
+        gc.collect()  # the job's cycles too, before the heap is trimmed
+        trim()
 
 
 def _context(preload: list[str] = _PRELOAD) -> multiprocessing.context.BaseContext:

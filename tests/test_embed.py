@@ -79,3 +79,23 @@ def test_rows_that_wait_are_embedded_only_where_wanted(tmp_path: Path) -> None:
         _, none = embed.completed(texts, [], again, lambda v: v, later=skipped)
         assert [bool(row.any()) for row in none] == [True, True, False, False]
         assert np.allclose(none[:2], again[:2])
+
+
+def test_texts_beside_a_job_are_embedded_while_it_reads(tmp_path: Path) -> None:
+    """`beside`: texts of a later job, embedded in a thread while `meanwhile` runs; their
+    rows follow the job's own and are the vectors `embed` gives them."""
+    texts = [TITLE, "Harbin Auto opens a battery plant in Debrecen"]
+    later = ["Velora cuts the price of its compact crossover", "Dock strike delays car exports"]
+    called: list[str] = []
+    fresh, out = embed.completed(
+        texts,
+        texts,
+        np.zeros((2, embed.DIM), dtype=np.float32),
+        lambda v: v,
+        beside=later,
+        meanwhile=lambda: called.append("read"),
+    )
+    assert called == ["read"]
+    assert fresh.shape == (4, embed.DIM)
+    assert np.allclose(fresh[:2], embed.embed(texts)) and np.allclose(out, fresh[:2])
+    assert np.allclose(fresh[2:], embed.embed(later))

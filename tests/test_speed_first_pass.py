@@ -211,3 +211,40 @@ def test_a_grouping_from_an_earlier_reading_is_a_fresh_grouping(tmp_path: Path) 
     assert [0, 1, 2, len(EVENT)] in again
     known = cluster.read(items)
     assert cluster.group(items, near, known) == cluster.group(items, near)
+
+
+def test_a_story_is_sectioned_again_when_its_words_change(tmp_path: Path) -> None:
+    """Sections are remembered per story across a run's rankings, by what decides them:
+    the same story ranked again keeps its section, and the same story with another
+    headline (its page read, say) is read again."""
+    from dataclasses import replace
+
+    from digest import pipeline
+    from digest.config import parse_config
+    from digest.models import Article, Verdict, Window
+
+    feeds = {"feeds": [{"url": "http://127.0.0.1:1/feed", "name": "One"}]}
+    config = parse_config(feeds, tmp_path / "digest.toml")
+    window = Window(datetime(2026, 11, 9, tzinfo=UTC), NOW)
+
+    def article(title: str) -> Article:
+        return Article(
+            url="http://127.0.0.1:1/a",
+            title=title,
+            text="The company said so on Tuesday.",
+            method="feed",
+            feed_url="http://127.0.0.1:1/feed",
+            source="One",
+            date=datetime(2026, 11, 12, tzinfo=UTC),
+            verdict=Verdict(),
+        )
+
+    def section(a: Article) -> str:
+        (story,) = pipeline._ranked(config, [a], [[0]], window, config.ranking)
+        return story.section
+
+    tariff = article("EU raises tariffs on imported trucks")
+    assert section(tariff) == section(tariff) == "Policy, trade & tariffs"
+    battery = replace(tariff, title="Kanto opens a battery recycling plant")
+    assert section(battery) == "EVs & batteries"
+    assert section(tariff) == "Policy, trade & tariffs"

@@ -26,6 +26,7 @@ from digest.workers import (
     WorkerCrashed,
     Workers,
     aside,
+    kept,
     map_cpu,
     ready,
     rest,
@@ -224,3 +225,56 @@ def test_embedding_batches_side_by_side_gives_the_same_vectors() -> None:
     alone = embed.embed(texts)
     assert (apart == alone).all() and apart.shape == (70, embed.DIM)
     assert len({row.tobytes() for row in apart}) == 70  # each text its own vector
+
+
+class Tally:
+    """A value a job changes in the process that runs it."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+
+def count_in(tally: Tally, n: int) -> tuple[int, list[int]]:
+    tally.seen.append(n)
+    return os.getpid(), list(tally.seen)
+
+
+def test_an_aside_runs_its_jobs_in_one_process_and_kept_values_stay_there() -> None:
+    """Jobs of one Aside run one after the other in one process; a value sent with
+    `kept` is the first job's copy for every later job of that key (with what the first
+    did to it), while a value sent plainly arrives fresh each time."""
+    shared = Tally()
+    with Aside() as other:
+        first = other.submit(count_in, kept("k", shared), 1).result()
+        second = other.submit(count_in, kept("k", shared), 2).result()
+        plain = other.submit(count_in, shared, 3).result()
+        crash = other.submit(die, "x")
+        with pytest.raises(WorkerCrashed, match="ended with 3"):
+            crash.result()
+        after = other.submit(count_in, kept("k", shared), 4).result()
+    assert first[0] == second[0] == plain[0] not in (os.getpid(), 0)
+    assert (first[1], second[1], plain[1]) == ([1], [1, 2], [3])
+    assert shared.seen == []  # nothing came back into this process's copy
+    assert after[0] != first[0] and after[1] == [4]  # a new process: nothing kept there
+
+
+def imported(_: object) -> tuple[int, bool]:
+    import sys
+
+    return os.getpid(), "trafilatura" in sys.modules
+
+
+def test_page_workers_start_with_the_extraction_code_loaded_and_take_every_page() -> None:
+    """The page workers' fork server read a page before forking them (`pages.warm`):
+    trafilatura is loaded before a worker's first page. With `eager` every job goes to
+    the workers, the first one too: this process never loads what they load."""
+
+    async def go() -> list[tuple[int, bool]]:
+        async with Workers(POOL, 4, PAGES_PRELOAD, eager=True) as workers:
+            return list(await asyncio.gather(*(workers.run(imported, i) for i in range(4))))
+
+    rest()
+    ready()
+    done = asyncio.run(go())
+    rest()
+    assert all(pid != os.getpid() and loaded for pid, loaded in done)
