@@ -1012,6 +1012,8 @@ def _guarded_terms(text: str, at: int, sentence: str, quoted: list[tuple[int, in
     for first, last in learned.machine_terms(sentence):
         if _NEGATED.search(sentence, 0, first) or _REPORTED.search(sentence, 0, first):
             return False  # "This test was not written with AI", "The note said this was..."
+        if _NEGATED_NEXT.match(sentence, last):
+            return False  # "...with the help of a human editor; AI was not used"
         if _SOURCED.search(sentence, 0, first):
             continue  # "using data from an AI registry": the machine is a source, not a maker
         start, end = at + first, at + last
@@ -1097,6 +1099,16 @@ _NEGATED: Final = re.compile(
     r"|nie|niemals|ohne|ne|n['\u2019]|pas|non|jamais|sans|aucune?|sin|nunca|ningun\w*|ningún"
     r"|nada|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
     r"|ei|eikä|nessun\w*|senza|bez|uden|tanpa|ilman|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+# A negation within two words after a machine word, in its clause and before any "and": the
+# machine is denied ("AI was not used", "KI wurde nicht eingesetzt"), not credited ("written
+# by AI and not checked" is the note's own).
+_NEGATED_NEXT: Final = re.compile(
+    r"(?:[ \t]+(?!(?:and|or|but|und|oder|aber|et|ou|mais|y|o|pero|e|ma|en|of|maar|och|eller"
+    r"|men|og)\b)[\w'\u2019-]+){0,2}?[ \t]+" + _NEGATED.pattern.removeprefix(r"(?<!\w)"),
     re.IGNORECASE,
 )
 
