@@ -25,6 +25,7 @@ from digest.detect.disclosure import (
     find_in_text,
     load_rules,
     make_quote,
+    rule_from,
 )
 from digest.detect.verdict import WEAK_RULES
 from digest.extract import parse_page
@@ -1585,3 +1586,20 @@ def test_session9_software_with_a_data_source(note: str, flagged: bool) -> None:
     """ "Using data from" names a source, not hearsay, unless the source is what names AI."""
     found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
     assert bool(found) is flagged, (note, found)
+
+
+def test_an_owner_rule_is_checked_at_once_a_shipped_one_on_first_use() -> None:
+    """The shipped rules are compiled when first scanned (a warm run that scans nothing
+    never pays for it); a rule the owner wrote is compiled when it is built, so a bad
+    pattern stops the run at config time."""
+    raw = {"id": "bad", "pattern": "(unclosed", "where": ["byline"], "kind": "disclosed"}
+    raw["meaning"] = "written here"
+    with pytest.raises(ValueError, match="bad"):
+        rule_from(raw)
+    lazy = rule_from(raw, lazy=True)
+    assert "regex" not in vars(lazy)
+    with pytest.raises(ValueError, match="bad"):
+        _ = lazy.regex
+    good = rule_from({**raw, "pattern": "written by a robot"}, lazy=True)
+    assert good.regex.search("This was written by a robot.") is not None
+    assert good == rule_from({**raw, "pattern": "written by a robot"})

@@ -50,7 +50,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Final, Literal, cast
 
@@ -124,16 +124,27 @@ class Rule:
     meaning: str
     also: str = ""  # a second pattern that must match in the same regions, or no evidence
     case_sensitive: bool = False
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    also_regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    # compiled on first use, not built (the shipped rules, tested in the repo: a warm run
+    # that scans nothing never compiles them); a rule the owner wrote is compiled at once
+    lazy: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "where", tuple(self.where))
         _check_fields(self)
-        flags = 0 if self.case_sensitive else re.IGNORECASE
-        object.__setattr__(self, "regex", _compile(self.id, "pattern", self.pattern, flags))
-        also = _compile(self.id, "also", self.also, flags) if self.also else None
-        object.__setattr__(self, "also_regex", also)
+        if not self.lazy:
+            _ = self.regex, self.also_regex  # a bad pattern stops the run at config time
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return _compile(self.id, "pattern", self.pattern, self._flags)
+
+    @cached_property
+    def also_regex(self) -> re.Pattern[str] | None:
+        return _compile(self.id, "also", self.also, self._flags) if self.also else None
+
+    @property
+    def _flags(self) -> int:
+        return 0 if self.case_sensitive else re.IGNORECASE
 
     def region_for(self, regions: Sequence[str]) -> str | None:
         """The first of a text's regions where this rule counts (None: it does not)."""
@@ -198,7 +209,9 @@ def expand(rule_id: str, pattern: object, vocab: Mapping[str, str]) -> object:
     raise ValueError(f"rule {rule_id!r}: vocabulary nested too deep")
 
 
-def rule_from(raw: Mapping[str, Any], vocab: Mapping[str, str] | None = None) -> Rule:
+def rule_from(
+    raw: Mapping[str, Any], vocab: Mapping[str, str] | None = None, lazy: bool = False
+) -> Rule:
     """A Rule from a TOML/config table, with errors that name the rule. `{{name}}` in a
     pattern is the shipped vocabulary entry `name` (`vocab`: the shipped one)."""
     rule_id = raw.get("id")
@@ -224,6 +237,7 @@ def rule_from(raw: Mapping[str, Any], vocab: Mapping[str, str] | None = None) ->
         meaning=raw["meaning"],
         also=cast(str, expand(name, raw.get("also", ""), words)),
         case_sensitive=case,
+        lazy=lazy,
     )
 
 
@@ -240,7 +254,7 @@ def _vocab() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _shipped() -> tuple[Rule, ...]:
     vocab = _vocab()
-    return tuple(rule_from(table, vocab) for table in _rules_toml().get("rule", []))
+    return tuple(rule_from(table, vocab, lazy=True) for table in _rules_toml().get("rule", []))
 
 
 def load_rules(extra: list[dict[str, Any]] | None = None) -> list[Rule]:
