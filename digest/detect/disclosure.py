@@ -808,9 +808,14 @@ def _reader_form(text: str, start: int) -> bool:
     """Whether the sentence before a match tells the reader to fill in a form or a
     letter ("Fill in [your name] on the recall form", "write to the dealer: Dear Sir or
     Madam, I, [Your name], own a [model]"): its blanks are the reader's, not a template's."""
+    return _READER_FORM.search(text, _sentence_start(text, start), start) is not None
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding `start` begins, looking back at most FORM_REACH."""
     window = max(0, start - FORM_REACH)
     stop = max(text.rfind(mark, window, start) for mark in (". ", "! ", "? ", "\n"))
-    return _READER_FORM.search(text, max(window, stop + 1), start) is not None
+    return max(window, stop + 1)
 
 
 FORM_REACH: Final = 150
@@ -829,10 +834,8 @@ def _summary_box(text: str, start: int, end: int) -> bool:
     made (the decision in bench/detect_results.md); a story that is itself a summary of a
     filing or a release ("This article is an AI summary of the press release") still
     counts: it names no points *of this article* and no human author of the story."""
-    window = max(0, start - FORM_REACH)
-    stop = max(text.rfind(mark, window, start) for mark in (". ", "! ", "? ", "\n"))
     rest = _SENTENCE_REST.match(text, end)
-    sentence = text[max(window, stop + 1) : rest.end() if rest else end]
+    sentence = text[_sentence_start(text, start) : rest.end() if rest else end]
     return _SUMMARY_BOX.search(sentence) is not None
 
 
