@@ -53,6 +53,23 @@ def test_html_instead_of_a_feed_is_a_clear_failure() -> None:
     assert parsed.entries == () and "not a feed" in parsed.error
 
 
+def test_markup_in_a_summary_becomes_plain_text_without_feedparsers_sanitizer() -> None:
+    """Summaries and contents are read as text, never shown as HTML: what a reader gets is
+    the same with feedparser's sanitizer (its default) as with digest's options (off)."""
+    summary = (
+        '<p onclick="steal()">Recall <a href="javascript:x()">notice</a>.</p>'
+        "<script>document.write('tracker')</script><style>p{color:red}</style>"
+        '<div><iframe src="https://player.example/1"><a href="/v">Watch the video</a>'
+        "</iframe></div><p>Dealers will fix it.</p>"
+    )
+    item = {"title": "T", "link": "https://e.org/1", "description": summary.replace("<", "&lt;")}
+    body = rss([item])
+    shipped = parse_feed(body, {}, Feed("u", ""), NOW, {}).entries[0].summary
+    assert shipped == "Recall notice.\n\nWatch the video\n\nDealers will fix it."
+    defaults = parse_feed(body, {}, Feed("u", ""), NOW, {}, options={})  # sanitizer on
+    assert defaults.entries[0].summary == shipped
+
+
 def test_entries_take_dates_summary_and_fall_back_to_first_seen() -> None:
     body = rss(
         [

@@ -56,6 +56,9 @@ def squash(text: str | None) -> str:
 
 HIDDEN: Final = frozenset({"script", "style", "noscript", "template"})
 BREAKS: Final[Mapping[str, str]] = MappingProxyType(dict.fromkeys(_BLOCKS, "\n\n"))
+# Elements whose contents an HTML parser keeps as raw text: markup inside them (an iframe's
+# fallback link) would come out as tags, so it is read as HTML in turn.
+_RAW = frozenset({"iframe", "noembed", "noframes", "xmp"})
 _VOID = frozenset({"br", "hr", "img", "input", "wbr", "area", "col", "embed", "source"})
 
 
@@ -83,6 +86,8 @@ def html_to_text(
         return _tidy(fragment)
     for bad in [e for e in root.iter() if _name(e) in hidden]:
         bad.drop_tree()
+    for raw in [e for e in root.iter() if _name(e) in _RAW and "<" in (e.text or "")]:
+        raw.text = html_to_text(raw.text or "", hidden=hidden, breaks=breaks, around=around)
     for element in root.iter():
         name = _name(element)
         separator = breaks.get(name, "")

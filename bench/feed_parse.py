@@ -1,0 +1,106 @@
+"""Feed parsing: CPU and entries with feedparser's defaults against digest's options.
+
+    python bench/feed_parse.py [--rounds N] [--show]
+
+Reads every feed file of ../shared/corpus/feeds (read at run time, never copied) and the
+feed fixtures of tests/fixtures and digest/demo, parses each with `feeds.parse_feed` as a
+feed worker does, once with feedparser's defaults (its HTML sanitizer and relative-link
+rewriting on) and once with `feeds.FEEDPARSER_OPTIONS`, and prints the CPU of each (best of
+N rounds) and the feeds whose entries differ; `--show` prints each differing field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import gzip
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digest import feeds  # noqa: E402
+from digest.models import Feed  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+SUFFIXES = (".gz", ".xml", ".rss", ".atom", ".json")
+
+
+def bodies() -> list[tuple[str, bytes]]:
+    places = [CORPUS, ROOT / "tests" / "fixtures", ROOT / "digest" / "demo"]
+    files = sorted(p for place in places for p in place.rglob("*") if p.suffix in SUFFIXES)
+    out = []
+    for path in files:
+        data = path.read_bytes()
+        out.append(
+            (
+                str(path.relative_to(ROOT.parent)),
+                gzip.decompress(data) if path.suffix == ".gz" else data,
+            )
+        )
+    return out
+
+
+def parse_all(
+    items: Sequence[tuple[str, bytes]], options: Mapping[str, bool], rounds: int
+) -> tuple[list[feeds.Parsed], float]:
+    best, parsed = float("inf"), []
+    for _ in range(rounds):
+        start = time.process_time()
+        parsed = [
+            feeds.parse_feed(body, {}, Feed("https://feed.example/", ""), NOW, {}, options)
+            for _, body in items
+        ]
+        best = min(best, time.process_time() - start)
+    return parsed, best
+
+
+def differences(a: feeds.Parsed, b: feeds.Parsed) -> list[str]:
+    out = [] if a.warnings == b.warnings else [f"warnings {a.warnings} | {b.warnings}"]
+    if len(a.entries) != len(b.entries):
+        return [*out, f"entries {len(a.entries)} | {len(b.entries)}"]
+    for x, y in zip(a.entries, b.entries, strict=True):
+        for name in ("url", "title", "summary", "content", "author", "published"):
+            one, two = str(getattr(x, name)), str(getattr(y, name))
+            if one != two:
+                out += [f"{name}: {_change(one, two)}"]
+    return out
+
+
+def _change(one: str, two: str) -> str:
+    ops = [op for op in difflib.SequenceMatcher(None, one, two).get_opcodes() if op[0] != "equal"]
+    _, a0, a1, b0, b1 = ops[0]
+    return f"{one[a0 - 30 : a1 + 30]!r} -> {two[b0 - 30 : b1 + 30]!r} ({len(ops)} changes)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--show", action="store_true")
+    args = parser.parse_args(argv)
+    items = bodies()
+    before, cpu_before = parse_all(items, {}, args.rounds)
+    after, cpu_after = parse_all(items, feeds.FEEDPARSER_OPTIONS, args.rounds)
+    entries = sum(len(p.entries) for p in after)
+    print(f"{len(items)} feed files, {entries} entries (best of {args.rounds} rounds, one process)")
+    print(f"feedparser defaults: {cpu_before:.2f} s CPU; digest's options: {cpu_after:.2f} s CPU")
+    changed = [
+        (name, d)
+        for (name, _), a, b in zip(items, before, after, strict=True)
+        if (d := differences(a, b))
+    ]
+    print(f"feeds whose entries differ: {len(changed)}")
+    for name, lines in changed:
+        print(f"  {name}: {len(lines)} fields")
+        for line in lines[: 3 if args.show else 0]:
+            print(f"    {line[:400]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
