@@ -77,6 +77,7 @@ class Timer:
 
 def instrument(timer: Timer) -> None:
     """Wrap every part of a page's reading where the page function looks it up."""
+    import htmldate
     import trafilatura.core
     import trafilatura.metadata
 
@@ -96,6 +97,7 @@ def instrument(timer: Timer) -> None:
         (extract, "_page", "page fields"),
         (trafilatura.core, "extract_metadata", "metadata"),
         (trafilatura.metadata, "find_date", "metadata: date (htmldate)"),
+        (htmldate, "find_date", "metadata: date (htmldate)"),
         (pages, "find_disclosures", "disclosure: other"),
         (disclosure, "shared_page", "disclosure: page prep"),
         (disclosure, "meta_lines", "disclosure: meta/jsonld"),
