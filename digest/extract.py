@@ -96,8 +96,10 @@ def decode_html(data: bytes) -> str | None:
         return None
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
+    if bad == 0:  # most pages: no need to count the non-ASCII characters
+        return text
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    if bad == 0 or non_ascii - bad >= bad:
+    if non_ascii - bad >= bad:
         return text
     return data.decode(_single_byte_encoding(data), errors="replace")
 
