@@ -278,9 +278,10 @@ def extract_page(html: bytes | str, url: str | None = None) -> Page | None:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A page decoded and parsed once, for every reader of it: the paywall check and
-    trafilatura (which copies the tree for each pass) first, then the disclosure scan,
-    which is the last reader (it cuts scripts and quotes out of the tree)."""
+    """A page decoded and parsed once, for every reader of it: the paywall check,
+    trafilatura (which copies the tree for each pass) and the metadata (read once, not
+    changing the tree) first, then the disclosure scan, which is the last reader (it cuts
+    scripts and quotes out of the tree)."""
 
     text: str  # the decoded page
     tree: HtmlElement
