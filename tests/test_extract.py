@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import lxml.html
 import pytest
 import trafilatura
 
@@ -196,7 +197,7 @@ def test_a_short_precise_text_that_kept_the_paragraphs_needs_one_pass(
     page = extract_page(page_html(), URL)
     assert page is not None
     assert PARAGRAPHS[0] in page.text
-    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, True)]
+    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, False)]
 
 
 LOST = "".join(
@@ -217,13 +218,13 @@ LOST = "".join(
 def test_a_precise_text_that_lost_the_body_gets_a_balanced_pass(
     passes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, extra: str, floor: int
 ) -> None:
-    """Precision first (with metadata); a short result that left out over half of the
-    page's paragraph text, or is very short, may have lost the body: a balanced pass
-    without metadata decides."""
+    """Precision first; a short result that left out over half of the page's paragraph
+    text, or is very short, may have lost the body: a balanced pass decides. Neither reads
+    the metadata (read once, beside them)."""
     monkeypatch.setattr(extract, "PRECISE_FLOOR_WORDS", floor)
     assert extract_page(page_html(extra=extra), URL) is not None
     modes = [(c["fast"], c["favor_precision"], c["with_metadata"]) for c in passes]
-    assert modes == [(False, True, True), (False, False, False)]
+    assert modes == [(False, True, False), (False, False, False)]
 
 
 def test_a_long_precise_text_needs_one_pass(
@@ -231,7 +232,7 @@ def test_a_long_precise_text_needs_one_pass(
 ) -> None:
     monkeypatch.setattr(extract, "PRECISE_ENOUGH_WORDS", 5)
     assert extract_page(page_html(), URL) is not None
-    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, True)]
+    assert [(c["favor_precision"], c["with_metadata"]) for c in passes] == [(True, False)]
 
 
 def test_big_tree_gets_one_fast_pass(
@@ -242,6 +243,32 @@ def test_big_tree_gets_one_fast_pass(
     assert page is not None
     assert PARAGRAPHS[0] in page.text
     assert [(c["fast"], c["favor_precision"]) for c in passes] == [(True, False)]
+
+
+METADATA_PAGES = {
+    "as-written": page_html(),
+    "entities-and-handle": page_html()
+    .replace('content="Cars Example"', 'content="@carsexample"')
+    .replace('content="Jane Driver"', 'content="Jane &amp; John  Driver"'),
+    "no-head-metadata": "<html><head><title>Plain &amp; simple: a title</title></head>"
+    f"<body><article><h1>Plain and simple</h1>{BODY}</article></body></html>",
+    "single-word-author": page_html().replace('content="Jane Driver"', 'content="staff"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METADATA_PAGES))
+def test_metadata_is_trafilaturas_for_the_fields_kept(name: str) -> None:
+    """`_metadata` reads only the fields a Page keeps, and reads them as trafilatura's own
+    extract_metadata does (a new trafilatura that reads them otherwise fails here)."""
+    parsed = extract.parse_page(METADATA_PAGES[name], URL)
+    assert parsed is not None
+    before = lxml.html.tostring(parsed.tree)
+    ours = extract._metadata(parsed.tree, URL)
+    theirs = trafilatura.extract_metadata(parsed.tree, URL, extract._date_params())
+    fields = ("title", "author", "date", "sitename", "description", "image", "url")
+    assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields]
+    assert ours.title  # the pages do have one
+    assert lxml.html.tostring(parsed.tree) == before  # the tree is read, not changed
 
 
 def test_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:

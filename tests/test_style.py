@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -421,3 +423,57 @@ def test_other_humans_leave_out_the_sites_of_the_pages(tmp_path: Path) -> None:
     assert [(r.article, r.label, r.text) for r in rows] == [
         ("g5w-2", "human", "The mayor said no.")
     ]
+
+
+# Every alternative of the stock-phrase and attribution patterns, as a writer may case it.
+STOCK_WORDS = """delve delves delved delving tapestry pivotal crucial crucially landscape
+landscapes underscore underscores underscored underscoring notably furthermore moreover
+additionally in-conclusion it-is-important-to-note it-is-worth-to-note it-is-crucial-to-note
+it-is-essential-to-note it's-worth-noting it-is-worth-noting navigate navigates navigating
+robust seamless seamlessly comprehensive realm vibrant showcase showcases showcased
+showcasing foster fosters fostered fostering significant significantly ensure ensures
+ensuring enhance enhances enhanced enhancing enhancement highlight highlights highlighted
+highlighting emphasise emphasize emphasises emphasized emphasising emphasizing commitment
+testament valuable invaluable essential innovative innovation ultimately various vital
+stark-reminder serve-as serves-as paving-the-way strive strives striving unwavering
+profound profoundly intricate multifaceted holistic leverage leverages leveraging synergy
+synergies poised transformative ever-evolving cutting-edge game-changer shed-light
+sheds-light amidst bolster bolsters bolstered bolstering resonate resonates resonating
+embark embarks embarked embarking meticulous meticulously paramount myriad plethora
+noteworthy elevate elevates elevating streamline streamlines streamlining harness harnesses
+harnessing spearhead spearheads spearheaded spearheading nuanced bustling in-today's
+remarkable commendable dedication said says told according-to added adds explained insisted
+warned claimed noted noting stated stating expressed expressing emphasised emphasising
+revealed revealing reportedly clarified clarifying acknowledged acknowledging asserted
+asserting affirmed affirming underscored indicated indicating"""
+
+
+@pytest.mark.parametrize(
+    ("fast", "plain"),
+    [
+        (style._STOCK, rf"\b(?:{style._STOCK_PATTERNS})\b"),
+        (style._ATTRIBUTION, style._ATTRIBUTION.pattern.replace("(?=[acestiw])", "")),
+        (
+            style._FORMAL_ATTRIBUTION,
+            style._FORMAL_ATTRIBUTION.pattern.replace("(?=[acehinrsu])", ""),
+        ),
+    ],
+    ids=["stock", "attribution", "formal-attribution"],
+)
+def test_first_letter_lookaheads_keep_every_match(fast: re.Pattern[str], plain: str) -> None:
+    """The lookahead in front of each alternation only skips positions where no
+    alternative can start: every word, in every casing (a Unicode long s and a Kelvin sign
+    too, which fold to ASCII letters), is matched the same with and without it."""
+    slow = re.compile(plain, re.IGNORECASE)
+    assert fast.pattern != plain
+    words = [w.replace("-", " ") for w in STOCK_WORDS.split()]
+    casings: list[Callable[[str], str]] = [
+        str.lower,
+        str.title,
+        str.upper,
+        lambda w: w.replace("s", "\u017f"),
+    ]
+    text = ". ".join(f"It was {case(w)}, ({case(w)})" for w in words for case in casings)
+    text += " \u212aey steps, \u017faid the firm; Said, SAID."
+    assert fast.findall(text) == slow.findall(text)
+    assert len(slow.findall(text)) >= 40  # it does match the words

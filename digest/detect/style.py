@@ -160,14 +160,17 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 # and would otherwise make any page look "bursty".
 _PROSE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _QUOTED = re.compile(r"\"[^\"\n]{1,600}\"|\u201c[^\u201d\n]{1,600}\u201d")
+# A lookahead on the letters the alternatives start with (no other match is possible)
+# rejects most positions before the alternation is tried: the same matches, twice as fast.
 _ATTRIBUTION = re.compile(
-    r"\b(?:said|says|told|according to|added|adds|explained|insisted|warned|claimed)\b",
+    r"\b(?=[acestiw])"
+    r"(?:said|says|told|according to|added|adds|explained|insisted|warned|claimed)\b",
     re.IGNORECASE,
 )
 # Rewrites keep the source's quotes and names but swap 'said' for formal verbs and report
 # speech in add-on clauses; these two count that (per sentence).
 _FORMAL_ATTRIBUTION = re.compile(
-    r"\b(?:not(?:ed|ing)|stat(?:ed|ing)|express(?:ed|ing)|emphasi[sz](?:ed|ing)|"
+    r"\b(?=[acehinrsu])(?:not(?:ed|ing)|stat(?:ed|ing)|express(?:ed|ing)|emphasi[sz](?:ed|ing)|"
     r"reveal(?:ed|ing)|highlight(?:ed|ing)|reportedly|clarifi(?:ed|ying)|acknowledg(?:ed|ing)|"
     r"assert(?:ed|ing)|affirm(?:ed|ing)|underscor(?:ed|ing)|indicat(?:ed|ing))\b",
     re.IGNORECASE,
@@ -198,7 +201,7 @@ _STOCK_PATTERNS = (
     r"harness(?:es|ing)?|spearhead(?:s|ed|ing)?|nuanced|bustling|in today's|remarkable|"
     r"commendable|dedication"
 )
-_STOCK = re.compile(rf"\b(?:{_STOCK_PATTERNS})\b", re.IGNORECASE)
+_STOCK = re.compile(rf"\b(?=[a-ilmnp-v])(?:{_STOCK_PATTERNS})\b", re.IGNORECASE)
 _PARTICIPLE_CLAUSE = re.compile(r",\s{1,3}(?:[a-z]{1,30}ly\s{1,3})?[a-z]{3,30}ing\b")
 _THIS_OPENER = re.compile(r"^[\"'\u201c\u2018]?(?:This|These)\b")
 _SERIAL_COMMA = re.compile(
@@ -225,6 +228,7 @@ class _Text:
 
     raw: str
     sentences: list[str]
+    sentence_tokens: list[list[str]]  # the tokens of each sentence
     prose_lengths: list[int]
     tokens: list[str]
     lower: list[str]
@@ -437,12 +441,18 @@ def _parse(text: str) -> _Text:
     has one paragraph a line)."""
     raw = text[:_MAX_CHARS]
     sentences = _split(raw)
-    prose = [len(_TOKEN.findall(s)) for s in sentences if _PROSE_END.search(s)]
+    sentence_tokens = [_TOKEN.findall(s) for s in sentences]
+    prose = [
+        len(words)
+        for s, words in zip(sentences, sentence_tokens, strict=True)
+        if _PROSE_END.search(s)
+    ]
     tokens = _TOKEN.findall(raw)
     lower = [t.lower() for t in tokens]
     return _Text(
         raw=raw,
         sentences=sentences,
+        sentence_tokens=sentence_tokens,
         prose_lengths=[n for n in prose if n >= 3],
         tokens=tokens,
         lower=lower,
@@ -523,15 +533,15 @@ def _digit_density(t: _Text) -> float:
     """Share of tokens with a digit, years aside: reporting is specific (prices, counts).
     Years are left out because chat models invent recent dates, which would teach the
     score the calendar rather than the style."""
-    figures = sum(any(c.isdigit() for c in tok) and not _YEAR.fullmatch(tok) for tok in t.tokens)
+    figures = sum(any(map(str.isdigit, tok)) and not _YEAR.fullmatch(tok) for tok in t.tokens)
     return figures / t.n_tokens
 
 
 def _capitalised_density(t: _Text) -> float:
     """Capitalised words not opening a sentence, per token: names of people and places."""
     capitalised = 0
-    for sentence in t.sentences:
-        capitalised += sum(1 for word in _TOKEN.findall(sentence)[1:] if word[0].isupper())
+    for words in t.sentence_tokens:
+        capitalised += sum(1 for word in words[1:] if word[0].isupper())
     return capitalised / t.n_tokens
 
 
