@@ -125,6 +125,26 @@ def test_clustering_aside_gives_the_groups_and_vectors_of_clustering_here(
         assert cached == here._db.execute(vectors).fetchall() and len(cached) > 10
 
 
+def test_many_items_grouped_here_group_as_apart_and_free_the_model(tmp_path: Path) -> None:
+    """Many items grouped in this process (`here`, as the candidates regrouped on their
+    pages are) give the groups and the cached vectors, openings included, of a process
+    of their own, and the model is freed after, as that process's memory would be."""
+    from digest import embed
+
+    digest = demo_run(tmp_path / "d").digest
+    assert digest is not None
+    articles = [a for s in digest.stories for a in (s.article, *s.others)]
+    now = datetime(2026, 11, 16, tzinfo=UTC)
+    vectors = "SELECT key, data FROM results WHERE key LIKE 'embed:%' ORDER BY key"
+    with Store(tmp_path / "here.sqlite") as here, Store(tmp_path / "aside.sqlite") as other:
+        apart = pipeline._clustered(other, articles, now, POOL, openings=True)
+        alone = pipeline._clustered(here, articles, now, POOL, openings=True, here=True)
+        assert embed._model.cache_info().currsize == 0
+        assert alone == apart and any(len(group) > 1 for group in alone)
+        cached = here._db.execute(vectors).fetchall()
+        assert cached == other._db.execute(vectors).fetchall() and len(cached) > 10
+
+
 def demo_run(tmp_path: Path, server: DemoServer | None = None, **performance: Any) -> RunResult:
     if server is None:
         with DemoServer() as own:
@@ -220,7 +240,7 @@ def test_embedding_batches_side_by_side_gives_the_same_vectors() -> None:
 
     texts = [f"Carmaker {n} recalls {n * 7} vans over a faulty brake line" for n in range(70)]
     embed._MEMO.vectors.clear()
-    apart = embed.embed(texts, threads=2)  # two batches (BATCH is 64), side by side
+    apart = embed.embed(texts, threads=2)  # five batches (BATCH is 16), side by side
     embed._MEMO.vectors.clear()
     alone = embed.embed(texts)
     assert (apart == alone).all() and apart.shape == (70, embed.DIM)
