@@ -440,7 +440,7 @@ def _line_numbers(text: str) -> set[str]:
 def _shingles(words: Sequence[str]) -> frozenset[str]:
     """Word 3-grams, lower-cased: the fingerprint of a copy."""
     lowered = [word.casefold() for word in words]
-    return frozenset(" ".join(lowered[i : i + 3]) for i in range(len(lowered) - 2))
+    return frozenset(map(" ".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
 
 
 def _copy_keys(title_words: Sequence[str], body_words: Sequence[str]) -> tuple[str, ...]:
