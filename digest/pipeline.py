@@ -889,12 +889,13 @@ def _clustered(
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
 
-    Many items are embedded and clustered in a worker process of its own (so this
-    process never holds the model), few here. `grouper`: the process of a pass that
-    groups the same articles several times, and keeps their reading of the words.
-    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`).
-    `ahead`: texts a later grouping will embed, embedded (and cached) meanwhile, while
-    this one groups (`embed.completed`'s `beside`). `here`: in this process, however many."""
+    Many items are embedded and clustered in a worker process of its own (the model's
+    memory goes with it), few here; `here`: in this process however many (many: the
+    model freed after). `grouper`: the process of a pass that groups the same articles
+    several times, and keeps their reading of the words. `openings`: full texts are
+    embedded with their openings too (`cluster.embed_texts`). `ahead`: texts a later
+    grouping will embed, embedded (and cached) meanwhile, while this one groups
+    (`embed.completed`'s `beside`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
