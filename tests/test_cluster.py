@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import time
 import tomllib
 from collections import defaultdict
@@ -602,3 +603,43 @@ def test_two_full_texts_use_the_texts_weights_and_a_product_weighs_an_interactio
     assert clusterer._weights(full, lead) is clusterer.FULL
     weights = {"bias": -1.0, "lead": 2.0, "lead*names": 4.0}
     assert clusterer._logit(weights, {"lead": 0.5, "names": 0.25}) == -1.0 + 1.0 + 0.5
+
+
+def test_the_logit_is_the_float_the_product_form_gave() -> None:
+    """`_logit` reads a plain feature without math.prod: the same sum, in the same order,
+    so the same float to the last bit (a pair on a threshold stays on its side)."""
+    rng = np.random.default_rng(7)
+    names = {
+        part
+        for w in (clusterer.FULL, clusterer.MIXED, clusterer.HEADLINE)
+        for n in w
+        for part in n.split("*")
+    }
+    weights_sets = [
+        clusterer.FULL,
+        clusterer.MIXED,
+        clusterer.HEADLINE,
+        {"bias": -1.0, "lead": 2.0, "lead*names": 4.0},
+    ]
+    for weights in weights_sets:
+        for _ in range(300):
+            values = {name: float(rng.random()) for name in names}
+            product_form = weights["bias"] + sum(
+                w * math.prod(values[part] for part in name.split("*"))
+                for name, w in weights.items()
+                if name != "bias"
+            )
+            assert clusterer._logit(weights, values) == product_form
+
+
+def test_a_reading_grouped_again_groups_as_a_fresh_reading() -> None:
+    """The outlets' stripped weighings that a grouping makes stay with its reading, and a
+    later grouping of the same items with other vectors groups as one from scratch."""
+    items = [to_item(row) for row in load_set("demo")]
+    reading = clusterer.read(items)
+    vectors = clusterer.embedded(items, reading)
+    first = cluster(items, vectors, reading)
+    assert reading.stripped  # the demo's outlets have furniture: kept for the next grouping
+    words_alone = np.zeros_like(vectors)
+    assert cluster(items, words_alone, reading) == cluster(items, words_alone)
+    assert first == cluster(items, vectors) and any(len(group) > 1 for group in first)

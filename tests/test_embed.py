@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from digest import embed
 from digest.store import Store
@@ -99,3 +101,19 @@ def test_texts_beside_a_job_are_embedded_while_it_reads(tmp_path: Path) -> None:
     assert fresh.shape == (4, embed.DIM)
     assert np.allclose(fresh[:2], embed.embed(texts)) and np.allclose(out, fresh[:2])
     assert np.allclose(fresh[2:], embed.embed(later))
+
+
+def test_batches_side_by_side_leave_the_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine loaded for batches side by side runs one thread a call; the setting is
+    not left in the environment, where a process started later would inherit it."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    embed._model.cache_clear()
+    embed._MEMO.vectors.clear()
+    texts = [f"Carmaker {n} recalls {n * 3} vans" for n in range(3 * embed.BATCH)]
+    rows = embed.embed(texts, threads=2)
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert embed._model.cache_info().currsize == 1 and len({r.tobytes() for r in rows}) == len(
+        texts
+    )

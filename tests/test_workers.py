@@ -107,22 +107,33 @@ def test_an_aside_job_runs_in_a_new_process_and_a_crash_is_named() -> None:
             crash.result()
 
 
-def test_clustering_aside_gives_the_groups_and_vectors_of_clustering_here(
+def test_clustering_aside_or_here_gives_the_groups_and_vectors_of_clustering_here(
     tmp_path: Path,
 ) -> None:
     """The clustering job in a process of its own (embedding, then clustering) groups
-    the same and caches the same vectors."""
+    the same and caches the same vectors, openings included; so do many items grouped in
+    this process (`here`, as the candidates regrouped on their pages are), and the model
+    is freed after them, as that process's memory would be."""
+    from digest import embed
+
     digest = demo_run(tmp_path / "d").digest
     assert digest is not None
     articles = [a for s in digest.stories for a in (s.article, *s.others)]
     now = datetime(2026, 11, 16, tzinfo=UTC)
     vectors = "SELECT key, data FROM results WHERE key LIKE 'embed:%' ORDER BY key"
-    with Store(tmp_path / "here.sqlite") as here, Store(tmp_path / "aside.sqlite") as other:
-        alone = pipeline._clustered(here, articles, now, Performance(workers=1))
-        apart = pipeline._clustered(other, articles, now, POOL)
-        assert apart == alone and any(len(group) > 1 for group in alone)
-        cached = other._db.execute(vectors).fetchall()
-        assert cached == here._db.execute(vectors).fetchall() and len(cached) > 10
+    with (
+        Store(tmp_path / "alone.sqlite") as alone_state,
+        Store(tmp_path / "apart.sqlite") as apart_state,
+        Store(tmp_path / "here.sqlite") as here_state,
+    ):
+        one = Performance(workers=1)
+        alone = pipeline._clustered(alone_state, articles, now, one, openings=True)
+        apart = pipeline._clustered(apart_state, articles, now, POOL, openings=True)
+        here = pipeline._clustered(here_state, articles, now, POOL, openings=True, here=True)
+        assert embed._model.cache_info().currsize == 0
+        assert alone == apart == here and any(len(group) > 1 for group in alone)
+        cached = [s._db.execute(vectors).fetchall() for s in (alone_state, apart_state, here_state)]
+        assert cached[0] == cached[1] == cached[2] and len(cached[0]) > 10
 
 
 def demo_run(tmp_path: Path, server: DemoServer | None = None, **performance: Any) -> RunResult:
@@ -220,7 +231,7 @@ def test_embedding_batches_side_by_side_gives_the_same_vectors() -> None:
 
     texts = [f"Carmaker {n} recalls {n * 7} vans over a faulty brake line" for n in range(70)]
     embed._MEMO.vectors.clear()
-    apart = embed.embed(texts, threads=2)  # two batches (BATCH is 64), side by side
+    apart = embed.embed(texts, threads=2)  # five batches (BATCH is 16), side by side
     embed._MEMO.vectors.clear()
     alone = embed.embed(texts)
     assert (apart == alone).all() and apart.shape == (70, embed.DIM)
