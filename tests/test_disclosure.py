@@ -1603,3 +1603,126 @@ def test_an_owner_rule_is_checked_at_once_a_shipped_one_on_first_use() -> None:
     good = rule_from({**raw, "pattern": "written by a robot"}, lazy=True)
     assert good.regex.search("This was written by a robot.") is not None
     assert good == rule_from({**raw, "pattern": "written by a robot"})
+
+
+# --- session 11: classes of fresh sets 7 and 8 (every wording below written here) ------------
+
+
+@pytest.mark.parametrize(
+    ("note", "flagged"),
+    [
+        # the machine as the doer, in the active voice and in more tenses and languages
+        ("Software then wrote this recap from the league's figures.", True),
+        ("A language model turned the ministry's bulletin into this report.", True),
+        ("Our template engine put together this brief from the registry.", True),
+        ("Una inteligencia artificial escribió esta noticia con datos oficiales.", True),
+        ("A inteligência artificial escreveu esta notícia a partir dos dados.", True),
+        ("Ten tekst napisał model językowy na podstawie danych urzędu.", True),
+        ("Az cikket mesterséges intelligencia írta a hivatal adatai alapján.", True),
+        ("Το άρθρο γράφτηκε αυτόματα με τη βοήθεια τεχνητής νοημοσύνης.", True),
+        ("يتم إنشاء هذا المقال بواسطة الذكاء الاصطناعي.", True),
+        ("यह लेख एआई द्वारा लिखा गया है।", True),
+        # a negated human part is the note's own ...
+        ("This recap is written by software each week; no editor looks at it.", True),
+        ("Dieser Bericht wurde automatisch erstellt; ein Redakteur hat ihn nicht geprüft.", True),
+        # ... but a negated machine is not, nor a machine named after the negation
+        ("This recap was written by our editor; no AI was used.", False),
+        ("This article was written by Jane Doe and not checked by ChatGPT.", False),
+        # the machine as the topic, a tool as a car part, software as a product
+        ("The software then updated the car's maps, this report found.", False),
+        ("Our engine reviews put this V8 against its rivals.", False),
+    ],
+)
+def test_session11_the_machine_as_the_doer(note: str, flagged: bool) -> None:
+    """Fresh sets 7 and 8 put the machine first ("A language model turned ... into this
+    brief"), in tenses the vocabulary lacked ("redactó", "gerou", "napisał"), and added that
+    no human checked the text: a negation of the human part is the note's own."""
+    found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (note, found)
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("Fleet Numbers bot", True),
+        ("the Pump Price bot", True),
+        ("RaceResults Bot for Motor Daily", True),
+        ("Redactora IA de Diario Motor", True),
+        ("Harbour autonomous news agent", True),
+        ("PartsWatch Recap Engine", True),
+        ("Robô-redator do Jornal do Carro", True),
+        ("l'algorithme de la rédaction", True),
+        ("GPT-4o for the Data Desk", True),
+        ("Tracker One (automated)", True),
+        ("날씨봇 편집팀", True),
+        ("Karin Bot", False),
+        ("Claude Martin", False),
+        ("Jana Novak (ki)", False),
+        ("Assistant Editor Jane Doe", False),
+        ("Robotics Desk", False),
+        ("Agent Motors Staff", False),
+    ],
+)
+def test_session11_machine_headed_bylines(name: str, flagged: bool) -> None:
+    """A byline whose head is a machine, whatever the name around it; people named Bot or
+    Claude, a writer's initials in brackets and a robotics beat are people."""
+    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (name, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (
+            "Sure! Here is the story on the van recall, in plain English:",
+            "chatbot-assent-hand-over",
+        ),
+        (
+            "Natürlich! Hier ist der Text zur neuen Baureihe, etwas kürzer:",
+            "chatbot-assent-hand-over",
+        ),
+        ("Certo! Ecco la versione riscritta dell'articolo:", "chatbot-assent-hand-over"),
+        ("Voici le texte réécrit pour le blog du concessionnaire :", "chatbot-assent-hand-over"),
+        ("以下是根据你的要求润色后的稿件：", "chatbot-assent-hand-over"),  # noqa: RUF001
+        (
+            "I'm unable to confirm the towing figure, but you can ask the dealer.",
+            "chatbot-limit-or-offer",
+        ),
+        (
+            "I don't have access to live fuel prices, so treat these as examples.",
+            "chatbot-limit-or-offer",
+        ),
+        ("Non posso verificare i prezzi in tempo reale.", "chatbot-limit-or-offer"),
+        ("Let me know if you'd like me to add a table of trims.", "chatbot-limit-or-offer"),
+        ("Soll ich den Text noch kürzer machen?", "chatbot-limit-or-offer"),
+        ("[Nombre del concesionario] le ofrece la prueba gratis.", "template-scaffold"),
+        ("SEO title: Five reasons the Vela wins the family test", "template-scaffold"),
+    ],
+)
+def test_session11_residue_classes(text: str, rule: str) -> None:
+    """Each residue class of fresh sets 7 and 8 in wordings and languages they do not use
+    (an older rule may claim the same words first: the page is residue either way)."""
+    found = find_in_text(f"Arden recalls the Vela\nThe fix takes an hour.\n{text}\nDealers know.")
+    rules = {e.rule for e in found if e.kind == "residue"}
+    assert rule in rules or rules & OLDER_RESIDUE, (text, found)
+
+
+OLDER_RESIDUE: Final = {"chatbot-opener-foreign", "chatbot-revised-version"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sure, here's the thing: the Vela is late again.",
+        "Okay, here's what we know about the recall so far:",
+        "Sure, below is the text of the recall letter Arden sent owners:",
+        "I was unable to verify the figure, but the company confirmed it.",
+        "Let me know if you'd like me to review the Vela next month.",
+        "Vill du att jag kör bilen till verkstaden?",
+        "[Name withheld] said the dealer refused the repair.",
+        "The meta description of a page matters less than its headline, the SEO adviser said.",
+    ],
+)
+def test_session11_residue_neighbours_are_not_residue(text: str) -> None:
+    found = find_in_text(f"Arden recalls the Vela\nThe fix takes an hour.\n{text}\nDealers know.")
+    assert [e for e in found if e.kind == "residue"] == [], (text, found)
