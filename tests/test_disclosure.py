@@ -1619,7 +1619,7 @@ def test_an_owner_rule_is_checked_at_once_a_shipped_one_on_first_use() -> None:
         ("A inteligência artificial escreveu esta notícia a partir dos dados.", True),
         ("Ten tekst napisał model językowy na podstawie danych urzędu.", True),
         ("Az cikket mesterséges intelligencia írta a hivatal adatai alapján.", True),
-        ("Το άρθρο γράφτηκε αυτόματα με τη βοήθεια τεχνητής νοημοσύνης.", True),
+        ("Το άρθρο γράφτηκε αυτόματα με τη βοήθεια τεχνητής νοημοσύνης.", True),  # noqa: RUF001
         ("يتم إنشاء هذا المقال بواسطة الذكاء الاصطناعي.", True),
         ("यह लेख एआई द्वारा लिखा गया है।", True),
         # a negated human part is the note's own ...
