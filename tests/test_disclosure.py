@@ -1726,3 +1726,26 @@ OLDER_RESIDUE: Final = {"chatbot-opener-foreign", "chatbot-revised-version"}
 def test_session11_residue_neighbours_are_not_residue(text: str) -> None:
     found = find_in_text(f"Arden recalls the Vela\nThe fix takes an hour.\n{text}\nDealers know.")
     assert [e for e in found if e.kind == "residue"] == [], (text, found)
+
+
+@pytest.mark.parametrize(
+    ("label", "flagged"),
+    [
+        ("Recall digest: machine-written from the NHTSA file", True),
+        ("Machine text, editor check", True),
+        ("Software-generated recap", True),
+        ("AI-drafted · staff-edited", True),
+        ("Uutinen on tekoälyn kirjoittama", True),
+        ("Robot-assembled", False),
+        ("Machine-made lace", False),
+        ("AI-generated image", False),
+        ("Software-assisted parking", False),
+    ],
+)
+def test_session11_machine_compound_labels(label: str, flagged: bool) -> None:
+    """A label that is a machine-made compound as a whole short block, with a prefix or a
+    human tail; a robot that builds cars, an AI-made picture or a car feature is no label."""
+    found = [
+        e for e in find_disclosures(_headed_page(f"<p>{label}</p>")) if e.rule not in WEAK_RULES
+    ]
+    assert bool(found) is flagged, (label, found)
