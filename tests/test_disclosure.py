@@ -1749,3 +1749,26 @@ def test_session11_machine_compound_labels(label: str, flagged: bool) -> None:
         e for e in find_disclosures(_headed_page(f"<p>{label}</p>")) if e.rule not in WEAK_RULES
     ]
     assert bool(found) is flagged, (label, found)
+
+
+@pytest.mark.parametrize(
+    ("note", "flagged"),
+    [
+        # a short quoted name in the sentence is a source, not a quotation
+        ("Текст заметки сгенерирован нейросетью по данным «Автокомпаса».", True),
+        ("Редакция пометила: «Текст сгенерирован нейросетью».", False),
+        # French "sa" is no Swedish "said"; Swedish "sa att" still is
+        ("Rédigé par une IA, ce texte a été relu avant sa publication.", True),
+        ("Han sa att texten skrevs av en robot.", False),
+        # a Nordic definite noun is the text itself
+        ("En robot har skrevet teksten ud fra kommunens tal.", True),
+        # Japanese "unverified" is the note's own; "not used" still denies
+        ("本記事はAIの出力を整理した下書き(未確認)です。", True),
+        ("本記事はAIを使用していません。", False),
+        # the Korean spelling of algorithm, and a post
+        ("이 포스트는 알고리듬에 의해 작성되었다.", True),
+    ],
+)
+def test_session11_guard_homographs_and_quoted_names(note: str, flagged: bool) -> None:
+    found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
+    assert bool(found) is flagged, (note, found)

@@ -1105,7 +1105,8 @@ _REPORTED: Final = re.compile(
     r"|asked|asks|reported|reports|according to|whether|if|alleged|suggested|denied|told|tells"
     r"|read|reads|quipped|joked|tweeted|posted|warned|insisted|disputed|admitted|sagte|sagt"
     r"|erklärte|laut|zufolge|selon|déclaré|affirme|dijo|dice|según|afirmó|detto|secondo|zei"
-    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob)"
+    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob|sade|säger"
+    r"|sa(?= (?:att|han|hon|de|vi|man|någon|det)\b))"
     r"(?!\w)",
     re.IGNORECASE,
 )
