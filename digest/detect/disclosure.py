@@ -1115,7 +1115,7 @@ _REPORTED: Final = re.compile(
 _NEGATED: Final = re.compile(
     r"(?<!\w)(?:no|not|never|without|none|neither|nor|nobody|nothing|\w+n['\u2019]t|nicht|kein\w*"
     r"|nie|niemals|ohne|ne|n['\u2019]|pas|non|jamais|sans|aucune?|sin|nunca|ningun\w*|ningún"
-    r"|nada|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
+    r"|nada|ni|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
     r"|ei|eikä|nessun\w*|senza|bez|uden|tanpa|ilman|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
     re.IGNORECASE,
 )
