@@ -227,6 +227,11 @@ def _headed_page(header: str) -> str:
     )
 
 
+def _strong(page: str) -> list[Evidence]:
+    """The evidence that would name the page (weak hints left out)."""
+    return [e for e in find_disclosures(page) if e.rule not in WEAK_RULES]
+
+
 def _found_nowhere(note: str) -> None:
     """No evidence for a note in the footer, as the first paragraph, or as a hover text."""
     for where in ("footer", "first", "tooltip"):
@@ -1232,7 +1237,7 @@ def test_session7_machine_personas_in_bylines(name: str, flagged: bool) -> None:
     """A byline naming a machine: a writing robot, "X the Robot", a name glued to -KI or
     ending in -bot (not a surname such as Talbot), a virtual presenter, "Name, an AI
     assistant"; a beat ("AI reporter") is a person."""
-    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    found = _strong(_byline_page(name))
     assert bool(found) is flagged, (name, found)
 
 
@@ -1468,7 +1473,7 @@ def test_session8_statement_guards_hold(note: str) -> None:
 def test_session8_machine_desks_and_compounds(name: str, flagged: bool) -> None:
     """AI newsdesks, robot and bot compounds of more languages and Korean robot reporters
     as a whole byline; a person's title, a beat and a surname are people."""
-    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    found = _strong(_byline_page(name))
     assert bool(found) is flagged, (name, found)
 
 
@@ -1487,7 +1492,7 @@ def test_session8_byline_badges(badge: str, flagged: bool) -> None:
     page = _headed_page(
         f'<div class="byline">By Jane Doe <span class="badge">{badge}</span> 12 May</div>'
     )
-    found = [e for e in find_disclosures(page) if e.rule not in WEAK_RULES]
+    found = _strong(page)
     assert bool(found) is flagged, (badge, found)
 
 
@@ -1521,7 +1526,7 @@ def test_session9_machine_token_names(name: str, flagged: bool) -> None:
     """The author slot: a name with a machine word among its tokens, in several languages;
     surnames (Bot, Talbot, Abbott), "Ai" as a given name, companies and beats are people or
     firms."""
-    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    found = _strong(_byline_page(name))
     assert bool(found) is flagged, (name, found)
 
 
@@ -1588,7 +1593,7 @@ def test_session9_register_neighbours_are_not_residue(text: str) -> None:
 )
 def test_session9_software_with_a_data_source(note: str, flagged: bool) -> None:
     """ "Using data from" names a source, not hearsay, unless the source is what names AI."""
-    found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
+    found = _strong(_footer_page(note, "footer"))
     assert bool(found) is flagged, (note, found)
 
 
@@ -1635,13 +1640,26 @@ def test_an_owner_rule_is_checked_at_once_a_shipped_one_on_first_use() -> None:
         # the machine as the topic, a tool as a car part, software as a product
         ("The software then updated the car's maps, this report found.", False),
         ("Our engine reviews put this V8 against its rivals.", False),
+        # a short quoted name in the sentence is a source, not a quotation
+        ("Текст заметки сгенерирован нейросетью по данным «Автокомпаса».", True),
+        ("Редакция пометила: «Текст сгенерирован нейросетью».", False),
+        # French "sa" is no Swedish "said"; Swedish "sa att" still is
+        ("Rédigé par une IA, ce texte a été relu avant sa publication.", True),
+        ("Han sa att texten skrevs av en robot.", False),
+        # a Nordic definite noun is the text itself
+        ("En robot har skrevet teksten ud fra kommunens tal.", True),
+        # Japanese "unverified" is the note's own; "not used" still denies
+        ("本記事はAIの出力を整理した下書き(未確認)です。", True),
+        ("本記事はAIを使用していません。", False),
+        # the Korean spelling of algorithm, and a post
+        ("이 포스트는 알고리듬에 의해 작성되었다.", True),
     ],
 )
 def test_session11_the_machine_as_the_doer(note: str, flagged: bool) -> None:
     """Fresh sets 7 and 8 put the machine first ("A language model turned ... into this
     brief"), in tenses the vocabulary lacked ("redactó", "gerou", "napisał"), and added that
     no human checked the text: a negation of the human part is the note's own."""
-    found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
+    found = _strong(_footer_page(note, "footer"))
     assert bool(found) is flagged, (note, found)
 
 
@@ -1670,7 +1688,7 @@ def test_session11_the_machine_as_the_doer(note: str, flagged: bool) -> None:
 def test_session11_machine_headed_bylines(name: str, flagged: bool) -> None:
     """A byline whose head is a machine, whatever the name around it; people named Bot or
     Claude, a writer's initials in brackets and a robotics beat are people."""
-    found = [e for e in find_disclosures(_byline_page(name)) if e.rule not in WEAK_RULES]
+    found = _strong(_byline_page(name))
     assert bool(found) is flagged, (name, found)
 
 
@@ -1749,30 +1767,5 @@ def test_session11_residue_neighbours_are_not_residue(text: str) -> None:
 def test_session11_machine_compound_labels(label: str, flagged: bool) -> None:
     """A label that is a machine-made compound as a whole short block, with a prefix or a
     human tail; a robot that builds cars, an AI-made picture or a car feature is no label."""
-    found = [
-        e for e in find_disclosures(_headed_page(f"<p>{label}</p>")) if e.rule not in WEAK_RULES
-    ]
+    found = _strong(_headed_page(f"<p>{label}</p>"))
     assert bool(found) is flagged, (label, found)
-
-
-@pytest.mark.parametrize(
-    ("note", "flagged"),
-    [
-        # a short quoted name in the sentence is a source, not a quotation
-        ("Текст заметки сгенерирован нейросетью по данным «Автокомпаса».", True),
-        ("Редакция пометила: «Текст сгенерирован нейросетью».", False),
-        # French "sa" is no Swedish "said"; Swedish "sa att" still is
-        ("Rédigé par une IA, ce texte a été relu avant sa publication.", True),
-        ("Han sa att texten skrevs av en robot.", False),
-        # a Nordic definite noun is the text itself
-        ("En robot har skrevet teksten ud fra kommunens tal.", True),
-        # Japanese "unverified" is the note's own; "not used" still denies
-        ("本記事はAIの出力を整理した下書き(未確認)です。", True),
-        ("本記事はAIを使用していません。", False),
-        # the Korean spelling of algorithm, and a post
-        ("이 포스트는 알고리듬에 의해 작성되었다.", True),
-    ],
-)
-def test_session11_guard_homographs_and_quoted_names(note: str, flagged: bool) -> None:
-    found = [e for e in find_disclosures(_footer_page(note, "footer")) if e.rule not in WEAK_RULES]
-    assert bool(found) is flagged, (note, found)
