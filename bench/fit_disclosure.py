@@ -12,6 +12,7 @@ note regions only, a machine word outside quotes and hearsay.
     python bench/fit_disclosure.py            # fit on everything, write the weights
     python bench/fit_disclosure.py --check    # refit and compare with the shipped file
     python bench/fit_disclosure.py --loso     # leave-one-set-out table (fresh..fresh6)
+    python bench/fit_disclosure.py --loso --folds 8 --at 0.94   # fresh7/8 as folds too
     python bench/fit_disclosure.py --score bench/disclosure_freshN.toml   # one set, shipped
 
 The fold of a corpus document is a hash of its text, so each LOSO fold also has corpus
@@ -54,7 +55,7 @@ BENCH = REPO / "bench"
 CORPUS = REPO.parent / "shared" / "corpus"
 OUT = REPO / "digest" / "detect" / learned.WEIGHTS
 DEV = "disclosure_set.toml"
-FOLDS = (
+FOLDS: tuple[str, ...] = (
     "disclosure_fresh.toml",
     "disclosure_fresh2.toml",
     "disclosure_fresh3.toml",
@@ -461,6 +462,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--hard", type=float, nargs="+", default=[HARD_WEIGHT], help="hard-negative weight"
     )
+    parser.add_argument(
+        "--folds", type=int, help="LOSO over fresh sets 1..N (trained on the others; default 6)"
+    )
+    parser.add_argument("--at", type=float, nargs="*", default=[], help="LOSO rows at these")
     args = parser.parse_args(argv)
     if args.cost:
         return cost()
@@ -473,10 +478,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             report_loso(loso(docs, e5_fitter(c)))
         return 0
     if args.loso:
+        if args.folds:  # session 11: would fresh sets 7 and 8 help as training data?
+            global FOLDS
+            FOLDS = fresh_sets(args.folds)
+            docs = corpus_docs()  # a document's fold depends on the number of folds
         for c in args.c:
             for hard in args.hard:
                 print(f"== C {c}, hard negatives x{hard}")
-                report_loso(loso(docs, hashed_fitter(c, hard, () if args.no_cues else CUES)))
+                folds = loso(docs, hashed_fitter(c, hard, () if args.no_cues else CUES))
+                report_loso(folds)
+                for threshold in args.at:
+                    print(f"== at {threshold}")
+                    print("\n".join(fold_row(fold, threshold) for fold in folds))
         return 0
     text = learned.to_json(final_model(docs), {"fitted_by": "bench/fit_disclosure.py", "c": C})
     if args.check:
@@ -486,6 +499,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     OUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUT} ({len(text)} bytes)")
     return 0
+
+
+def fresh_sets(count: int) -> tuple[str, ...]:
+    """The file names of fresh sets 1..count."""
+    return ("disclosure_fresh.toml", *(f"disclosure_fresh{i}.toml" for i in range(2, count + 1)))
 
 
 def final_model(docs: Sequence[Doc]) -> learned.Model:

@@ -1105,7 +1105,8 @@ _REPORTED: Final = re.compile(
     r"|asked|asks|reported|reports|according to|whether|if|alleged|suggested|denied|told|tells"
     r"|read|reads|quipped|joked|tweeted|posted|warned|insisted|disputed|admitted|sagte|sagt"
     r"|erklärte|laut|zufolge|selon|déclaré|affirme|dijo|dice|según|afirmó|detto|secondo|zei"
-    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob)"
+    r"|zegt|volgens|sagde|siger|uppgav|enligt|ifølge|ifolge|disse|diz|segundo|ob|sade|säger"
+    r"|sa(?= (?:att|han|hon|de|vi|man|någon|det)\b))"
     r"(?!\w)",
     re.IGNORECASE,
 )
@@ -1114,7 +1115,7 @@ _REPORTED: Final = re.compile(
 _NEGATED: Final = re.compile(
     r"(?<!\w)(?:no|not|never|without|none|neither|nor|nobody|nothing|\w+n['\u2019]t|nicht|kein\w*"
     r"|nie|niemals|ohne|ne|n['\u2019]|pas|non|jamais|sans|aucune?|sin|nunca|ningun\w*|ningún"
-    r"|nada|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
+    r"|nada|ni|não|nem|nenhum\w*|sem|niet|geen|nooit|zonder|inte|ikke|ej|aldrig|uten|utan|ingen"
     r"|ei|eikä|nessun\w*|senza|bez|uden|tanpa|ilman|żadn\w*|не|нет|без|δεν|μη|χωρίς|değil|tidak|bukan)(?!\w)",
     re.IGNORECASE,
 )
