@@ -896,6 +896,11 @@ FRESH_SETS: Final = [
     # set 8 is not in them)
     # development since session 11: 419 with the rules alone, 424 with the learned score
     ("disclosure_fresh8.toml", 467, 424),
+    # held out, unstudied (session 11, 42 of its 118 wordings read on real pages): at first
+    # sight 94 with the rules alone and 106 with the learned score on the session-10 rules,
+    # 102 and 111 on the session-11 rules; 1 of 49 negatives accused by both (a Japanese
+    # summary-box note), since cleared as a class by `_summary_box`
+    ("disclosure_fresh9.toml", 387, 111),
 ]
 
 
@@ -910,6 +915,11 @@ FRESH_SETS: Final = [
         "Highlights (AI-generated): the van gets a bigger battery.",
         "At a glance (AI-made bullets); the full story is written by our staff.",
         "Samenvatting van dit artikel gemaakt met AI.",
+        # the same in Chinese, Japanese and Korean (session 11: fresh set 9 accused a
+        # Japanese box note at first sight)
+        "AI要約(本文は当社記者が取材して執筆しました):日産は新型リーフの価格を下げた。",
+        "【AI摘要】正文由本报记者撰写。比亚迪11月销量创新高。",
+        "AI 요약(본문은 기자가 작성): 현대차가 전기 밴을 공개했다.",
     ],
 )
 def test_summary_box_notes_are_no_disclosure(note: str) -> None:
@@ -922,6 +932,8 @@ def test_summary_box_notes_are_no_disclosure(note: str) -> None:
         # written here: a story that is itself a machine summary of a source still counts
         "This article is an AI-generated summary of the carmaker's press release.",
         "This report was summarised by an AI system from the court filing.",
+        "この記事はプレスリリースをもとにAIが生成した要約です。",
+        "本文由AI根据车企的新闻稿自动生成。",
     ],
 )
 def test_a_story_made_as_a_summary_still_counts(note: str) -> None:

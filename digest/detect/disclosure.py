@@ -865,7 +865,16 @@ _SUMMARY_BOX: Final = re.compile(
     r"|deze|denna|detta|denne|dette) "
     r"|\b(?:the|this) (?:full |main |actual )?(?:story|article|report|text|piece) (?:below"
     r"|above|itself)?\s?(?:is|was) (?:written |reported )?by (?:our|a|an|the|one of our)"
-    r" (?:reporters?|journalists?|staff|editors?|correspondents?|newsroom|writers?)\b",
+    r" (?:reporters?|journalists?|staff|editors?|correspondents?|newsroom|writers?)\b"
+    # Chinese, Japanese, Korean: a label "AI summary" opening the box ("AIによる要約:",
+    # "【AI摘要】", "AI 요약(...)"), or the story's body credited to a reporter beside it
+    # ("本文は記者が執筆", "正文由记者撰写", "본문은 기자가 작성"); "この記事はAIが要約した
+    # ものです" (the story is the summary) names no label and no reporter, and still counts
+    r"|^\s*[\[(\u3010\uff08]?(?-i:AI|\uff21\uff29)\s?(?:による|が(?:生成|作成)した|生成の?"
+    r"|生成的|的|가 (?:생성|작성)한|생성)?\s?"
+    r"(?:要約|要点|まとめ|摘要|总结|總結|重点|重點|요약|핵심)"
+    r"\s*[\]):\u3011\uff09\uff08\uff1a(\u2014\u2013-]"
+    r"|(?:本文|正文|본문)\s?(?:は|由|은)\s?(?:本报|本報|当社の?|當社)?(?:記者|记者|기자)",
     re.IGNORECASE,
 )
 
