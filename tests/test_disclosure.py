@@ -1135,6 +1135,7 @@ def test_translation_first_person_and_contained_text(note: str, where: str, rule
         "Jane Doe, AI and automation reporter",
         "This report was prepared with technical assistance from the World Bank.",
         "No journalists write about this site's AI rules.",
+        "No reporter of ours uses AI to write this newsletter.",  # accused before (session 11)
         "AI was used to transcribe the interviews for this article.",
         # negations of Portuguese and Danish (the fourth fresh set's one accusation was a
         # Portuguese "we do not use AI-made content" note)
