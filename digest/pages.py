@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final
 
 from digest.config import Performance
 from digest.detect import style
-from digest.detect.disclosure import Rule, find_disclosures, load_rules
+from digest.detect.disclosure import Rule, find_disclosures, find_in_text, load_rules
 from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
@@ -41,11 +41,17 @@ class PagesResult:
     pages: dict[str, Read]  # canonical URL -> what the page says
     failures: tuple[PageFailure, ...]
     cached: int
+    # URL -> the AI disclosures in the feed text of an entry whose page could not be
+    # read (for the feed texts `read_pages` was given)
+    feed_scans: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
 
     def merged(self, more: PagesResult) -> PagesResult:
         """This read and a later one (of other pages) as one."""
         return PagesResult(
-            self.pages | more.pages, self.failures + more.failures, self.cached + more.cached
+            self.pages | more.pages,
+            self.failures + more.failures,
+            self.cached + more.cached,
+            self.feed_scans | more.feed_scans,
         )
 
     @property
@@ -71,10 +77,14 @@ async def read_pages(
     tick: Callable[[], None] = lambda: None,
     performance: Performance | None = None,
     run_jobs: int = 0,
+    feed_text: Callable[[str], str | None] = lambda url: None,
 ) -> PagesResult:
     """Every entry's page, concurrently; cached pages are neither fetched nor extracted.
     `run_jobs`: the pages the whole run may read, when more than these (a later round of
-    a large run extracts in worker processes too, not in one thread)."""
+    a large run extracts in worker processes too, not in one thread). `feed_text(url)`:
+    the feed's text of an entry whose page could not be read, to scan for AI disclosures
+    (None: not to scan), scanned by the workers that read the pages, whose fork server
+    compiled the rules: this process does not (`PagesResult.feed_scans`)."""
     performance = performance or Performance()
     pages: dict[str, Read] = {}
     todo = []
@@ -92,9 +102,16 @@ async def read_pages(
     in_flight = asyncio.Semaphore(IN_FLIGHT_PER_CORE * cores())
     rules = rule_fields(detector.rules)
 
+    scans: dict[str, tuple[Evidence, ...]] = {}
+
     async def one(entry: Entry) -> tuple[Read | None, str, FetchCause]:
         async with in_flight:
-            return await _read_one(entry.url, fetcher, rules, workers, tick)
+            read, reason, cause = await _read_one(entry.url, fetcher, rules, workers, tick)
+            text = feed_text(entry.url) if read is None else None
+            found = None if text is None else await _scan_feed(text, rules, workers)
+            if found is not None:
+                scans[entry.url] = found
+            return read, reason, cause
 
     jobs = max(len(todo), run_jobs)  # with processes, all pages to them when several
     async with Workers(performance, jobs, PAGES_PRELOAD, eager=len(todo) > 1) as workers:
@@ -108,7 +125,16 @@ async def read_pages(
         pages[entry.url] = read
         fresh[entry.url] = _cache_entry(read, detector.fingerprint)
     store.save_pages(fresh, now)  # one write, not one per page
-    return PagesResult(pages, tuple(failures), len(entries) - len(todo))
+    return PagesResult(pages, tuple(failures), len(entries) - len(todo), scans)
+
+
+async def _scan_feed(text: str, rules: RuleFields, workers: Workers) -> tuple[Evidence, ...] | None:
+    """The AI disclosures in a feed's text, scanned by a worker; None when it crashed
+    on it (the caller scans it then)."""
+    try:
+        return await workers.run(_scan_sent, text, rules)
+    except WorkerCrashed:
+        return None
 
 
 async def _read_one(
@@ -180,6 +206,11 @@ def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
         return read_body(body, url, _compiled(fields))
     finally:
         trim()
+
+
+def _scan_sent(text: str, fields: RuleFields) -> tuple[Evidence, ...]:
+    """`find_in_text` in a worker, its rules sent as `rule_fields`."""
+    return tuple(find_in_text(text, list(_compiled(fields))))
 
 
 def warm() -> None:

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -49,6 +49,7 @@ from digest.models import (
     Article,
     DeliveryOutcome,
     Digest,
+    Entry,
     Evidence,
     Feed,
     ModelUsage,
@@ -308,6 +309,7 @@ def _gather(
                     now,
                     lambda: tick("pages", next(done), total),
                     config.performance,
+                    feed_text=_unscanned(store, detector, entries),
                 )
             return Gathered(found, pages, dict(fetcher.counts), {e.url for e in entries})
 
@@ -339,6 +341,7 @@ def _read_more(
                     now,
                     performance=config.performance,
                     run_jobs=len(gathered.found.entries),
+                    feed_text=_unscanned(store, detector, entries),
                 )
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
             return Gathered(
@@ -369,18 +372,18 @@ def _candidates(
     human-written (the penalties a page can lift are left out), with a margin.
 
     While worker processes group the week (and then while the pages are fetched), a
-    thread here reads the feeds' texts' languages, then scans the candidates' feed texts
-    whose pages could not be read for AI disclosures (`_Beside`: the caller calls its
-    `finish` before the detect stage). The other entries' feed texts are not scanned:
-    their stories cannot be shown (a story that becomes shown later has its page read,
-    or tried, and is scanned then)."""
+    thread here reads the feeds' texts' languages (`_Beside`: the caller calls its
+    `finish` before the detect stage). The candidates' feed texts whose pages cannot be
+    read are scanned for AI disclosures by the page workers (`_unscanned`); the other
+    entries' feed texts are not scanned: their stories cannot be shown (a story that
+    becomes shown later has its page read, or tried, and is scanned then)."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
         apart = pooled(config.performance, len(found.entries))  # grouped in other processes
         if apart:  # the fork server's memory is not needed while the week is grouped
             rest()
         read = _articles(config, found, PagesResult({}, (), 0))
-        beside = _Beside(store, read, [_language_job()], [_disclosure_job(detector)])
+        beside = _Beside(store, read, [_language_job()])
         try:
             if config.performance.embed == "all":
                 groups = _clustered(store, read, now, config.performance)
@@ -693,7 +696,12 @@ def _feed_disclosures(
     shown)."""
     found = gathered.pages.disclosures
     rest = [a for a in articles if a.url not in found and a.url in gathered.tried]
-    raw = _per_text(store, _disclosure_job(detector), [a.text for a in rest], now)
+    scanned = {  # by the page workers (`_unscanned`)
+        a.text: list(map(to_jsonable, gathered.pages.feed_scans[a.url]))
+        for a in rest
+        if a.url in gathered.pages.feed_scans
+    }
+    raw = _per_text(store, _disclosure_job(detector), [a.text for a in rest], now, scanned)
     unscanned: dict[str, tuple[Evidence, ...]] = {a.url: () for a in articles}
     return (
         unscanned
@@ -723,12 +731,20 @@ class _TextJob:
         ]
         return keys, store.results(keys)
 
-    def fresh(self, keys: list[str], texts: Sequence[str], known: dict[str, Any]) -> dict[str, Any]:
-        """The values of the texts whose keys are not `known`, each text once."""
+    def fresh(
+        self,
+        keys: list[str],
+        texts: Sequence[str],
+        known: dict[str, Any],
+        given: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The values of the texts whose keys are not `known`, each text once (those of
+        `given`, by text, computed elsewhere)."""
+        given = given or {}
         values: dict[str, Any] = {}
         for key, text in zip(keys, texts, strict=True):
             if key not in known and key not in values:
-                values[key] = self.compute(text)
+                values[key] = given[text] if text in given else self.compute(text)
         return values
 
 
@@ -741,17 +757,41 @@ def _disclosure_job(detector: Detector) -> _TextJob:
     return _TextJob("feed-disclosures", version, partial(_scan_text, list(detector.rules)))
 
 
+def _unscanned(
+    store: Store, detector: Detector, entries: Sequence[Entry]
+) -> Callable[[str], str | None]:
+    """`read_pages`' `feed_text`: an entry's feed text (its article's text when its page
+    is not read), unless the state holds its disclosure scan already (a warm run)."""
+    by_url = {entry.url: entry for entry in entries}
+    job = _disclosure_job(detector)
+
+    def text(url: str) -> str | None:
+        entry = by_url.get(url)
+        if entry is None:
+            return None
+        feed = to_article(entry, None).text
+        return None if job.lookup(store, [feed])[1] else feed
+
+    return text
+
+
 def _scan_text(rules: list[Any], text: str) -> list[Any]:
     return list(map(to_jsonable, disclosure.find_in_text(text, rules)))
 
 
-def _per_text(store: Store, job: _TextJob, texts: list[str], now: datetime) -> list[Any]:
+def _per_text(
+    store: Store,
+    job: _TextJob,
+    texts: list[str],
+    now: datetime,
+    given: Mapping[str, Any] | None = None,
+) -> list[Any]:
     """`job` over each text through the state's cache: one entry per text, read and
-    written in one go. A warm run does not read the week's texts again, and a text judged
-    once in a run (a feed's text, judged again after other pages were read) is not
-    computed twice."""
+    written in one go (`given`: values by text computed elsewhere, cached as the job's).
+    A warm run does not read the week's texts again, and a text judged once in a run (a
+    feed's text, judged again after other pages were read) is not computed twice."""
     keys, known = job.lookup(store, texts)
-    fresh = job.fresh(keys, texts, known)
+    fresh = job.fresh(keys, texts, known, given)
     store.save_results(fresh, now)
     return [known[key] if key in known else fresh[key] for key in keys]
 
@@ -764,19 +804,11 @@ class _Beside:
 
     The `every` jobs run on every text; the texts of the entries `defer` names (the
     candidates) are left to the end, and those whose pages `finish` says were read are not
-    computed at all: their pages' own reads replace them. The `asked` jobs (disclosures)
-    run only on the candidates' texts whose pages were not read."""
+    computed at all: their pages' own reads replace them."""
 
-    def __init__(
-        self,
-        store: Store,
-        articles: list[Article],
-        every: list[_TextJob],
-        asked: list[_TextJob],
-    ) -> None:
+    def __init__(self, store: Store, articles: list[Article], every: list[_TextJob]) -> None:
         texts = [a.text for a in articles]
         self._todo = [(job, *job.lookup(store, texts)) for job in every]
-        self._asked = [(job, *job.lookup(store, texts)) for job in asked]
         self._urls = [a.url for a in articles]
         self._texts = texts
         self._deferred: set[str] = set()
@@ -812,8 +844,6 @@ class _Beside:
             self._finishing.wait()
             read = self._read or set()
             self._compute(self._todo, lambda n: n in later and self._urls[n] not in read)
-            wanted = self._deferred - read
-            self._compute(self._asked, lambda n: self._urls[n] in wanted)
         except BaseException as exc:  # raised again in the run's thread, by `finish`
             self._failed.append(exc)
 
