@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from digest import pages
+from digest.detect import disclosure
 from digest.models import Article, Digest
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
@@ -81,9 +83,12 @@ def week(server: HTTPServer) -> list[dict[str, Any]]:
     return feeds
 
 
-def issue(tmp_path: Path, server: HTTPServer, fetch: str) -> tuple[RunResult, int, int]:
+def issue(
+    tmp_path: Path, server: HTTPServer, fetch: str, workers: int = 0
+) -> tuple[RunResult, int, int]:
     """The run, the feed texts scanned for disclosures (the state's cached scans), and
-    the disclosures the AI history counted."""
+    the disclosures the AI history counted (`workers`: processes for every job)."""
+    pool = {"workers": workers, "min_pool_jobs": 1} if workers else {}
     config = make_config(
         tmp_path,
         [server.host_port],
@@ -91,7 +96,7 @@ def issue(tmp_path: Path, server: HTTPServer, fetch: str) -> tuple[RunResult, in
         newsletter={"max_stories": 1},
         ranking={"more_per_section": 1},
         sections=[{"title": "Batteries", "keywords": ["battery", "plant"]}],
-        performance={"fetch": fetch},
+        performance={"fetch": fetch, **pool},
     )
     result = run(config, OPTIONS)
     with Store(config.state.path) as store:
@@ -135,3 +140,19 @@ def test_fetching_everything_scans_every_feed_text_whose_page_is_gone(
     assert scanned == 2  # the event's and FAINT's: both pages are gone
     assert disclosed == 2
     assert result.report.requests["feed_texts_unscanned"] == 0
+
+
+def test_the_page_workers_scan_the_feed_texts_and_this_process_never_compiles_the_rules(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    """With worker processes, the feed texts whose pages are gone are scanned where the
+    pages are read: the same evidence, and the rules never compiled in the run's process."""
+    disclosure._shipped.cache_clear()  # the shipped rules as this run first sees them
+    pages._compiled.cache_clear()
+    result, scanned, disclosed = issue(tmp_path, http_server, "all", workers=2)
+    assert result.digest is not None
+    flagged = {a.title: a.verdict for a in shown(result.digest)}[EVENT[2][0]]
+    assert [NOTE in e.quote for e in flagged.evidence if e.kind == "disclosed"] == [True]
+    assert (scanned, disclosed) == (2, 2)
+    assert [r.id for r in disclosure._shipped() if "regex" in vars(r)] == []
+    assert pages._compiled.cache_info().currsize == 0
