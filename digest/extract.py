@@ -396,6 +396,25 @@ class _Meta:
 
 
 def _metadata(tree: HtmlElement, url: str | None) -> _Meta:
+    """The metadata fields a Page keeps (`_fields`); when trafilatura's module-level
+    helpers it calls have moved (a trafilatura newer than 2.3.1), its public
+    `extract_metadata` instead: slower, never a page lost to an upgrade."""
+    try:
+        return _fields(tree, url)
+    except (AttributeError, ImportError, TypeError) as error:
+        log.debug("trafilatura's metadata helpers changed (%r): extract_metadata", error)
+        return _public_metadata(tree, url)
+
+
+def _public_metadata(tree: HtmlElement, url: str | None) -> _Meta:
+    import trafilatura
+
+    found = trafilatura.extract_metadata(tree, url, _date_params())
+    names = ("title", "author", "date", "sitename", "description", "image", "url")
+    return _Meta(*(getattr(found, name, None) for name in names))
+
+
+def _fields(tree: HtmlElement, url: str | None) -> _Meta:
     """trafilatura.extract_metadata (2.3.1) for the fields a Page keeps, in its order,
     without the ones it does not (categories, tags, license, hostname: about 2 ms a page,
     40% of the whole). Reads the tree without changing it."""

@@ -271,6 +271,23 @@ def test_metadata_is_trafilaturas_for_the_fields_kept(name: str) -> None:
     assert lxml.html.tostring(parsed.tree) == before  # the tree is read, not changed
 
 
+def test_metadata_falls_back_to_extract_metadata_when_trafilaturas_helpers_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trafilatura whose module-level helpers moved costs speed, not the page."""
+    parsed = extract.parse_page(METADATA_PAGES["as-written"], URL)
+    assert parsed is not None
+    fast = extract._metadata(parsed.tree, URL)
+
+    def moved(*args: object) -> None:  # as a helper renamed in a later trafilatura fails
+        raise AttributeError("module 'trafilatura.metadata' has no attribute 'examine_meta'")
+
+    monkeypatch.setattr(extract, "_fields", moved)
+    assert extract._metadata(parsed.tree, URL) == fast
+    page = extract.read_page(extract.parse_page(page_html(), URL) or parsed, URL)
+    assert page is not None and page.title and page.text
+
+
 def test_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("trafilatura broke")
