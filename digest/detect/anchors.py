@@ -33,7 +33,7 @@ import re._casefix as _casefix  # type: ignore[import-not-found]  # IGNORECASE's
 import re._constants as _sre  # type: ignore[import-not-found]
 import re._parser as _parser  # type: ignore[import-not-found]
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
@@ -257,36 +257,27 @@ class Lexicon:
     there, and the anchors that start there are that one's prefixes among them."""
 
     def __init__(self, needs: Iterable[Need | None]) -> None:
-        kinds: dict[str, set[str]] = {}
-        for group in (group for found in needs for group in found or ()):
-            for kind, text in group:
-                kinds.setdefault(text, set()).add(kind)
-        self._kinds = {text: frozenset(found) for text, found in kinds.items()}
-        folded = {t for t, k in self._kinds.items() if k & {WORD, PART}}
-        exact = {t for t, k in self._kinds.items() if k & {EXACT_WORD, EXACT_PART}}
-        self._folded = _trie_regex(folded)
-        self._exact = _trie_regex(exact)
-        self._prefixes = {
-            text: tuple(text[:n] for n in range(1, len(text) + 1) if text[:n] in found)
-            for found in (folded, exact)
-            for text in found
-        }
-        self.anchors = frozenset((kind, text) for text, k in self._kinds.items() for kind in k)
+        groups = {group for found in needs for group in found or ()}
+        self.anchors = frozenset(anchor for group in groups for anchor in group)
+        folded = {text for kind, text in self.anchors if kind in (WORD, PART)}
+        exact = {text for kind, text in self.anchors if kind in (EXACT_WORD, EXACT_PART)}
+        self.folded = _trie_regex(folded)
+        self.exact = _trie_regex(exact)
+        # the longest anchor found at a position -> every anchor found there
+        self.folded_at = self._starting(folded, (WORD, PART))
+        self.exact_at = self._starting(exact, (EXACT_WORD, EXACT_PART))
 
-    def occurrences(self, raw: str, folded: str) -> Iterator[tuple[int, Anchor]]:
-        """(position, anchor) for every anchor in the text, `folded` its `canonical` form."""
-        for regex, text, modes in (
-            (self._folded, folded, (WORD, PART)),
-            (self._exact, raw, (EXACT_WORD, EXACT_PART)),
-        ):
-            if regex is None:
-                continue
-            for match in regex.finditer(text):
-                at = match.start()
-                for found in self._prefixes[match.group(1)]:
-                    for kind in self._kinds[found]:
-                        if kind in modes:
-                            yield at, (kind, found)
+    def _starting(self, texts: set[str], kinds: tuple[str, str]) -> dict[str, tuple[Anchor, ...]]:
+        return {
+            text: tuple(
+                (kind, text[:n])
+                for n in range(1, len(text) + 1)
+                if text[:n] in texts
+                for kind in kinds
+                if (kind, text[:n]) in self.anchors
+            )
+            for text in texts
+        }
 
 
 def _trie_regex(texts: Iterable[str]) -> re.Pattern[str] | None:
@@ -323,21 +314,27 @@ class Gate:
             self._starts.append(at)
             at += len(text) + 1
         self._count = len(texts)
-        self._lexicon = lexicon
+        self._covered: frozenset[Anchor] = frozenset()  # looked for: _known says where
         self._known: dict[Anchor, frozenset[int]] = {}
         if lexicon is not None and not self._whole:
+            self._covered = lexicon.anchors
             self._known = self._found(lexicon)
+        self._present = frozenset(self._known)  # the covered anchors on the page
 
     def _found(self, lexicon: Lexicon) -> dict[Anchor, frozenset[int]]:
         held: dict[Anchor, set[int]] = {}
-        for at, anchor in lexicon.occurrences(self._raw, self._text):
-            whole = anchor[0] in (WORD, EXACT_WORD)
-            if not whole or self._bounded(at, at + len(anchor[1])):
-                held.setdefault(anchor, set()).add(bisect_right(self._starts, at) - 1)
-        empty: frozenset[int] = frozenset()
-        known = dict.fromkeys(lexicon.anchors, empty)
-        known.update((anchor, frozenset(found)) for anchor, found in held.items())
-        return known
+        for regex, text, starting in (
+            (lexicon.folded, self._text, lexicon.folded_at),
+            (lexicon.exact, self._raw, lexicon.exact_at),
+        ):
+            for match in regex.finditer(text) if regex is not None else ():
+                at = match.start()
+                segment = bisect_right(self._starts, at) - 1
+                for anchor in starting[match.group(1)]:
+                    whole = anchor[0] in (WORD, EXACT_WORD)
+                    if not whole or self._bounded(at, at + len(anchor[1])):
+                        held.setdefault(anchor, set()).add(segment)
+        return {anchor: frozenset(found) for anchor, found in held.items()}
 
     def allowed(self, needs: Need | None) -> frozenset[int] | None:
         """The segments where a rule with `needs` may match (None: any)."""
@@ -345,16 +342,25 @@ class Gate:
             return None
         result: frozenset[int] | None = None
         for anchors in needs:
-            held = frozenset().union(*(self._holding(anchor) for anchor in anchors))
+            held = frozenset().union(*(self._holding(anchor) for anchor in self._asked(anchors)))
             result = held if result is None else result & held
             if not result:
                 return frozenset()
         return result
 
+    def _asked(self, anchors: frozenset[Anchor]) -> Iterable[Anchor]:
+        """The anchors of a set worth looking up: those on the page, when all were looked
+        for; else all of them."""
+        if anchors <= self._covered:
+            return anchors & self._present
+        return anchors
+
     def _holding(self, anchor: Anchor) -> frozenset[int]:
         known = self._known.get(anchor)
         if known is None:
-            known = self._known[anchor] = frozenset(self._find(*anchor))
+            covered = anchor in self._covered  # looked for, not found
+            known = frozenset() if covered else frozenset(self._find(*anchor))
+            self._known[anchor] = known
         return known
 
     def _find(self, kind: str, text: str) -> Iterable[int]:

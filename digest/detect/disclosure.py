@@ -767,9 +767,10 @@ def scan(segments: Sequence[Segment], rules: Sequence[Rule], gated: bool = True)
             continue
         seen: set[str] = set()  # the same words twice (a byline inside the body) once
         allowed = None if gate is None else gate.allowed(rule.needs)  # None: every one
-        for index, segment in enumerate(segments):
+        for index in range(len(segments)) if allowed is None else sorted(allowed):
+            segment = segments[index]
             where = rule.region_for(segment.regions)
-            if where is None or (allowed is not None and index not in allowed):
+            if where is None:
                 continue
             if index not in quoted:
                 quoted[index] = segment.quoted()
