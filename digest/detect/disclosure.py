@@ -556,8 +556,12 @@ def _is_source_type(value: str) -> bool:
 def region_of(element: HtmlElement) -> str | None:
     """Which disclosure region an element's class/id/rel/itemprop names, if any."""
     hints = " ".join(element.get(attr, "") for attr in _HINT_ATTRS)
-    if not hints.strip():
-        return None
+    return _region_named(hints) if hints.strip() else None
+
+
+@lru_cache(maxsize=4096)
+def _region_named(hints: str) -> str | None:
+    """The region a class/id/rel/itemprop string names (a page repeats a few strings)."""
     return next((name for name, pattern in _REGION_HINTS if pattern.search(hints)), None)
 
 
