@@ -1,5 +1,6 @@
 """Write or check `digest/detect/anchors.json`: the words every match of each shipped
-disclosure rule holds (`digest.detect.anchors`), read once here rather than in every run.
+disclosure rule (and of each cue of the learned score) holds (`digest.detect.anchors`),
+read once here rather than in every run.
 
     python bench/anchors_index.py --write   # after changing rules.toml
     python bench/anchors_index.py --check   # exit 1 if the file is not current
@@ -18,7 +19,10 @@ PATH = Path(anchors.__file__).with_name(anchors.INDEX)
 
 
 def current() -> str:
-    return anchors.index_json((rule.id, rule.regex) for rule in disclosure.load_rules())
+    """The shipped rules' patterns and the learned score's cues (vocabulary entries)."""
+    rules = [(rule.id, rule.regex) for rule in disclosure.load_rules()]
+    cues = [(f"cue:{name}", cue) for name, cue in disclosure.shipped_model().cues]
+    return anchors.index_json(rules + cues)
 
 
 def main(argv: list[str]) -> int:

@@ -26,8 +26,11 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Final, cast
+
+from digest.detect import anchors
 
 WEIGHTS: Final = "learned.json"
 RULE_ID: Final = "learned-sentence"
@@ -124,7 +127,7 @@ def grams(text: str, cues: Sequence[Cue] = ()) -> list[str]:
     """The n-grams of a sentence: words, word pairs, and character 3- to 5-grams of the
     words joined by single spaces (lower case, NFKC, every digit read as 0), and the names
     of the cues that match it."""
-    out = [f"v {name}" for name, cue in cues if cue.search(text[:MAX_SENTENCE])]
+    out = [f"v {name}" for name in _cues_in(text[:MAX_SENTENCE], tuple(cues))]
     clean = _DIGITS.sub("0", unicodedata.normalize("NFKC", text[:MAX_SENTENCE]).lower())
     words = _WORD.findall(clean)
     out += [f"w {word}" for word in words]
@@ -133,6 +136,26 @@ def grams(text: str, cues: Sequence[Cue] = ()) -> list[str]:
     for size in CHAR_SIZES:
         out += [f"c{joined[i : i + size]}" for i in range(len(joined) - size + 1)]
     return out
+
+
+def _cues_in(sentence: str, cues: tuple[Cue, ...]) -> list[str]:
+    """The names of the cues that match `sentence`: a cue is searched for only when the
+    sentence holds the words all its matches hold (`digest.detect.anchors`)."""
+    if not cues:
+        return []
+    lexicon, needs = _cue_anchors(cues)
+    gate = anchors.Gate([sentence], lexicon)
+    return [
+        name
+        for (name, cue), need in zip(cues, needs, strict=True)
+        if gate.allowed(need) != frozenset() and cue.search(sentence)
+    ]
+
+
+@lru_cache(maxsize=8)
+def _cue_anchors(cues: tuple[Cue, ...]) -> tuple[anchors.Lexicon, tuple[anchors.Need | None, ...]]:
+    needs = tuple(anchors.usable(anchors.needs_of(cue)) for _, cue in cues)
+    return anchors.Lexicon(needs), needs
 
 
 def hashed(text: str, bits: int, cues: Sequence[Cue] = ()) -> list[int]:
