@@ -199,7 +199,21 @@ def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
     if not words:
         return None
     parts = [_alternative(word) for word in words]
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+    return re.compile(r"(?<!\w)" + _starts(words) + "(?:" + "|".join(parts) + r")(?!\w)")
+
+
+def _starts(words: Sequence[str]) -> str:
+    """A lookahead for the characters a keyword starts with, cased as the keyword matches:
+    it changes no match, and spares trying every keyword at every other word."""
+    folded = sorted({w[0] for w in words if not _ACRONYM.fullmatch(w)})
+    exact = sorted({w[0] for w in words if _ACRONYM.fullmatch(w)})
+    parts = [f"(?i:[{_chars(folded)}])"] if folded else []
+    parts += [f"[{_chars(exact)}]"] if exact else []
+    return "(?=" + "|".join(parts) + ")"
+
+
+def _chars(chars: Sequence[str]) -> str:
+    return "".join(re.escape(c) for c in chars)
 
 
 def _alternative(keyword: str) -> str:
