@@ -3,7 +3,8 @@
 A cold `digest run` on the speed benchmark's farm (../shared/corpus's real feeds, newest
 `--per-feed` of each, served on loopback as `bench/speed.py` does) calls the pipeline's
 `_rank` (stories ranked, then the picks and "Also worth reading") and `_ranked` (stories
-ranked) about ten times on the week's ~1,250 articles. This harness records every such call
+ranked) about ten times on the week's ~1,250 articles, and `_articles` (the entries made
+articles, each text's words counted) once per pass. This harness records every such call
 of one real run, as its arguments were when it was made (one pickle stream: the articles a
 later call shares with an earlier one stay shared), then replays the calls in order in a
 fresh process, timing each with `time.process_time`: the caches a run builds (a story's
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.speedserver import SHARED
 
 DEFAULT_CALLS = Path(tempfile.gettempdir()) / "rank_calls.pkl"
+RECORDED = ("_articles", "_rank", "_ranked")  # the pipeline's functions replayed
 
 
 # --- record -----------------------------------------------------------------------------------
@@ -58,7 +60,7 @@ def record(out: Path, per_feed: int) -> None:
     with out.open("wb") as stream, Farm(Corpus(), 6, 0.05, per_feed=per_feed) as farm:
         pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
         depth = [0]
-        for name in ("_rank", "_ranked"):
+        for name in RECORDED:
             setattr(pipeline, name, _recorded(pipeline, name, pickler, depth))
         work = Path(tempfile.mkdtemp(prefix="rank-cost-"))
         try:
@@ -124,19 +126,25 @@ def replay(path: Path, profile: Path | None) -> dict[str, Any]:
         digests.append(fingerprint(result))
     if profiler and profile:
         profiler.dump_stats(str(profile))
-    names = [
-        f"{n:2d} {name}({len(args[1])} articles, {len(args[2])} groups)"
-        for n, (name, args) in enumerate(calls)
-    ]
+    names = [f"{n:2d} {name}({_sizes(args)})" for n, (name, args) in enumerate(calls)]
     return {"names": names, "seconds": seconds, "digests": digests}
+
+
+def _sizes(args: tuple[Any, ...]) -> str:
+    if isinstance(args[1], list):
+        return f"{len(args[1])} articles, {len(args[2])} groups"
+    return f"{len(args[1].entries)} entries, {len(args[2].pages)} pages"
 
 
 def fingerprint(result: Any) -> str:
     """sha256 of a call's output: every story's URL, score, section and other coverage, in
-    order; for `_rank`, the picks then each section's title and stories."""
+    order; for `_rank`, the picks then each section's title and stories; for `_articles`,
+    each article's URL, method, word count and text."""
     if isinstance(result, tuple):
         picks, more = result
         parts = [_stories(picks), *(section.title + _stories(section.stories) for section in more)]
+    elif result and not hasattr(result[0], "article"):
+        parts = [f"{a.url} {a.method} {a.words} {a.title}\n{a.text}" for a in result]
     else:
         parts = [_stories(result)]
     return hashlib.sha256("\n\n".join(parts).encode()).hexdigest()
