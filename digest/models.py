@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from digest.text.words import count_words
+
 
 @dataclass(frozen=True)
 class Window:
@@ -105,8 +107,8 @@ class Article:
     language: str = ""  # ISO 639-1 code as detected from the text ("de"); "" when unsure
 
     @cached_property
-    def words(self) -> int:  # asked for often while ranking: counted once
-        return len(self.text.split())
+    def words(self) -> int:  # asked for often while ranking: counted once per text
+        return count_words(self.text)
 
 
 @dataclass(frozen=True)

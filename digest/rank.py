@@ -123,9 +123,9 @@ def select(
             chosen.append(story)
             per_outlet[story.article.source] += 1
     # Too few outlets to share the picks: fill the issue rather than leave it short.
-    chosen += [s for s in ranked if s not in chosen][: picks - len(chosen)]
+    chosen += _without(ranked, chosen)[: picks - len(chosen)]
     chosen.sort(key=lambda s: order_key(s.score, s.article))
-    rest = [s for s in ranked if s not in chosen]
+    rest = _without(ranked, chosen)
     more_per_section = ranking.more_per_section
     more = []
     for title in sections:
@@ -133,3 +133,10 @@ def select(
         if extra:
             more.append(Section(title, extra))
     return chosen, more
+
+
+def _without(ranked: Sequence[Story], chosen: Sequence[Story]) -> list[Story]:
+    """`ranked` less the stories equal to one of `chosen`. Equal stories link the same URL:
+    only those are compared in full (a week's ~1,200 stories, each against every pick)."""
+    linked = {s.article.url for s in chosen}
+    return [s for s in ranked if s.article.url not in linked or s not in chosen]

@@ -5,13 +5,14 @@ Every headline and text here is invented for these tests.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from digest.config import SectionRule, default_sections
 from digest.models import Article, Story, Summary
-from digest.sections import _compile, classify, classify_story, scores
+from digest.sections import _alternative, _compile, _pattern, classify, classify_story, scores
 
 RULES: list[SectionRule] = default_sections()
 EV, INDUSTRY, POLICY, AUTONOMY, LAUNCHES = (rule.title for rule in RULES)
@@ -261,3 +262,69 @@ def test_rules_compile_once_and_thousands_of_articles_are_fast() -> None:
     assert results == {POLICY}
     assert _compile.cache_info().misses == 1
     assert elapsed < 3.0, f"3000 articles took {elapsed:.2f}s"
+
+
+# --- what is counted once per text must follow the text ---------------------------------
+
+
+def test_the_same_title_with_another_text_is_scored_on_its_own_text() -> None:
+    title = "Arden's quarterly update"
+    batteries = article(title, "Its battery cells and charging network grew; the LFP line too.")
+    tariffs = article(title, "The EU tariffs and import duties hit its margins; regulators.")
+    assert classify(batteries, [], RULES) == EV
+    assert classify(tariffs, [], RULES) == POLICY
+    assert classify(batteries, [], RULES) == EV
+    assert scores(batteries, [], RULES) != scores(tariffs, [], RULES)
+
+
+def test_the_same_empty_text_with_another_description_is_scored_on_it() -> None:
+    rules = [rule("EVs", ["EV", "cell"])]
+    ev = Article("https://x.example/a", "X", FEED, "News", "", "feed", description="EV cell")
+    other = Article("https://x.example/a", "X", FEED, "News", "", "feed", description="A cellar")
+    assert classify(ev, [], rules) == "EVs"
+    assert classify(other, [], rules) == ""
+
+
+def test_a_changed_rule_is_never_answered_from_an_earlier_rule_set() -> None:
+    item = article("Lidar maker cuts prices", "The sensor now costs less than a tyre.")
+    rules = [rule("Tech", ["battery"]), rule("Money", ["cuts"])]
+    assert classify(item, [], rules) == "Money"
+    rules[0].keywords.append("lidar")  # the same rule objects, edited in place
+    assert classify(item, [], rules) == "Tech"  # a full tie: the first rule
+    rules[0].keywords.remove("lidar")
+    assert classify(item, [], rules) == "Money"
+    cuts = article("Halden news", "It cuts jobs.")
+    assert classify(cuts, ["sensors"], rules) == ""
+    rules[1].tags.append("sensors")
+    assert classify(cuts, ["sensors"], rules) == "Money"
+    renamed = [rule("Sensors", ["lidar"]), rules[1]]
+    assert classify(item, [], renamed) == "Sensors"
+
+
+def test_a_story_is_classified_on_its_other_coverage_of_the_moment() -> None:
+    main = article("Halden to build new plant in Ohio", "The factory will make batteries.")
+    ev_other = article("Halden bets on LFP battery cells in Ohio", source="Voltline")
+    plain_other = article("Halden bets on Ohio", source="Voltline")
+    assert classify_story(story(main, ev_other, ev_other), {}, RULES) == EV
+    assert classify_story(story(main, plain_other), {}, RULES) == INDUSTRY
+    assert classify_story(story(main, ev_other, ev_other), {}, RULES) == EV
+
+
+@pytest.mark.parametrize(
+    ("keywords", "text"),
+    [
+        (["kelvin", "KW"], "\u212aelvin and kelvin and KELVIN; KWs, kW, \u212aW"),
+        (["straße", "\u017ftop"], "STRASSE, Straße, \u017ftop, stop, STOP; ẞtraße"),
+        (["İstanbul", "\u0131d"], "istanbul İstanbul ISTANBUL; ID, \u0131d, id"),
+        (["$5 car", "C++", "-off", "ÉV"], "a $5  car, C++, drop-off -off, év ÉV éV"),
+        (["σήμα", "EV"], "ΣΉΜΑ σήμα ςήμα; EVs ev EV3 eEV"),
+    ],
+)
+def test_the_first_character_lookahead_changes_no_match(keywords: list[str], text: str) -> None:
+    words = sorted({k.strip() for k in keywords}, key=lambda k: (-len(k), k))
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(map(_alternative, words)) + r")(?!\w)")
+    pattern = _pattern(keywords)
+    assert pattern is not None
+    expected = [m.span() for m in plain.finditer(text)]
+    assert [m.span() for m in pattern.finditer(text)] == expected
+    assert expected  # each text has matches to keep
