@@ -1,7 +1,7 @@
 """Feed parsing: CPU and entries with feedparser's defaults against digest's options,
 and `feedparser.parse` against `digest.feedxml.parse` (the same result, faster).
 
-    python bench/feed_parse.py [--rounds N] [--show]
+    python bench/feed_parse.py [--rounds N] [--show] [--speed-bench]
 
 Reads every feed file of ../shared/corpus/feeds (read at run time, never copied) and the
 feed fixtures of tests/fixtures and digest/demo, parses each with `feeds.parse_feed` as a
@@ -11,6 +11,8 @@ N rounds) and the feeds whose entries differ; `--show` prints each differing fie
 it reads each file with `feedparser.parse` and with `feedxml.parse` (digest's options),
 prints the CPU of each and the files whose results differ in any field feedparser gives
 (none expected; the exception of a malformed feed compares by its message).
+`--speed-bench` times `feeds.parse_feed` on the speed bench's feeds instead, with
+`feedxml` and with plain `feedparser.parse`, and checks their `Parsed` are equal.
 """
 
 from __future__ import annotations
@@ -68,6 +70,32 @@ def parse_all(
     return parsed, best
 
 
+def speed_bench() -> list[tuple[str, bytes, dict[str, str]]]:
+    """The feeds `bench/speed.py` serves (each cut to its newest entries), with the
+    headers a feed worker gets for them."""
+    from bench.speedserver import Corpus, Farm, truncate
+
+    farm = Farm(Corpus())  # its servers are not started: only its URLs and bodies
+    out = []
+    for name, original in sorted(farm.corpus.originals.items()):
+        url = farm.local(original, 0)
+        body = farm._rewrite(truncate(farm.corpus.raw[name], farm.per_feed), 0)
+        kind = "application/atom+xml" if b"<feed" in body[:1000] else "application/rss+xml"
+        out.append((url, body, {"content-type": kind, "content-location": url}))
+    return out
+
+
+def parse_bench(
+    items: Sequence[tuple[str, bytes, dict[str, str]]], rounds: int
+) -> tuple[list[feeds.Parsed], float]:
+    best, parsed = float("inf"), []
+    for _ in range(rounds):
+        start = time.process_time()
+        parsed = [feeds.parse_feed(body, dict(h), Feed(u, ""), NOW, {}) for u, body, h in items]
+        best = min(best, time.process_time() - start)
+    return parsed, best
+
+
 def read_all(
     items: Sequence[tuple[str, bytes]], read: Callable[[bytes], Any], rounds: int
 ) -> tuple[list[Any], float]:
@@ -115,7 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--show", action="store_true")
+    parser.add_argument(
+        "--speed-bench",
+        action="store_true",
+        help="parse_feed on the speed bench's feeds, feedxml against plain feedparser",
+    )
     args = parser.parse_args(argv)
+    if args.speed_bench:
+        return compare_speed_bench(args.rounds)
     items = bodies()
     before, cpu_before = parse_all(items, {}, args.rounds)
     after, cpu_after = parse_all(items, feeds.FEEDPARSER_OPTIONS, args.rounds)
@@ -143,6 +178,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"files whose feedxml.parse result differs from feedparser.parse: {len(unequal)}")
     for name in unequal:
         print(f"  {name}")
+    return 1 if unequal else 0
+
+
+def compare_speed_bench(rounds: int) -> int:
+    items = speed_bench()
+    ours, cpu_ours = parse_bench(items, rounds)
+    fast = feedxml._FAST
+    feedxml._FAST = None  # plain feedparser.parse under parse_feed
+    try:
+        theirs, cpu_theirs = parse_bench(items, rounds)
+    finally:
+        feedxml._FAST = fast
+    entries = sum(len(p.entries) for p in ours)
+    print(f"speed bench: {len(items)} feeds, {entries} entries (best of {rounds} rounds)")
+    print(f"parse_feed: {cpu_theirs:.2f} s CPU with feedparser.parse, {cpu_ours:.2f} with feedxml")
+    unequal = [u for (u, _, _), a, b in zip(items, ours, theirs, strict=True) if a != b]
+    print(f"feeds whose Parsed differ: {len(unequal)}")
     return 1 if unequal else 0
 
 
