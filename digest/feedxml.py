@@ -1,28 +1,22 @@
 """RSS and Atom bodies read by feedparser: the one module that calls it for feeds.
 
 `parse` gives what `feedparser.parse(body, response_headers=...)` gives, field for field,
-at about half its CPU (`bench/feed_parse.py` compares the two on every feed file):
-feedparser's own steps and parser classes, with two costs of its pure-Python path cut:
-
-- expat hands feedparser each text run whole (`buffer_text`), not cut at every line end
-  and entity (a feed of escaped HTML made a handler call every few characters);
-- each value's cp1252 repair (`str.translate` over every character of every value, slow
-  for text that is not ASCII) runs only on a value holding a character it maps.
+at less CPU (`bench/feed_parse.py` compares the two on every feed file): feedparser's
+own steps and parser classes, with expat handing feedparser each text run whole
+(`buffer_text`), not cut at every line end and entity (a feed of escaped HTML made a
+handler call every few characters).
 
 When feedparser's internals have moved (an upgrade), `parse` is `feedparser.parse` itself.
 """
 
 from __future__ import annotations
 
-import inspect
 import io
-import re
-import textwrap
 import xml.sax
 import xml.sax.expatreader
 import xml.sax.handler
 import xml.sax.xmlreader
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import feedparser
@@ -105,30 +99,10 @@ def _source(data: bytes) -> xml.sax.xmlreader.InputSource:
     return source
 
 
-_TRANSLATE = re.compile(r"^( *)(output = output\.translate\(_cp1252\))$", re.MULTILINE)
-
-
-def _guarded_pop(mixin: Any) -> Callable[..., Any]:
-    """feedparser's `_FeedParserMixin.pop` with its cp1252 repair run only when a value
-    holds a character the repair maps (the result is the same string either way)."""
-    source = textwrap.dedent(inspect.getsource(mixin._FeedParserMixin.pop))
-    source, found = _TRANSLATE.subn(r"\1if _C1252.search(output):\n\1    \2", source)
-    if found != 1:
-        raise LookupError("feedparser's pop has changed")
-    mapped = "".join(chr(code) for code in mixin._cp1252)
-    namespace = dict(vars(mixin)) | {"_C1252": re.compile(f"[{re.escape(mapped)}]")}
-    exec(compile(source, f"<{mixin.__name__}.pop, guarded>", "exec"), namespace)
-    pop: Callable[..., Any] = namespace["pop"]
-    return pop
-
-
 def _fast() -> _Fast | None:
     try:
-        from feedparser import api, mixin
+        from feedparser import api
 
-        pop = _guarded_pop(mixin)
-        strict = type("StrictFeedParser", (api.StrictFeedParser,), {"pop": pop})
-        loose = type("LooseFeedParser", (api.LooseFeedParser,), {"pop": pop})
         for name in (
             "FeedParserDict",
             "convert_to_utf8",
@@ -136,9 +110,9 @@ def _fast() -> _Fast | None:
             "make_safe_absolute_uri",
         ):
             getattr(api, name)  # each there, or the plain path
-    except (ImportError, AttributeError, LookupError, OSError, TypeError, SyntaxError):
+    except (ImportError, AttributeError):
         return None
-    return _Fast(api, strict, loose)
+    return _Fast(api, api.StrictFeedParser, api.LooseFeedParser)
 
 
 _FAST = _fast()
