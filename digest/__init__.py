@@ -6,9 +6,15 @@ is reached through the `digest` command.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
+
+# httpx imports its own command-line client (rich's console, click, pygments: ~30 ms of
+# CPU in every process that imports httpx) whenever those are installed; digest never
+# runs that client, so it is not imported (`httpx.main` then says it cannot run).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 __all__ = ["RunOptions", "__version__", "load_config", "run"]
 

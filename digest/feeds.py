@@ -8,7 +8,6 @@ entries stored with the validators stand in for the body.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import calendar
 import re
@@ -17,18 +16,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-import feedparser
-
-from digest import jsonfeed
-from digest.config import Performance
-from digest.http import Fetcher, FetchError, Response
 from digest.models import Entry, Feed, FeedReport, FetchCause, Window
-from digest.store import Store
 from digest.text import html_to_text, squash
-from digest.workers import Workers
+
+if TYPE_CHECKING:
+    from digest.config import Performance
+    from digest.http import Fetcher, Response
+    from digest.store import Store
+    from digest.workers import Workers
 
 TRACKING_KEYS = frozenset(
     [
@@ -72,6 +70,10 @@ FUTURE_SLACK = timedelta(days=1)
 FEEDPARSER_OPTIONS: Final[Mapping[str, bool]] = MappingProxyType(
     {"sanitize_html": False, "resolve_relative_uris": False}
 )
+# What the feed workers' fork server imports: the parsing only (this module imports the
+# fetching, the store and the workers' code where `collect` runs, not at its top), not
+# the page workers' extraction code; a run whose feeds all answer 304 imports no parser.
+PRELOAD: Final = ("digest.feeds", "digest.feedxml", "digest.jsonfeed")
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,12 @@ def parse_feed(
 ) -> Parsed:
     """Parse a feed body; `seen` maps canonical URLs to when they were first seen;
     `options` are feedparser's (the benchmark compares them)."""
+    from digest import feedxml, jsonfeed  # here: a warm run parses no feed
+
     if jsonfeed.looks_like(body, headers):
         parsed = jsonfeed.parse(body)
     else:
-        parsed = feedparser.parse(body, response_headers=headers, **options)
+        parsed = feedxml.parse(body, headers, options)
     title = _short(squash(html_to_text(parsed.feed.get("title", ""))))
     title = title or urlsplit(feed.url).hostname or feed.url
     source = feed.name or title
@@ -158,9 +162,12 @@ def _entry(
     if outlet:  # an aggregator's item (Google News): credit the outlet, link its page
         source, link = outlet, publisher_url(link)
     url = canonical_url(link)
-    summary = html_to_text(item.get("summary", ""))
-    content = max(
-        (html_to_text(c.get("value", "")) for c in item.get("content", [])), key=len, default=""
+    raw = item.get("summary", "")
+    summary = html_to_text(raw)
+    content = max(  # an Atom entry's content is often its summary too: read once
+        (_text(c.get("value", ""), raw, summary) for c in item.get("content", [])),
+        key=len,
+        default="",
     )
     return Entry(
         url=url,
@@ -173,6 +180,11 @@ def _entry(
         published=_date(item, now),
         first_seen=seen.get(url, now),
     )
+
+
+def _text(value: str, raw: str, summary: str) -> str:
+    """`html_to_text(value)`, given that of `raw` (`summary`)."""
+    return summary if value == raw else html_to_text(value)
 
 
 def _outlet(item: Any) -> str:
@@ -302,7 +314,13 @@ async def collect(
 ) -> FeedsResult:
     """Fetch all feeds concurrently and return the window's entries with a report per feed;
     feeds are parsed in worker processes when there are many."""
-    async with Workers(performance or Performance(), len(feeds)) as workers:
+    import asyncio
+
+    from digest.config import Performance
+    from digest.workers import Workers
+
+    settings = performance or Performance()
+    async with Workers(settings, len(feeds), preload=list(PRELOAD)) as workers:
         results = await asyncio.gather(
             *(_collect_one(f, fetcher, store, window, now, workers) for f in feeds)
         )
@@ -327,6 +345,8 @@ async def _collect_one(
 async def _fetch_and_parse(
     feed: Feed, fetcher: Fetcher, store: Store, window: Window, now: datetime, workers: Workers
 ) -> tuple[FeedReport, list[Entry]]:
+    from digest.http import FetchError
+
     etag, modified = store.validators(feed.url)
     try:
         response = await fetcher.get(feed.url, etag=etag, last_modified=modified)

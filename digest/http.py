@@ -11,6 +11,9 @@ their host:port is allowlisted in `[network] allow_hosts`.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, metadata
@@ -140,7 +143,8 @@ class Fetcher:
 
     network: Network
     counts: Counter[str] = field(default_factory=Counter)
-    _client: httpx.AsyncClient | None = None
+    _client: httpx.AsyncClient | None = None  # http URLs
+    _tls: httpx.AsyncClient | None = None  # https URLs: made for the first one
     _global: asyncio.Semaphore | None = None
     _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _ends_at: float = 0.0  # the run's fetching deadline (loop time); 0: none
@@ -150,29 +154,43 @@ class Fetcher:
         return frozenset(h.lower() for h in self.network.allow_hosts)
 
     async def __aenter__(self) -> Fetcher:
-        net = self.network
-        limits = httpx.Limits(
-            max_connections=net.concurrency, max_keepalive_connections=net.concurrency
-        )
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": net.user_agent or USER_AGENT},
-            timeout=httpx.Timeout(
-                connect=net.connect_timeout, read=net.read_timeout, write=10, pool=None
-            ),
-            transport=PinnedTransport(Rule(self.allow_hosts), limits),
-            follow_redirects=False,
-            trust_env=False,
-        )
-        self._global = asyncio.Semaphore(net.concurrency)
-        if net.run_deadline:
-            self._ends_at = asyncio.get_running_loop().time() + net.run_deadline
+        # No TLS on this client: an https URL goes to `_tls` (were one sent here, the
+        # context, trusting no certificate, would refuse it).
+        self._client = self._new_client(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        self._global = asyncio.Semaphore(self.network.concurrency)
+        if self.network.run_deadline:
+            self._ends_at = asyncio.get_running_loop().time() + self.network.run_deadline
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in (self._client, self._tls):
+            if client is not None:
+                await client.aclose()
+
+    def _new_client(self, context: ssl.SSLContext) -> httpx.AsyncClient:
+        net = self.network
+        limits = httpx.Limits(
+            max_connections=net.concurrency, max_keepalive_connections=net.concurrency
+        )
+        return httpx.AsyncClient(
+            headers={"User-Agent": net.user_agent or USER_AGENT},
+            timeout=httpx.Timeout(
+                connect=net.connect_timeout, read=net.read_timeout, write=10, pool=None
+            ),
+            transport=PinnedTransport(Rule(self.allow_hosts), limits, context),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        assert self._client is not None, "use `async with`"
+        if urlsplit(url).scheme != "https":
+            return self._client
+        if self._tls is None:
+            self._tls = self._new_client(tls_context())
+        return self._tls
 
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -234,8 +252,7 @@ class Fetcher:
         return left
 
     async def _stream(self, url: str, headers: dict[str, str]) -> Response:
-        assert self._client is not None
-        async with self._client.stream("GET", url, headers=headers) as reply:
+        async with self._client_for(url).stream("GET", url, headers=headers) as reply:
             meta = {k.lower(): v for k, v in reply.headers.items()}
             if reply.status_code == 304:
                 self.counts["not_modified"] += 1
@@ -276,6 +293,18 @@ class Fetcher:
             chunks.append(chunk)
         self.counts["bytes"] += size
         return b"".join(chunks)
+
+
+def tls_context() -> ssl.SSLContext:
+    """The certificates checked for https: the system's or certifi's roots, or those of
+    SSL_CERT_FILE / SSL_CERT_DIR when set; loaded once per process and setting (reading
+    the roots is ~15 ms), on the first https URL."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=True)
 
 
 def _unresolved(exc: httpx.HTTPError) -> bool:

@@ -25,6 +25,7 @@ from digest.http import (
     Response,
     address_allowed,
     check_url,
+    tls_context,
 )
 from tests.dns import scripted
 from tests.servers import HTTPServer, Reply
@@ -320,3 +321,29 @@ def test_tls_to_the_pinned_address_still_verifies_the_name(
         with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
             fetch(net, f"https://feeds.test:{port}/a")
         assert server.requests == []
+
+
+def test_an_http_url_redirected_to_https_is_verified_with_one_context_per_process(
+    ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted(monkeypatch, {"feeds.test": ["127.0.0.1"]})
+    with https_server(ca, "feeds.test") as tls, HTTPServer("127.0.0.1") as plain:
+        port = tls.host_port.rpartition(":")[2]
+        tls.route("/b", Reply(body=b"moved over TLS"))
+        plain.route("/a", Reply(301, headers={"Location": f"https://feeds.test:{port}/b"}))
+        plain.route("/c", Reply(body=b"plain"))
+        net = network(plain, allow_hosts=[f"feeds.test:{port}", plain.host_port])
+
+        async def go() -> tuple[bytes, bytes, bool]:
+            async with Fetcher(net) as fetcher:
+                first = await fetcher.get(f"http://{plain.host_port}/c")
+                untouched = fetcher._tls is None  # http only: no TLS client, no roots read
+                second = await fetcher.get(f"http://{plain.host_port}/a")
+            return first.body, second.body, untouched
+
+        assert asyncio.run(go()) == (b"plain", b"moved over TLS", True)
+        assert fetch(net, f"https://feeds.test:{port}/b").body == b"moved over TLS"  # type: ignore[attr-defined]
+    with_ca = tls_context()
+    assert tls_context() is with_ca  # built once
+    monkeypatch.delenv("SSL_CERT_FILE")  # another setting: other roots, another context
+    assert tls_context() is not with_ca
