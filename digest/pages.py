@@ -8,11 +8,12 @@ back to the feed's own text and the failure is named in the report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from digest.config import Performance
 from digest.detect import style
@@ -21,7 +22,7 @@ from digest.extract import Page, parse_page, read_page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.store import Store
-from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, trim
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, pooled, trim
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
@@ -78,13 +79,15 @@ async def read_pages(
     performance: Performance | None = None,
     run_jobs: int = 0,
     feed_text: Callable[[str], str | None] = lambda url: None,
+    workers: PageWorkers | None = None,
 ) -> PagesResult:
     """Every entry's page, concurrently; cached pages are neither fetched nor extracted.
     `run_jobs`: the pages the whole run may read, when more than these (a later round of
     a large run extracts in worker processes too, not in one thread). `feed_text(url)`:
     the feed's text of an entry whose page could not be read, to scan for AI disclosures
     (None: not to scan), scanned by the workers that read the pages, whose fork server
-    compiled the rules: this process does not (`PagesResult.feed_scans`)."""
+    compiled the rules: this process does not (`PagesResult.feed_scans`). `workers`: the
+    run's page workers, kept for its later rounds (else started and ended here)."""
     performance = performance or Performance()
     pages: dict[str, Read] = {}
     todo = []
@@ -106,15 +109,17 @@ async def read_pages(
 
     async def one(entry: Entry) -> tuple[Read | None, str, FetchCause]:
         async with in_flight:
-            read, reason, cause = await _read_one(entry.url, fetcher, rules, workers, tick)
+            read, reason, cause = await _read_one(entry.url, fetcher, rules, pool, tick)
             text = feed_text(entry.url) if read is None else None
-            found = None if text is None else await _scan_feed(text, rules, workers)
+            found = None if text is None else await _scan_feed(text, rules, pool)
             if found is not None:
                 scans[entry.url] = found
             return read, reason, cause
 
     jobs = max(len(todo), run_jobs)  # with processes, all pages to them when several
-    async with Workers(performance, jobs, PAGES_PRELOAD, eager=len(todo) > 1) as workers:
+    with contextlib.ExitStack() as own:
+        kept = workers or own.enter_context(PageWorkers(performance))
+        pool = kept.for_round(jobs, eager=len(todo) > 1)
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}
@@ -126,6 +131,41 @@ async def read_pages(
         fresh[entry.url] = _cache_entry(read, detector.fingerprint)
     store.save_pages(fresh, now)  # one write, not one per page
     return PagesResult(pages, tuple(failures), len(entries) - len(todo), scans)
+
+
+class PageWorkers:
+    """`with PageWorkers(performance) as w: read_pages(..., workers=w)`: the worker
+    processes of a run's rounds of page reading, started once (on the first page that
+    needs them) and kept from one round to the next; `rest` ends them while the run
+    needs their memory (the embedding model loaded to regroup the week), and the next
+    round starts them again."""
+
+    def __init__(self, performance: Performance) -> None:
+        self.performance = performance
+        self._workers: Workers | None = None
+
+    def for_round(self, jobs: int, eager: bool) -> Workers:
+        """The workers for a round of `jobs` pages (`Workers`' `jobs` and `eager`): the
+        last round's, unless they run in one thread and these are many enough for
+        processes."""
+        held = self._workers
+        if held is None or not (held.processes or not pooled(self.performance, jobs)):
+            self.rest()
+            held = self._workers = Workers(self.performance, jobs, PAGES_PRELOAD)
+        held.eager = eager
+        return held
+
+    def rest(self) -> None:
+        """End the workers (a later round starts new ones)."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rest()
 
 
 async def _scan_feed(text: str, rules: RuleFields, workers: Workers) -> tuple[Evidence, ...] | None:

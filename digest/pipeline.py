@@ -60,7 +60,7 @@ from digest.models import (
     Window,
     to_jsonable,
 )
-from digest.pages import Detector, PagesResult, read_pages
+from digest.pages import Detector, PagesResult, PageWorkers, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
@@ -189,38 +189,53 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             return urls | settled[0].read
 
         scans: list[_Beside] = []  # the feed texts' scans, still running
-        try:
-            gathered = _gather(
-                config, store, detector, window, started, digest_id, timings, tick, needed
-            )
-        except BaseException:
+        with PageWorkers(config.performance) as workers:  # every round's page workers
+            try:
+                gathered = _gather(
+                    config,
+                    store,
+                    detector,
+                    window,
+                    started,
+                    digest_id,
+                    timings,
+                    tick,
+                    needed,
+                    workers,
+                )
+            except BaseException:
+                for beside in scans:
+                    beside.stop()
+                raise
             for beside in scans:
-                beside.stop()
-            raise
-        for beside in scans:
-            beside.finish(store, started, set(gathered.pages.pages))
-        articles, groups, picks, more = _judged(
-            config,
-            store,
-            detector,
-            gathered,
-            window,
-            options,
-            started,
-            timings,
-            settled[0].groups_in(gathered.found) if settled else None,
-            on_feeds[0] if on_feeds else None,
-        )
-        while unread := _urls(picks, more) - gathered.tried:
-            # A story shown has a page not read yet: read it, and what else can make the
-            # issue now, then judge again in the same groups (clustering is the costly
-            # step: the week is grouped twice, on the feeds and once the candidates' pages
-            # are read). Every story shown ends with its pages read.
-            unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
-            gathered = _read_more(config, store, detector, gathered, unread, started, timings)
+                beside.finish(store, started, set(gathered.pages.pages))
+            known = settled[0].groups_in(gathered.found) if settled else None
+            if known is None:  # the week is grouped (the model loaded) without them
+                workers.rest()
             articles, groups, picks, more = _judged(
-                config, store, detector, gathered, window, options, started, timings, groups
+                config,
+                store,
+                detector,
+                gathered,
+                window,
+                options,
+                started,
+                timings,
+                known,
+                on_feeds[0] if on_feeds else None,
             )
+            while unread := _urls(picks, more) - gathered.tried:
+                # A story shown has a page not read yet: read it, and what else can make
+                # the issue now, then judge again in the same groups (clustering is the
+                # costly step: the week is grouped twice, on the feeds and once the
+                # candidates' pages are read). Every story shown ends with its pages read.
+                unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
+                gathered = _read_more(
+                    config, store, detector, gathered, unread, started, timings, workers
+                )
+                articles, groups, picks, more = _judged(
+                    config, store, detector, gathered, window, options, started, timings, groups
+                )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
         # The AI history counts the articles whose texts were scanned: with `fetch =
@@ -284,8 +299,9 @@ def _gather(
     timings: dict[str, float],
     tick: Progress,
     needed: Callable[[FeedsResult], set[str] | None],
+    workers: PageWorkers,
 ) -> Gathered:
-    """The feeds, then the pages `needed` names (None: every entry's)."""
+    """The feeds, then the pages `needed` names (None: every entry's), read by `workers`."""
     feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
     sent = store.sent_urls(except_digest=digest_id)
 
@@ -310,6 +326,7 @@ def _gather(
                     lambda: tick("pages", next(done), total),
                     config.performance,
                     feed_text=_unscanned(store, detector, entries),
+                    workers=workers,
                 )
             return Gathered(found, pages, dict(fetcher.counts), {e.url for e in entries})
 
@@ -326,8 +343,10 @@ def _read_more(
     urls: set[str],
     now: datetime,
     timings: dict[str, float],
+    workers: PageWorkers,
 ) -> Gathered:
-    """The pages of `urls` too (stories shown whose pages were not read yet)."""
+    """The pages of `urls` too (stories shown whose pages were not read yet), read by
+    `workers` (those of the round before, when it had them)."""
     entries = [e for e in gathered.found.entries if e.url in urls]
 
     async def go() -> Gathered:
@@ -342,6 +361,7 @@ def _read_more(
                     performance=config.performance,
                     run_jobs=len(gathered.found.entries),
                     feed_text=_unscanned(store, detector, entries),
+                    workers=workers,
                 )
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
             return Gathered(
