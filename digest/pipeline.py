@@ -26,6 +26,8 @@ from operator import methodcaller
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, Self
 
+import numpy as np
+
 from digest import (
     archive,
     cluster,
@@ -442,10 +444,14 @@ def _first_pass(
     one after the other in one worker process (`_Pass`), which keeps it."""
     performance = config.performance
     with _Pass(performance, len(articles)) as grouper:
-        places = _places(config, articles, window, options)  # while the process starts
-        alone = _same_text(articles, places.taken)  # embedded whatever the widest groups
+        widening = _clustering(store, articles, now, performance, _WIDEST, grouper)
+        # while the pass's process groups at the widest: the places, and the headlines
+        # embedded whatever the widest groups (those that take the places alone)
+        places = _places(config, articles, window, options)
+        alone = _same_text(articles, places.taken)
         ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
-        widest = _clustered(store, articles, now, performance, _WIDEST, grouper, ahead=ahead)
+        _embedded_ahead(store, ahead, now, pooled(performance, len(articles)))
+        widest = widening()
         embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
@@ -459,6 +465,17 @@ def _first_pass(
 
 
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
+
+
+def _embedded_ahead(store: Store, texts: Sequence[str], now: datetime, release: bool) -> None:
+    """The vectors of `texts` embedded in this process and cached, for a later grouping
+    to find (`release`: the model freed after, while the run's memory is high)."""
+    missing = [text for text in embed.cached(texts, store)[1] if text]
+    if not missing:
+        return
+    empty = np.zeros((len(missing), embed.DIM), dtype=np.float32)
+    fresh, _ = embed.completed(missing, missing, empty, lambda vectors: None, release=release)
+    embed.save(store, missing, fresh, now)
 
 
 @dataclass(frozen=True)
@@ -935,6 +952,21 @@ def _clustered(
     ahead: Sequence[str] = (),
     here: bool = False,
 ) -> list[list[int]]:
+    """Stories as groups of article indexes (see `_clustering`)."""
+    return _clustering(store, articles, now, performance, rows, grouper, openings, ahead, here)()
+
+
+def _clustering(
+    store: Store,
+    articles: list[Article],
+    now: datetime,
+    performance: Performance | None = None,
+    rows: Rows = "all",
+    grouper: _Pass | None = None,
+    openings: bool = False,
+    ahead: Sequence[str] = (),
+    here: bool = False,
+) -> Callable[[], list[list[int]]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
@@ -945,7 +977,11 @@ def _clustered(
     several times, and keeps their reading of the words. `openings`: full texts are
     embedded with their openings too (`cluster.embed_texts`). `ahead`: texts a later
     grouping will embed, embedded (and cached) meanwhile, while this one groups
-    (`embed.completed`'s `beside`)."""
+    (`embed.completed`'s `beside`).
+
+    Returns the call that gives the groups (and caches them): in the process of a
+    `grouper`, the grouping runs from now on while this process goes on, until that call
+    waits for it."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -958,7 +994,8 @@ def _clustered(
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
-        return [[index[url] for url in group] for group in cached]
+        known = [[index[url] for url in group] for group in cached]
+        return lambda: known
     texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
     texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
@@ -968,10 +1005,15 @@ def _clustered(
         vectors[:, 0] = 1.0
     jobs = 0 if here else len(items)  # no jobs: no process of its own
     pool = grouper.pool if grouper else aside(performance or Performance(), jobs)
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside, pool)
-    embed.save(store, missing + beside, fresh, now)
-    store.save_result(key, [[items[n].id for n in group] for group in groups], now)
-    return groups
+    pending = _grouped(items, texts, vectors, missing, performance, grouper, beside, pool)
+
+    def finished() -> list[list[int]]:
+        fresh, groups = pending()
+        embed.save(store, missing + beside, fresh, now)
+        store.save_result(key, [[items[n].id for n in group] for group in groups], now)
+        return groups
+
+    return finished
 
 
 def _embeds(rows: Rows, n: int) -> bool:
@@ -991,12 +1033,12 @@ def _grouped(
     grouper: _Pass | None,
     beside: list[str],
     pool: Aside | None,
-) -> tuple[embed.Vectors, list[list[int]]]:
+) -> Callable[[], tuple[embed.Vectors, list[list[int]]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered: in
     the process of `pool` (a worker process of its own, which ends after: the model and
-    the clustering's memory go with it; or the pass's, `grouper`), else here (many items:
-    the model freed after, as there). Returns the new rows and the groups (`beside`: see
-    `embed.completed`)."""
+    the clustering's memory go with it; or the pass's, `grouper`, where it starts now),
+    else here (many items: the model freed after, as there). Returns the call that gives
+    the new rows and the groups (`beside`: see `embed.completed`)."""
     grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
     # openings embedded only where they may count; the words read while `beside` embeds
     meanwhile = grouping.reading if beside else None
@@ -1004,27 +1046,34 @@ def _grouped(
     job = partial(job, beside=beside, meanwhile=meanwhile)
     if pool is None:  # many items: the model freed after; the engine's own threads (a
         # thread of this process would keep a heap of its own, ~15 MB, to the run's end)
-        return job(release=pooled(performance or Performance(), len(items)))
+        return partial(job, release=pooled(performance or Performance(), len(items)))
     if grouper is not None:  # its later groupings find the reading this one leaves there
         shipped = kept(grouper.key, grouping)
         meanwhile = partial(methodcaller("reading"), shipped) if beside else None
         sent = partial(embed.completed, texts, missing, vectors, shipped, later=shipped)
         return _aside_or_here(pool, partial(sent, beside=beside, meanwhile=meanwhile), job)
     with pool:
-        return _aside_or_here(pool, job, job)
+        done = _aside_or_here(pool, job, job)()
+    return lambda: done
 
 
 def _aside_or_here(
     pool: Aside,
     sent: Callable[..., tuple[embed.Vectors, list[list[int]]]],
     here: Callable[[], tuple[embed.Vectors, list[list[int]]]],
-) -> tuple[embed.Vectors, list[list[int]]]:
-    """`sent` in the process of `pool` (the model freed before the clustering), or `here`
-    when that process dies (out of memory, say)."""
-    try:
-        return pool.submit(sent, release=True, threads=cores()).result()
-    except WorkerCrashed:
-        return here()
+) -> Callable[[], tuple[embed.Vectors, list[list[int]]]]:
+    """`sent` started in the process of `pool` (the model freed before the clustering);
+    the call returned waits for it, or runs `here` when that process died (out of
+    memory, say)."""
+    job = pool.submit(sent, release=True, threads=cores())
+
+    def result() -> tuple[embed.Vectors, list[list[int]]]:
+        try:
+            return job.result()
+        except WorkerCrashed:
+            return here()
+
+    return result
 
 
 class _Pass:
