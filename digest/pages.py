@@ -12,29 +12,22 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Final, Self
+from typing import Any, Self
 
 from digest.config import Performance
-from digest.detect import style
-from digest.detect.disclosure import Rule, find_disclosures, find_in_text, load_rules
-from digest.extract import Page, parse_page, read_page
+from digest.detect.disclosure import Rule
+from digest.extract import Page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
+from digest.pageread import Read, RuleFields, _read_sent, _scan_sent, rule_fields
+from digest.pageread import _compiled as _compiled
+from digest.pageread import read_body as read_body
+from digest.pageread import warm as warm
 from digest.store import Store
-from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, pooled, trim
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, pooled
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
-
-
-@dataclass(frozen=True)
-class Read:
-    """What one page gave: the article, and any AI disclosure found on the raw page."""
-
-    page: Page
-    disclosures: tuple[Evidence, ...]
-    style: tuple[float, ...] = ()  # the style features of page.text (see detect.style)
 
 
 @dataclass(frozen=True)
@@ -207,68 +200,6 @@ async def _fetch_and_read(
     if read is None:
         return None, "no article text found on the page", ""
     return read, "", ""
-
-
-def read_body(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
-    """Everything the run needs from a page, computed once (in a worker) and cached."""
-    parsed = parse_page(body, url)  # one parse for every reader of the page
-    page = read_page(parsed, url) if parsed else None
-    if parsed is None or page is None:
-        return None
-    disclosures = tuple(find_disclosures(body, url, list(rules), (parsed.text, parsed.tree)))
-    return Read(page, disclosures, style.feature_values(page.text))
-
-
-# A rule as sent to a worker: its fields, not its compiled patterns (a pickled pattern is
-# compiled again on arrival, ~0.6 s for the shipped rules, in every new worker).
-RuleFields = tuple[tuple[Any, ...], ...]
-
-
-def rule_fields(rules: Sequence[Rule]) -> RuleFields:
-    """The rules as `_compiled` takes them back."""
-    return tuple(
-        (r.id, r.pattern, r.where, r.kind, r.meaning, r.also, r.case_sensitive) for r in rules
-    )
-
-
-@lru_cache(maxsize=4)
-def _compiled(fields: RuleFields) -> tuple[Rule, ...]:
-    """The rules of `fields`, compiled once per process (a worker forked from the fork
-    server that ran `warm` starts with the shipped ones)."""
-    return tuple(Rule(*rule) for rule in fields)
-
-
-def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
-    """`read_body` in a worker, its rules sent as `rule_fields`; the heap's free memory
-    is given back after each page (~5 MB less per worker for well under a millisecond:
-    the run's memory peaks while the workers read the pages)."""
-    try:
-        return read_body(body, url, _compiled(fields))
-    finally:
-        trim()
-
-
-def _scan_sent(text: str, fields: RuleFields) -> tuple[Evidence, ...]:
-    """`find_in_text` in a worker, its rules sent as `rule_fields`."""
-    return tuple(find_in_text(text, list(_compiled(fields))))
-
-
-def warm() -> None:
-    """Compile the shipped disclosure rules as `_read_sent` will look them up, and read one
-    small page (run once in the worker processes' fork server: every worker it forks
-    starts with the rules, and with what a first page loads on first use: trafilatura's
-    modules, the public suffix list; about 0.1 s a worker otherwise, on its first page)."""
-    _read_sent(_WARM_PAGE, "https://abc.example/2024/01/01/warm-up", rule_fields(load_rules()))
-
-
-# a page of no outlet, read only to load what reading a page loads on first use
-_WARM_PAGE: Final = (
-    b'<html><head><title>Warm-up</title><link rel="canonical" href="https://abc.example/2024/01/01/warm-up">'
-    b'<meta property="og:site_name" content="Example"></head>'
-    b"<body><article><h1>Warm-up</h1><p>"
-    + b"A short page read once, so that the code which reads pages is loaded. " * 12
-    + b"</p></article></body></html>"
-)
 
 
 def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:
