@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
-from operator import methodcaller
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, Self
 
@@ -949,11 +948,10 @@ def _clustered(
     rows: Rows = "all",
     grouper: _Pass | None = None,
     openings: bool = False,
-    ahead: Sequence[str] = (),
     here: bool = False,
 ) -> list[list[int]]:
     """Stories as groups of article indexes (see `_clustering`)."""
-    return _clustering(store, articles, now, performance, rows, grouper, openings, ahead, here)()
+    return _clustering(store, articles, now, performance, rows, grouper, openings, here)()
 
 
 def _clustering(
@@ -964,7 +962,6 @@ def _clustering(
     rows: Rows = "all",
     grouper: _Pass | None = None,
     openings: bool = False,
-    ahead: Sequence[str] = (),
     here: bool = False,
 ) -> Callable[[], list[list[int]]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
@@ -975,9 +972,7 @@ def _clustering(
     memory goes with it), few here; `here`: in this process however many (many: the
     model freed after). `grouper`: the process of a pass that groups the same articles
     several times, and keeps their reading of the words. `openings`: full texts are
-    embedded with their openings too (`cluster.embed_texts`). `ahead`: texts a later
-    grouping will embed, embedded (and cached) meanwhile, while this one groups
-    (`embed.completed`'s `beside`).
+    embedded with their openings too (`cluster.embed_texts`).
 
     Returns the call that gives the groups (and caches them): in the process of a
     `grouper`, the grouping runs from now on while this process goes on, until that call
@@ -1000,16 +995,15 @@ def _clustering(
     texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
-    beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
     jobs = 0 if here else len(items)  # no jobs: no process of its own
     pool = grouper.pool if grouper else aside(performance or Performance(), jobs)
-    pending = _grouped(items, texts, vectors, missing, performance, grouper, beside, pool)
+    pending = _grouped(items, texts, vectors, missing, performance, grouper, pool)
 
     def finished() -> list[list[int]]:
         fresh, groups = pending()
-        embed.save(store, missing + beside, fresh, now)
+        embed.save(store, missing, fresh, now)
         store.save_result(key, [[items[n].id for n in group] for group in groups], now)
         return groups
 
@@ -1031,27 +1025,23 @@ def _grouped(
     missing: list[str],
     performance: Performance | None,
     grouper: _Pass | None,
-    beside: list[str],
     pool: Aside | None,
 ) -> Callable[[], tuple[embed.Vectors, list[list[int]]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered: in
     the process of `pool` (a worker process of its own, which ends after: the model and
     the clustering's memory go with it; or the pass's, `grouper`, where it starts now),
     else here (many items: the model freed after, as there). Returns the call that gives
-    the new rows and the groups (`beside`: see `embed.completed`)."""
+    the new rows and the groups (openings embedded only where they may count: see
+    `embed.completed`'s `later`)."""
     grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
-    # openings embedded only where they may count; the words read while `beside` embeds
-    meanwhile = grouping.reading if beside else None
     job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
-    job = partial(job, beside=beside, meanwhile=meanwhile)
     if pool is None:  # many items: the model freed after; the engine's own threads (a
         # thread of this process would keep a heap of its own, ~15 MB, to the run's end)
         return partial(job, release=pooled(performance or Performance(), len(items)))
     if grouper is not None:  # its later groupings find the reading this one leaves there
         shipped = kept(grouper.key, grouping)
-        meanwhile = partial(methodcaller("reading"), shipped) if beside else None
         sent = partial(embed.completed, texts, missing, vectors, shipped, later=shipped)
-        return _aside_or_here(pool, partial(sent, beside=beside, meanwhile=meanwhile), job)
+        return _aside_or_here(pool, sent, job)
     with pool:
         done = _aside_or_here(pool, job, job)()
     return lambda: done
