@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -417,7 +417,7 @@ def _candidates(
         beside.defer(urls)
         trim()  # what the groupings' results left behind, before the page workers start
         if pooled(config.performance, len(urls)):  # its workers will read the pages: the
-            ready()  # fork server preloads while the first pages arrive
+            ready()  # fork server preloads (if not yet) while the first pages arrive
         return urls, groups, beside
 
 
@@ -440,25 +440,30 @@ def _first_pass(
     story is embedded too and the week grouped once more. Returns the stories and the
     entries whose pages the issue needs (`_hopeful`). Each grouping after the first
     starts from the first's reading of the words (`cluster.Reading`): the groupings run
-    one after the other in one worker process (`_Pass`), which keeps it."""
+    one after the other in one worker process (`_Pass`), which keeps it. The headlines
+    are embedded in this process (`_embedded_here`): that process, which holds the
+    week's reading of the words, never loads the model too."""
     performance = config.performance
+    release = pooled(performance, len(articles))
     with _Pass(performance, len(articles)) as grouper:
         widening = _clustering(store, articles, now, performance, _WIDEST, grouper)
         # while the pass's process groups at the widest: the places, and the headlines
         # embedded whatever the widest groups (those that take the places alone)
         places = _places(config, articles, window, options)
-        alone = _same_text(articles, places.taken)
-        ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
-        _embedded_ahead(store, ahead, now, pooled(performance, len(articles)))
+        _embedded_here(store, _headlines(articles, places.taken), now, release)
         widest = widening()
         embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
+            _embedded_here(store, _headlines(articles, rows), now, release)
             groups = _clustered(store, articles, now, performance, rows, grouper)
+            if release:  # the page workers' fork server preloads while the pages are chosen
+                ready()
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
                 break
+            rest()  # not beside another grouping: it starts again after
             embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
     return groups, wanted
 
@@ -466,9 +471,15 @@ def _first_pass(
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
 
 
-def _embedded_ahead(store: Store, texts: Sequence[str], now: datetime, release: bool) -> None:
-    """The vectors of `texts` embedded in this process and cached, for a later grouping
-    to find (`release`: the model freed after, while the run's memory is high)."""
+def _headlines(articles: list[Article], chosen: Set[int]) -> list[str]:
+    """What the groupings embed of the `chosen` items, and of every item whose embedded
+    text is one of theirs (see `_same_text`)."""
+    return sorted({cluster.embed_text(_item(articles[n])) for n in chosen})
+
+
+def _embedded_here(store: Store, texts: Sequence[str], now: datetime, release: bool) -> None:
+    """The vectors of `texts` embedded in this process and cached, for a grouping to find
+    (`release`: the model freed after, while the run's memory is high)."""
     missing = [text for text in embed.cached(texts, store)[1] if text]
     if not missing:
         return
