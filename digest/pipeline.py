@@ -956,13 +956,11 @@ def _clustered(
     articles: list[Article],
     now: datetime,
     performance: Performance | None = None,
-    rows: Rows = "all",
-    grouper: _Pass | None = None,
-    openings: bool = False,
-    here: bool = False,
+    *args: Any,
+    **kwargs: Any,
 ) -> list[list[int]]:
-    """Stories as groups of article indexes (see `_clustering`)."""
-    return _clustering(store, articles, now, performance, rows, grouper, openings, here)()
+    """Stories as groups of article indexes: `_clustering`, waited for."""
+    return _clustering(store, articles, now, performance, *args, **kwargs)()
 
 
 def _clustering(
