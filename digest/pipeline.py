@@ -227,12 +227,13 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             )
             while unread := _urls(picks, more) - gathered.tried:
                 # A story shown has a page not read yet: read it, and what else can make
-                # the issue now, then judge again in the same groups (clustering is the
-                # costly step: the week is grouped twice, on the feeds and once the
-                # candidates' pages are read). Every story shown ends with its pages read.
-                unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
+                # the issue now (ranked while the first are read), then judge again in the
+                # same groups (clustering is the costly step: the week is grouped twice, on
+                # the feeds and once the candidates' pages are read). Every story shown
+                # ends with its pages read.
+                hopeful = partial(_hopeful, config, articles, groups, window, options)
                 gathered = _read_more(
-                    config, store, detector, gathered, unread, started, timings, workers
+                    config, store, detector, gathered, unread, started, timings, workers, hopeful
                 )
                 articles, groups, picks, more = _judged(
                     config, store, detector, gathered, window, options, started, timings, groups
@@ -345,29 +346,43 @@ def _read_more(
     now: datetime,
     timings: dict[str, float],
     workers: PageWorkers,
+    also: Callable[[], set[str]] = set,
 ) -> Gathered:
     """The pages of `urls` too (stories shown whose pages were not read yet), read by
-    `workers` (those of the round before, when it had them)."""
-    entries = [e for e in gathered.found.entries if e.url in urls]
+    `workers` (those of the round before, when it had them), and those `also()` names
+    (the stories that can still make the issue): computed in a thread while the first
+    are read. The failures are given in the order of the week's entries."""
+    order = {entry.url: n for n, entry in enumerate(gathered.found.entries)}
+
+    async def read(fetcher: Fetcher, wanted: set[str]) -> PagesResult:
+        entries = [e for e in gathered.found.entries if e.url in wanted]
+        return await read_pages(
+            entries,
+            fetcher,
+            store,
+            detector,
+            now,
+            performance=config.performance,
+            run_jobs=len(gathered.found.entries),
+            feed_text=_unscanned(store, detector, entries),
+            workers=workers,
+        )
 
     async def go() -> Gathered:
         async with Fetcher(config.network) as fetcher:
+
+            async def then() -> tuple[set[str], PagesResult]:
+                extra = await asyncio.to_thread(also) - gathered.tried - urls
+                return extra, await read(fetcher, extra)
+
             with _timed(timings, "pages"):
-                more = await read_pages(
-                    entries,
-                    fetcher,
-                    store,
-                    detector,
-                    now,
-                    performance=config.performance,
-                    run_jobs=len(gathered.found.entries),
-                    feed_text=_unscanned(store, detector, entries),
-                    workers=workers,
-                )
+                first, (extra, second) = await asyncio.gather(read(fetcher, urls), then())
+            more = first.merged(second)
+            failures = tuple(sorted(more.failures, key=lambda failure: order[failure.url]))
+            more = replace(more, failures=failures)
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
-            return Gathered(
-                gathered.found, gathered.pages.merged(more), dict(requests), gathered.tried | urls
-            )
+            tried = gathered.tried | urls | extra
+            return Gathered(gathered.found, gathered.pages.merged(more), dict(requests), tried)
 
     return asyncio.run(go())
 
