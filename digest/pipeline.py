@@ -433,6 +433,8 @@ def _candidates(
         trim()  # what the groupings' results left behind, before the page workers start
         if pooled(config.performance, len(urls)):  # its workers will read the pages: the
             ready()  # fork server preloads (if not yet) while the first pages arrive
+        elif apart:  # started by the pass, but so few pages are read here
+            rest()
         return urls, groups, beside
 
 
