@@ -8,32 +8,26 @@ back to the feed's own text and the failure is named in the report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Self
 
 from digest.config import Performance
-from digest.detect import style
-from digest.detect.disclosure import Rule, find_disclosures, find_in_text, load_rules
-from digest.extract import Page, parse_page, read_page
+from digest.detect.disclosure import Rule
+from digest.extract import Page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
+from digest.pageread import Read, RuleFields, _read_sent, _scan_sent, rule_fields
+from digest.pageread import _compiled as _compiled
+from digest.pageread import read_body as read_body
+from digest.pageread import warm as warm
 from digest.store import Store
-from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, trim
+from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, pooled
 
 IN_FLIGHT_PER_CORE = 8  # pages fetched ahead of the extraction workers, per core
 HTML_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
-
-
-@dataclass(frozen=True)
-class Read:
-    """What one page gave: the article, and any AI disclosure found on the raw page."""
-
-    page: Page
-    disclosures: tuple[Evidence, ...]
-    style: tuple[float, ...] = ()  # the style features of page.text (see detect.style)
 
 
 @dataclass(frozen=True)
@@ -78,13 +72,15 @@ async def read_pages(
     performance: Performance | None = None,
     run_jobs: int = 0,
     feed_text: Callable[[str], str | None] = lambda url: None,
+    workers: PageWorkers | None = None,
 ) -> PagesResult:
     """Every entry's page, concurrently; cached pages are neither fetched nor extracted.
     `run_jobs`: the pages the whole run may read, when more than these (a later round of
     a large run extracts in worker processes too, not in one thread). `feed_text(url)`:
     the feed's text of an entry whose page could not be read, to scan for AI disclosures
     (None: not to scan), scanned by the workers that read the pages, whose fork server
-    compiled the rules: this process does not (`PagesResult.feed_scans`)."""
+    compiled the rules: this process does not (`PagesResult.feed_scans`). `workers`: the
+    run's page workers, kept for its later rounds (else started and ended here)."""
     performance = performance or Performance()
     pages: dict[str, Read] = {}
     todo = []
@@ -106,15 +102,17 @@ async def read_pages(
 
     async def one(entry: Entry) -> tuple[Read | None, str, FetchCause]:
         async with in_flight:
-            read, reason, cause = await _read_one(entry.url, fetcher, rules, workers, tick)
+            read, reason, cause = await _read_one(entry.url, fetcher, rules, pool, tick)
             text = feed_text(entry.url) if read is None else None
-            found = None if text is None else await _scan_feed(text, rules, workers)
+            found = None if text is None else await _scan_feed(text, rules, pool)
             if found is not None:
                 scans[entry.url] = found
             return read, reason, cause
 
     jobs = max(len(todo), run_jobs)  # with processes, all pages to them when several
-    async with Workers(performance, jobs, PAGES_PRELOAD, eager=len(todo) > 1) as workers:
+    with contextlib.ExitStack() as own:
+        kept = workers or own.enter_context(PageWorkers(performance))
+        pool = kept.for_round(jobs, eager=len(todo) > 1)
         results = await asyncio.gather(*(one(e) for e in todo))
     failures = []
     fresh = {}
@@ -126,6 +124,41 @@ async def read_pages(
         fresh[entry.url] = _cache_entry(read, detector.fingerprint)
     store.save_pages(fresh, now)  # one write, not one per page
     return PagesResult(pages, tuple(failures), len(entries) - len(todo), scans)
+
+
+class PageWorkers:
+    """`with PageWorkers(performance) as w: read_pages(..., workers=w)`: the worker
+    processes of a run's rounds of page reading, started once (on the first page that
+    needs them) and kept from one round to the next; `rest` ends them while the run
+    needs their memory (the embedding model loaded to regroup the week), and the next
+    round starts them again."""
+
+    def __init__(self, performance: Performance) -> None:
+        self.performance = performance
+        self._workers: Workers | None = None
+
+    def for_round(self, jobs: int, eager: bool) -> Workers:
+        """The workers for a round of `jobs` pages (`Workers`' `jobs` and `eager`): the
+        last round's, unless they run in one thread and these are many enough for
+        processes."""
+        held = self._workers
+        if held is None or not (held.processes or not pooled(self.performance, jobs)):
+            self.rest()
+            held = self._workers = Workers(self.performance, jobs, PAGES_PRELOAD)
+        held.eager = eager
+        return held
+
+    def rest(self) -> None:
+        """End the workers (a later round starts new ones)."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rest()
 
 
 async def _scan_feed(text: str, rules: RuleFields, workers: Workers) -> tuple[Evidence, ...] | None:
@@ -167,68 +200,6 @@ async def _fetch_and_read(
     if read is None:
         return None, "no article text found on the page", ""
     return read, "", ""
-
-
-def read_body(body: bytes, url: str, rules: Sequence[Rule]) -> Read | None:
-    """Everything the run needs from a page, computed once (in a worker) and cached."""
-    parsed = parse_page(body, url)  # one parse for every reader of the page
-    page = read_page(parsed, url) if parsed else None
-    if parsed is None or page is None:
-        return None
-    disclosures = tuple(find_disclosures(body, url, list(rules), (parsed.text, parsed.tree)))
-    return Read(page, disclosures, style.feature_values(page.text))
-
-
-# A rule as sent to a worker: its fields, not its compiled patterns (a pickled pattern is
-# compiled again on arrival, ~0.6 s for the shipped rules, in every new worker).
-RuleFields = tuple[tuple[Any, ...], ...]
-
-
-def rule_fields(rules: Sequence[Rule]) -> RuleFields:
-    """The rules as `_compiled` takes them back."""
-    return tuple(
-        (r.id, r.pattern, r.where, r.kind, r.meaning, r.also, r.case_sensitive) for r in rules
-    )
-
-
-@lru_cache(maxsize=4)
-def _compiled(fields: RuleFields) -> tuple[Rule, ...]:
-    """The rules of `fields`, compiled once per process (a worker forked from the fork
-    server that ran `warm` starts with the shipped ones)."""
-    return tuple(Rule(*rule) for rule in fields)
-
-
-def _read_sent(body: bytes, url: str, fields: RuleFields) -> Read | None:
-    """`read_body` in a worker, its rules sent as `rule_fields`; the heap's free memory
-    is given back after each page (~5 MB less per worker for well under a millisecond:
-    the run's memory peaks while the workers read the pages)."""
-    try:
-        return read_body(body, url, _compiled(fields))
-    finally:
-        trim()
-
-
-def _scan_sent(text: str, fields: RuleFields) -> tuple[Evidence, ...]:
-    """`find_in_text` in a worker, its rules sent as `rule_fields`."""
-    return tuple(find_in_text(text, list(_compiled(fields))))
-
-
-def warm() -> None:
-    """Compile the shipped disclosure rules as `_read_sent` will look them up, and read one
-    small page (run once in the worker processes' fork server: every worker it forks
-    starts with the rules, and with what a first page loads on first use: trafilatura's
-    modules, the public suffix list; about 0.1 s a worker otherwise, on its first page)."""
-    _read_sent(_WARM_PAGE, "https://abc.example/2024/01/01/warm-up", rule_fields(load_rules()))
-
-
-# a page of no outlet, read only to load what reading a page loads on first use
-_WARM_PAGE: Final = (
-    b'<html><head><title>Warm-up</title><link rel="canonical" href="https://abc.example/2024/01/01/warm-up">'
-    b'<meta property="og:site_name" content="Example"></head>'
-    b"<body><article><h1>Warm-up</h1><p>"
-    + b"A short page read once, so that the code which reads pages is loaded. " * 12
-    + b"</p></article></body></html>"
-)
 
 
 def _cache_entry(read: Read, fingerprint: str) -> dict[str, Any]:

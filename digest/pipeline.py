@@ -16,15 +16,16 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
-from operator import methodcaller
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, Self
+
+import numpy as np
 
 from digest import (
     archive,
@@ -60,7 +61,7 @@ from digest.models import (
     Window,
     to_jsonable,
 )
-from digest.pages import Detector, PagesResult, read_pages
+from digest.pages import Detector, PagesResult, PageWorkers, read_pages
 from digest.render import Rendered
 from digest.store import Store
 from digest.summarize.stage import Summaries, summarize
@@ -189,38 +190,54 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             return urls | settled[0].read
 
         scans: list[_Beside] = []  # the feed texts' scans, still running
-        try:
-            gathered = _gather(
-                config, store, detector, window, started, digest_id, timings, tick, needed
-            )
-        except BaseException:
+        with PageWorkers(config.performance) as workers:  # every round's page workers
+            try:
+                gathered = _gather(
+                    config,
+                    store,
+                    detector,
+                    window,
+                    started,
+                    digest_id,
+                    timings,
+                    tick,
+                    needed,
+                    workers,
+                )
+            except BaseException:
+                for beside in scans:
+                    beside.stop()
+                raise
             for beside in scans:
-                beside.stop()
-            raise
-        for beside in scans:
-            beside.finish(store, started, set(gathered.pages.pages))
-        articles, groups, picks, more = _judged(
-            config,
-            store,
-            detector,
-            gathered,
-            window,
-            options,
-            started,
-            timings,
-            settled[0].groups_in(gathered.found) if settled else None,
-            on_feeds[0] if on_feeds else None,
-        )
-        while unread := _urls(picks, more) - gathered.tried:
-            # A story shown has a page not read yet: read it, and what else can make the
-            # issue now, then judge again in the same groups (clustering is the costly
-            # step: the week is grouped twice, on the feeds and once the candidates' pages
-            # are read). Every story shown ends with its pages read.
-            unread |= _hopeful(config, articles, groups, window, options) - gathered.tried
-            gathered = _read_more(config, store, detector, gathered, unread, started, timings)
+                beside.finish(store, started, set(gathered.pages.pages))
+            known = settled[0].groups_in(gathered.found) if settled else None
+            if known is None:  # the week is grouped (the model loaded) without them
+                workers.rest()
             articles, groups, picks, more = _judged(
-                config, store, detector, gathered, window, options, started, timings, groups
+                config,
+                store,
+                detector,
+                gathered,
+                window,
+                options,
+                started,
+                timings,
+                known,
+                on_feeds[0] if on_feeds else None,
             )
+            while unread := _urls(picks, more) - gathered.tried:
+                # A story shown has a page not read yet: read it, and what else can make
+                # the issue now (ranked while the first are read), then judge again in the
+                # same groups (clustering is the costly step: the week is grouped twice, on
+                # the feeds and once the candidates' pages are read). Every story shown
+                # ends with its pages read.
+                hopeful = partial(_hopeful, config, articles, groups, window, options)
+                gathered = _read_more(
+                    config, store, detector, gathered, unread, started, timings, workers, hopeful
+                )
+                articles, groups, picks, more = _judged(
+                    config, store, detector, gathered, window, options, started, timings, groups
+                )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
         # The AI history counts the articles whose texts were scanned: with `fetch =
@@ -284,8 +301,9 @@ def _gather(
     timings: dict[str, float],
     tick: Progress,
     needed: Callable[[FeedsResult], set[str] | None],
+    workers: PageWorkers,
 ) -> Gathered:
-    """The feeds, then the pages `needed` names (None: every entry's)."""
+    """The feeds, then the pages `needed` names (None: every entry's), read by `workers`."""
     feeds = [Feed(f.url, f.name, f.weight, tuple(f.tags)) for f in config.feeds]
     sent = store.sent_urls(except_digest=digest_id)
 
@@ -310,6 +328,7 @@ def _gather(
                     lambda: tick("pages", next(done), total),
                     config.performance,
                     feed_text=_unscanned(store, detector, entries),
+                    workers=workers,
                 )
             return Gathered(found, pages, dict(fetcher.counts), {e.url for e in entries})
 
@@ -326,27 +345,44 @@ def _read_more(
     urls: set[str],
     now: datetime,
     timings: dict[str, float],
+    workers: PageWorkers,
+    also: Callable[[], set[str]] = set,
 ) -> Gathered:
-    """The pages of `urls` too (stories shown whose pages were not read yet)."""
-    entries = [e for e in gathered.found.entries if e.url in urls]
+    """The pages of `urls` too (stories shown whose pages were not read yet), read by
+    `workers` (those of the round before, when it had them), and those `also()` names
+    (the stories that can still make the issue): computed in a thread while the first
+    are read. The failures are given in the order of the week's entries."""
+    order = {entry.url: n for n, entry in enumerate(gathered.found.entries)}
+
+    async def read(fetcher: Fetcher, wanted: set[str]) -> PagesResult:
+        entries = [e for e in gathered.found.entries if e.url in wanted]
+        return await read_pages(
+            entries,
+            fetcher,
+            store,
+            detector,
+            now,
+            performance=config.performance,
+            run_jobs=len(gathered.found.entries),
+            feed_text=_unscanned(store, detector, entries),
+            workers=workers,
+        )
 
     async def go() -> Gathered:
         async with Fetcher(config.network) as fetcher:
+
+            async def then() -> tuple[set[str], PagesResult]:
+                extra = await asyncio.to_thread(also) - gathered.tried - urls
+                return extra, await read(fetcher, extra)
+
             with _timed(timings, "pages"):
-                more = await read_pages(
-                    entries,
-                    fetcher,
-                    store,
-                    detector,
-                    now,
-                    performance=config.performance,
-                    run_jobs=len(gathered.found.entries),
-                    feed_text=_unscanned(store, detector, entries),
-                )
+                first, (extra, second) = await asyncio.gather(read(fetcher, urls), then())
+            more = first.merged(second)
+            failures = tuple(sorted(more.failures, key=lambda failure: order[failure.url]))
+            more = replace(more, failures=failures)
             requests = Counter(gathered.requests) + Counter(fetcher.counts)
-            return Gathered(
-                gathered.found, gathered.pages.merged(more), dict(requests), gathered.tried | urls
-            )
+            tried = gathered.tried | urls | extra
+            return Gathered(gathered.found, gathered.pages.merged(more), dict(requests), tried)
 
     return asyncio.run(go())
 
@@ -396,7 +432,9 @@ def _candidates(
         beside.defer(urls)
         trim()  # what the groupings' results left behind, before the page workers start
         if pooled(config.performance, len(urls)):  # its workers will read the pages: the
-            ready()  # fork server preloads while the first pages arrive
+            ready()  # fork server preloads (if not yet) while the first pages arrive
+        elif apart:  # started by the pass, but so few pages are read here
+            rest()
         return urls, groups, beside
 
 
@@ -419,26 +457,52 @@ def _first_pass(
     story is embedded too and the week grouped once more. Returns the stories and the
     entries whose pages the issue needs (`_hopeful`). Each grouping after the first
     starts from the first's reading of the words (`cluster.Reading`): the groupings run
-    one after the other in one worker process (`_Pass`), which keeps it."""
+    one after the other in one worker process (`_Pass`), which keeps it. The headlines
+    are embedded in this process (`_embedded_here`): that process, which holds the
+    week's reading of the words, never loads the model too."""
     performance = config.performance
+    release = pooled(performance, len(articles))
     with _Pass(performance, len(articles)) as grouper:
-        places = _places(config, articles, window, options)  # while the process starts
-        alone = _same_text(articles, places.taken)  # embedded whatever the widest groups
-        ahead = [cluster.embed_text(_item(articles[n])) for n in sorted(alone)]
-        widest = _clustered(store, articles, now, performance, _WIDEST, grouper, ahead=ahead)
+        widening = _clustering(store, articles, now, performance, _WIDEST, grouper)
+        # while the pass's process groups at the widest: the places, and the headlines
+        # embedded whatever the widest groups (those that take the places alone)
+        places = _places(config, articles, window, options)
+        _embedded_here(store, _headlines(articles, places.taken), now, release)
+        widest = widening()
         embedded = _same_text(articles, _reach(config, articles, widest, window, places))
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
+            _embedded_here(store, _headlines(articles, rows), now, release)
             groups = _clustered(store, articles, now, performance, rows, grouper)
+            if release:  # the page workers' fork server preloads while the pages are chosen
+                ready()
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
                 break
+            rest()  # not beside another grouping: it starts again after
             embedded |= _same_text(articles, {n for g in widest if missed & set(g) for n in g})
     return groups, wanted
 
 
 EXTRA_PASSES = 1  # groupings again when a story that can make the issue was not embedded
+
+
+def _headlines(articles: list[Article], chosen: Set[int]) -> list[str]:
+    """What the groupings embed of the `chosen` items, and of every item whose embedded
+    text is one of theirs (see `_same_text`)."""
+    return sorted({cluster.embed_text(_item(articles[n])) for n in chosen})
+
+
+def _embedded_here(store: Store, texts: Sequence[str], now: datetime, release: bool) -> None:
+    """The vectors of `texts` embedded in this process and cached, for a grouping to find
+    (`release`: the model freed after, while the run's memory is high)."""
+    missing = [text for text in embed.cached(texts, store)[1] if text]
+    if not missing:
+        return
+    empty = np.zeros((len(missing), embed.DIM), dtype=np.float32)
+    fresh, _ = embed.completed(missing, missing, empty, lambda vectors: None, release=release)
+    embed.save(store, missing, fresh, now)
 
 
 @dataclass(frozen=True)
@@ -909,12 +973,23 @@ def _clustered(
     articles: list[Article],
     now: datetime,
     performance: Performance | None = None,
+    *args: Any,
+    **kwargs: Any,
+) -> list[list[int]]:
+    """Stories as groups of article indexes: `_clustering`, waited for."""
+    return _clustering(store, articles, now, performance, *args, **kwargs)()
+
+
+def _clustering(
+    store: Store,
+    articles: list[Article],
+    now: datetime,
+    performance: Performance | None = None,
     rows: Rows = "all",
     grouper: _Pass | None = None,
     openings: bool = False,
-    ahead: Sequence[str] = (),
     here: bool = False,
-) -> list[list[int]]:
+) -> Callable[[], list[list[int]]]:
     """Stories as groups of article indexes, through a cache keyed by the exact input,
     in any order (and by the clustering code): re-running a week does not cluster it
     again. Groups are cached as URLs, so a different order maps back correctly.
@@ -923,9 +998,11 @@ def _clustered(
     memory goes with it), few here; `here`: in this process however many (many: the
     model freed after). `grouper`: the process of a pass that groups the same articles
     several times, and keeps their reading of the words. `openings`: full texts are
-    embedded with their openings too (`cluster.embed_texts`). `ahead`: texts a later
-    grouping will embed, embedded (and cached) meanwhile, while this one groups
-    (`embed.completed`'s `beside`)."""
+    embedded with their openings too (`cluster.embed_texts`).
+
+    Returns the call that gives the groups (and caches them): in the process of a
+    `grouper`, the grouping runs from now on while this process goes on, until that call
+    waits for it."""
     items = [_item(a) for a in articles]
     digest = hashlib.sha256(_CLUSTER_CODE)
     for i in sorted(items, key=lambda i: (i.id, i.title, i.text, i.source, _iso(i.date))):
@@ -938,20 +1015,25 @@ def _clustered(
     index = {item.id: n for n, item in enumerate(items)}
     cached = store.result(key)
     if isinstance(cached, list) and all(url in index for group in cached for url in group):
-        return [[index[url] for url in group] for group in cached]
+        known = [[index[url] for url in group] for group in cached]
+        return lambda: known
     texts = [cluster.embed_text(item) if _embeds(rows, n) else "" for n, item in enumerate(items)]
     texts += [cluster.opening_text(item) for item in items] if openings else []
     vectors, missing = embed.cached(texts, store)
     missing = [text for text in missing if text]
-    beside = [text for text in embed.cached(ahead, store)[1] if text and text not in missing]
     if rows == _WIDEST:
         vectors[:, 0] = 1.0
     jobs = 0 if here else len(items)  # no jobs: no process of its own
     pool = grouper.pool if grouper else aside(performance or Performance(), jobs)
-    fresh, groups = _grouped(items, texts, vectors, missing, performance, grouper, beside, pool)
-    embed.save(store, missing + beside, fresh, now)
-    store.save_result(key, [[items[n].id for n in group] for group in groups], now)
-    return groups
+    pending = _grouped(items, texts, vectors, missing, performance, grouper, pool)
+
+    def finished() -> list[list[int]]:
+        fresh, groups = pending()
+        embed.save(store, missing, fresh, now)
+        store.save_result(key, [[items[n].id for n in group] for group in groups], now)
+        return groups
+
+    return finished
 
 
 def _embeds(rows: Rows, n: int) -> bool:
@@ -969,42 +1051,45 @@ def _grouped(
     missing: list[str],
     performance: Performance | None,
     grouper: _Pass | None,
-    beside: list[str],
     pool: Aside | None,
-) -> tuple[embed.Vectors, list[list[int]]]:
+) -> Callable[[], tuple[embed.Vectors, list[list[int]]]]:
     """The headlines not embedded yet (`missing`) embedded, then the items clustered: in
     the process of `pool` (a worker process of its own, which ends after: the model and
-    the clustering's memory go with it; or the pass's, `grouper`), else here (many items:
-    the model freed after, as there). Returns the new rows and the groups (`beside`: see
-    `embed.completed`)."""
+    the clustering's memory go with it; or the pass's, `grouper`, where it starts now),
+    else here (many items: the model freed after, as there). Returns the call that gives
+    the new rows and the groups (openings embedded only where they may count: see
+    `embed.completed`'s `later`)."""
     grouping = grouper.grouping(items) if grouper else cluster.Staged(items)
-    # openings embedded only where they may count; the words read while `beside` embeds
-    meanwhile = grouping.reading if beside else None
     job = partial(embed.completed, texts, missing, vectors, grouping, later=grouping)
-    job = partial(job, beside=beside, meanwhile=meanwhile)
     if pool is None:  # many items: the model freed after; the engine's own threads (a
         # thread of this process would keep a heap of its own, ~15 MB, to the run's end)
-        return job(release=pooled(performance or Performance(), len(items)))
+        return partial(job, release=pooled(performance or Performance(), len(items)))
     if grouper is not None:  # its later groupings find the reading this one leaves there
         shipped = kept(grouper.key, grouping)
-        meanwhile = partial(methodcaller("reading"), shipped) if beside else None
         sent = partial(embed.completed, texts, missing, vectors, shipped, later=shipped)
-        return _aside_or_here(pool, partial(sent, beside=beside, meanwhile=meanwhile), job)
+        return _aside_or_here(pool, sent, job)
     with pool:
-        return _aside_or_here(pool, job, job)
+        done = _aside_or_here(pool, job, job)()
+    return lambda: done
 
 
 def _aside_or_here(
     pool: Aside,
     sent: Callable[..., tuple[embed.Vectors, list[list[int]]]],
     here: Callable[[], tuple[embed.Vectors, list[list[int]]]],
-) -> tuple[embed.Vectors, list[list[int]]]:
-    """`sent` in the process of `pool` (the model freed before the clustering), or `here`
-    when that process dies (out of memory, say)."""
-    try:
-        return pool.submit(sent, release=True, threads=cores()).result()
-    except WorkerCrashed:
-        return here()
+) -> Callable[[], tuple[embed.Vectors, list[list[int]]]]:
+    """`sent` started in the process of `pool` (the model freed before the clustering);
+    the call returned waits for it, or runs `here` when that process died (out of
+    memory, say)."""
+    job = pool.submit(sent, release=True, threads=cores())
+
+    def result() -> tuple[embed.Vectors, list[list[int]]]:
+        try:
+            return job.result()
+        except WorkerCrashed:
+            return here()
+
+    return result
 
 
 class _Pass:

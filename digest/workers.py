@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -87,24 +88,36 @@ class Workers:
         self.processes = wanted if wanted > 1 and jobs >= settings.min_pool_jobs else 0
         self.restarts = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpu")
+        # jobs go to the pool from this thread: a submit may start a worker process, which
+        # waits for the fork server (still preloading, on a run's first pages): never the
+        # event loop, whose fetches go on meanwhile
+        self._submitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="submit")
         self._pool: ProcessPoolExecutor | None = None
         self._in_thread = 0
         self._preload = preload
-        self._eager = eager
+        self.eager = eager
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker; raises `WorkerCrashed` when it kills two workers."""
-        if self._pool is None and (not self.processes or (not self._eager and self._in_thread < 1)):
+        if self._pool is None and (not self.processes or (not self.eager and self._in_thread < 1)):
             return await self._run_in_thread(fn, *args)
+        loop = asyncio.get_running_loop()
         for attempt in range(2):
             pool = self._pool or self._start()
             try:
-                return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+                job = await loop.run_in_executor(self._submitter, partial(pool.submit, fn, *args))
+                return await asyncio.wrap_future(job)
             except BrokenProcessPool:
                 if attempt:
                     raise WorkerCrashed("the extraction worker crashed on it twice") from None
                 self._restart(pool)
         raise AssertionError("unreachable")
+
+    @property
+    def pids(self) -> frozenset[int]:
+        """The worker processes running now (none before the first job that needs them)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return frozenset(processes)
 
     async def _run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         self._in_thread += 1
@@ -129,7 +142,13 @@ class Workers:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """No more jobs: the thread and the worker processes end (a `Workers` may serve
+        several event loops, one after the other, and be closed after the last)."""
         self._thread.shutdown(wait=True, cancel_futures=True)
+        self._submitter.shutdown(wait=True, cancel_futures=True)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 

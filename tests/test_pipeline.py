@@ -558,3 +558,44 @@ def test_style_is_read_only_for_the_articles_asked_disclosures_and_lists_for_all
     assert verdicts[0].score == reading(text).score and verdicts[0].score > 0
     assert [v.level for v in verdicts[1:]] == ["listed", "disclosed"]
     assert verdicts[1].score == verdicts[2].score == 0.0
+
+
+def test_a_later_round_reads_the_pages_ranked_meanwhile_with_the_certain_ones(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    """A round after the first reads the pages of the stories shown at once and, in the
+    same round, those `also` names (ranked in a thread meanwhile): every page read or
+    tried once, the failures in the order of the week's entries, as one read of both."""
+    from digest.feeds import FeedsResult
+    from digest.models import Entry
+    from digest.pages import PagesResult, PageWorkers
+    from digest.pipeline import Gathered, _detector, _read_more
+    from digest.store import Store
+
+    paths = ["/a", "/b", "/c", "/d", "/e"]
+    for path in paths:
+        if path in ("/b", "/e"):  # these two cannot be read
+            http_server.route(path, Reply(status=404))
+        else:
+            words = [f"The {path[1:]} story, told in full with its details and its figures."]
+            http_server.route(path, Reply(body=page(f"Story {path[1:]}", words * 12)))
+    config = make_config(tmp_path, [http_server.host_port])
+    feed = http_server.url("/feed.xml")
+    entries = tuple(Entry(http_server.url(p), feed, "One", f"Story {p[1:]}") for p in paths)
+    found = FeedsResult(entries, ())
+    urls = [entry.url for entry in entries]
+    before = Gathered(found, PagesResult({}, (), 0), {}, {urls[0]})
+    asked: list[str] = []
+
+    def also() -> set[str]:
+        asked.append("also")
+        return {urls[0], urls[1], urls[4]}  # one tried before: not again
+
+    with Store(config.state.path) as store, PageWorkers(config.performance) as workers:
+        after = _read_more(
+            config, store, _detector(config), before, {urls[2], urls[3]}, NOW, {}, workers, also
+        )
+    assert asked == ["also"]
+    assert after.tried == set(urls)
+    assert sorted(after.pages.pages) == sorted([urls[2], urls[3]])
+    assert [failure.url for failure in after.pages.failures] == [urls[1], urls[4]]

@@ -140,8 +140,16 @@ def week(server: HTTPServer) -> list[dict[str, Any]]:
     return feeds
 
 
-def issue(tmp_path: Path, server: HTTPServer, embed: str) -> tuple[Digest, int]:
+def issue(tmp_path: Path, server: HTTPServer, embed: str, **performance: Any) -> tuple[Digest, int]:
     """The issue of the week, and how many headlines the run embedded."""
+    digest, vectors = issue_and_vectors(tmp_path, server, embed, **performance)
+    return digest, len(vectors)
+
+
+def issue_and_vectors(
+    tmp_path: Path, server: HTTPServer, embed: str, **performance: Any
+) -> tuple[Digest, dict[str, str]]:
+    """The issue of the week, and the vectors the run embedded (cached), by key."""
     config = make_config(
         tmp_path,
         [server.host_port],
@@ -149,15 +157,14 @@ def issue(tmp_path: Path, server: HTTPServer, embed: str) -> tuple[Digest, int]:
         newsletter={"max_stories": 2},
         ranking={"more_per_section": 1},
         sections=[{"title": "Batteries", "keywords": ["battery", "plant"]}],
-        performance={"embed": embed},
+        performance={"embed": embed} | performance,
     )
     digest = run(config, OPTIONS).digest
     assert digest is not None
     with Store(config.state.path) as store:
-        (embedded,) = store._db.execute(
-            "SELECT COUNT(*) FROM results WHERE key LIKE 'embed:%'"
-        ).fetchone()
-    return digest, int(embedded)
+        rows = store._db.execute("SELECT key, data FROM results WHERE key LIKE 'embed:%'")
+        vectors = {str(key): str(data) for key, data in rows.fetchall()}
+    return digest, vectors
 
 
 def shown(digest: Digest) -> list[tuple[str, list[str]]]:
@@ -176,6 +183,20 @@ def test_the_needed_headlines_give_the_issue_all_of_them_give(
     assert PARAPHRASE in {a.title for a in story.others}
     headlines = len(EVENT) + 1 + len(EVENTS)
     assert all_of_them >= headlines > few  # the stories that cannot make it: not embedded
+
+
+def test_a_pass_grouped_in_a_process_of_its_own_embeds_the_same_and_gives_the_same_issue(
+    tmp_path: Path, http_server: HTTPServer
+) -> None:
+    """With worker processes, the pass groups at the widest in a process of its own while
+    this one ranks the places and embeds the headlines that take them (cached for the
+    next grouping): the same vectors, the same issue as the pass all in one process."""
+    here, at_hand = issue_and_vectors(tmp_path / "here", http_server, "needed")
+    apart, sent = issue_and_vectors(
+        tmp_path / "apart", http_server, "needed", workers=2, min_pool_jobs=1
+    )
+    assert shown(apart) == shown(here)
+    assert sent == at_hand and len(sent) > len(EVENT)
 
 
 def test_the_paraphrase_needs_the_headline_vectors() -> None:

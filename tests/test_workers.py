@@ -289,3 +289,60 @@ def test_page_workers_start_with_the_extraction_code_loaded_and_take_every_page(
     done = asyncio.run(go())
     rest()
     assert all(pid != os.getpid() and loaded for pid, loaded in done)
+
+
+def test_page_workers_are_kept_from_one_round_to_the_next_and_rest_when_asked() -> None:
+    """The rounds of a run's page reading share one pool (its processes start once),
+    each round in an event loop of its own; `rest` ends them and the next round starts
+    new ones; a job that kills a worker fails alone and the next round has workers."""
+    from digest.pages import PageWorkers
+
+    async def round_of(workers: Workers, jobs: int) -> set[int]:
+        return set(await asyncio.gather(*(workers.run(pid_of, i) for i in range(jobs))))
+
+    rest()
+    ready()
+    with PageWorkers(POOL) as kept:
+        first = kept.for_round(8, eager=True)
+        seen = asyncio.run(round_of(first, 8))
+        started = first.pids
+        again = kept.for_round(3, eager=True)
+        seen_again = asyncio.run(round_of(again, 6))
+        assert again is first and again.pids == started  # no process started again
+        assert os.getpid() not in seen | seen_again and seen_again <= started
+        kept.rest()
+        assert first.pids == frozenset()
+        fresh = kept.for_round(4, eager=True)
+        crash = asyncio.run(_with_crash(fresh))
+        after = asyncio.run(round_of(kept.for_round(4, eager=True), 4))
+    assert fresh is not first and isinstance(crash, WorkerCrashed)
+    assert after and not after & started and os.getpid() not in after
+    rest()
+
+
+async def _with_crash(workers: Workers) -> BaseException | int:
+    done = await asyncio.gather(workers.run(die, 0), return_exceptions=True)
+    return done[0]
+
+
+def test_a_worker_waiting_for_the_fork_server_never_blocks_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first job starts a worker, which waits for the fork server's preload (here
+    half a second): meanwhile the event loop goes on (a run's fetches keep flowing)."""
+    started, done = tmp_path / "started", tmp_path / "done"
+    monkeypatch.setenv("DIGEST_TEST_PRELOAD_MARKS", f"{started}{os.pathsep}{done}")
+    seen: list[tuple[bool, bool]] = []
+
+    async def go() -> int:
+        async with Workers(POOL, 4, ["tests.slow_preload"], eager=True) as workers:
+            job = asyncio.ensure_future(workers.run(pid_of, 0))
+            while not job.done():
+                seen.append((started.exists(), done.exists()))
+                await asyncio.sleep(0.01)
+            return await job
+
+    rest()  # the next pool starts the fork server, with the slow preload
+    assert asyncio.run(go()) != os.getpid()
+    rest()
+    assert (True, False) in seen  # the loop ran while the fork server was preloading
