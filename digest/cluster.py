@@ -639,19 +639,38 @@ def _semantic(cosine: float, low: float = SEM_LOW, high: float = SEM_HIGH) -> fl
     return max(0.0, min(1.0, (cosine - low) / (high - low)))
 
 
-def _signals(a: _Weighted, b: _Weighted, cosine: float, opening: float = 0.0) -> dict[str, float]:
-    """Every signal of the pair score, each in [0, 1] (`opening`: the cosine of the two
-    items' `opening_text` vectors, 0 unless both are full texts)."""
+# The signals of a pair read from the words alone: lead, title, names, numbers, dup and
+# other_figures (a grouping of the same reading with other vectors reads them again).
+_Words = tuple[float, float, float, float, float, float]
+
+
+def _word_signals(a: _Weighted, b: _Weighted) -> _Words:
+    """The pair's signals that do not read the embeddings (`_Words`)."""
     shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
+    return (
+        a.lead.cosine(b.lead),
+        a.title.cosine(b.title),
+        _names(a, b),
+        min(1.0, shared_numbers / NUMBERS_FULL),
+        _containment(a.profile.shingles, b.profile.shingles),
+        _other_figures(a.profile.head_numbers, b.profile.head_numbers),
+    )
+
+
+def _with_vectors(cosine: float, opening: float, words: _Words) -> dict[str, float]:
+    """Every signal of the pair score, each in [0, 1], from the cosine of the two items'
+    `embed_text` vectors, that of their `opening_text` vectors less the batch's usual
+    (`opening`: 0 unless both are full texts) and the words' signals (`_word_signals`)."""
+    lead, title, names, numbers, dup, other_figures = words
     return {
         "semantic": _semantic(cosine),
         "opening": _semantic(opening, OPEN_LOW, OPEN_HIGH),
-        "lead": a.lead.cosine(b.lead),
-        "title": a.title.cosine(b.title),
-        "names": _names(a, b),
-        "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
-        "dup": _containment(a.profile.shingles, b.profile.shingles),
-        "other_figures": _other_figures(a.profile.head_numbers, b.profile.head_numbers),
+        "lead": lead,
+        "title": title,
+        "names": names,
+        "numbers": numbers,
+        "dup": dup,
+        "other_figures": other_figures,
     }
 
 
@@ -724,6 +743,9 @@ class Reading:
     # items weighed without their outlet's furniture, made when a grouping first needs them
     # (`_Scorer._stripped`) and kept for the next grouping of the same reading
     stripped: dict[int, _Weighted] = field(default_factory=dict, compare=False)
+    # the pairs' signals read from the words (`_word_signals`, by the pair as scored: (i, j)
+    # is not (j, i), whose sums run in another order), kept alike
+    words: dict[tuple[int, int], _Words] = field(default_factory=dict, compare=False)
 
 
 def read(items: Sequence[Item]) -> Reading:
@@ -748,7 +770,7 @@ class _Scorer:
             vectors = embedded(items, reading)
         self.vectors, self.openings = _rows(vectors, len(items))
         self.density = _density(self.openings, self.batch.profiles)
-        self.stripped = reading.stripped
+        self.stripped, self.words = reading.stripped, reading.words
         self.cache: dict[tuple[int, int], float] = {}
 
     def __call__(self, i: int, j: int) -> float:
@@ -763,13 +785,18 @@ class _Scorer:
         share a house template ("X said on Monday it would recall N vans") that the model
         reads as one meaning."""
         a, b = self.weighted[i], self.weighted[j]
-        if a.profile.source and a.profile.source == b.profile.source:
-            return _signals(self._stripped(i), self._stripped(j), 0.0)
+        same = bool(a.profile.source) and a.profile.source == b.profile.source
+        words = self.words.get((i, j))
+        if words is None:
+            pair = (self._stripped(i), self._stripped(j)) if same else (a, b)
+            words = self.words[i, j] = _word_signals(*pair)
+        if same:
+            return _with_vectors(0.0, 0.0, words)
         opening, openings = 0.0, self.openings
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
             crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
             opening = float(openings[i] @ openings[j]) - crowd
-        return _signals(a, b, float(self.vectors[i] @ self.vectors[j]), opening)
+        return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
