@@ -108,7 +108,7 @@ def capture(path: Path) -> None:
             argv = ["run", "--config", str(config), "--since", "36500d"]
             code = cli.main([*argv, "--until", speed.UNTIL, "--quiet"])
     finally:
-        pipeline._grouped = inner  # type: ignore[assignment]
+        pipeline._grouped = inner
     if code != 0:
         raise SystemExit(f"the cold run failed ({code}); see {work}")
     part = path.with_name(path.name + ".part")
@@ -133,7 +133,7 @@ class Timer:
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             stack = self.local.__dict__.setdefault("stack", [])
-            frame = [part, 0.0]
+            frame: list[Any] = [part, 0.0]
             stack.append(frame)
             start = time.thread_time()
             try:
@@ -238,8 +238,10 @@ def in_process(calls: list[Call], parts: bool, profile: str | None) -> list[dict
 
 
 def _replay_there(calls: list[Call], parts: bool, profile: str | None) -> list[dict[str, Any]]:
-    import digest.cluster  # noqa: F401  (preloaded, as the pass's process and main have it)
-    import digest.embed  # noqa: F401
+    import digest.cluster
+    import digest.embed  # preloaded, as the pass's process and main have them
+
+    assert digest.cluster and digest.embed
 
     return replay(calls, parts, profile)
 
@@ -269,9 +271,8 @@ def parts_table(results: list[dict[str, Any]]) -> str:
     rows = []
     for name in names:
         rows.append((name, [r["parts"].get(name, 0.0) for r in results]))
-    rows.append(
-        ("other (engine threads, unwrapped)", [r["cpu"] - sum(r["parts"].values()) for r in results])
-    )
+    other = [r["cpu"] - sum(r["parts"].values()) for r in results]
+    rows.append(("other (engine threads, unwrapped)", other))
     for name, values in sorted(rows, key=lambda row: -sum(row[1])):
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
@@ -307,7 +308,11 @@ def main() -> int:
         for n, group in enumerate(processes.values()):
             profile = f"{args.profile}-{n}.prof" if args.profile else None
             results += in_process(group, not args.no_parts and not profile, profile)
-        best = results if not best else [min(a, b, key=_cpu) for a, b in zip(best, results)]
+        best = (
+            results
+            if not best
+            else [min(a, b, key=_cpu) for a, b in zip(best, results, strict=True)]
+        )
     print(f"load {os.getloadavg()[0]:.1f}\n")
     print(table(best))
     if not args.no_parts and not args.profile:
@@ -319,7 +324,7 @@ def main() -> int:
         print(f"\nsaved the groups and vector digests of {len(best)} calls to {args.save}")
     if args.check:
         saved = json.loads(args.check.read_text())
-        differ = [n for n, (a, b) in enumerate(zip(outputs(best), saved)) if a != b]
+        differ = [n for n, (a, b) in enumerate(zip(outputs(best), saved, strict=False)) if a != b]
         if differ or len(saved) != len(best):
             print(f"\ncalls that differ: {differ} ({len(saved)} saved, {len(best)} now)")
             status = 1

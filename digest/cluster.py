@@ -54,7 +54,9 @@ import heapq
 import math
 import pickle
 import re
+import struct
 import unicodedata
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -62,7 +64,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -743,9 +745,11 @@ class Reading:
     # items weighed without their outlet's furniture, made when a grouping first needs them
     # (`_Scorer._stripped`) and kept for the next grouping of the same reading
     stripped: dict[int, _Weighted] = field(default_factory=dict, compare=False)
-    # the pairs' signals read from the words (`_word_signals`, by the pair as scored: (i, j)
-    # is not (j, i), whose sums run in another order), kept alike
-    words: dict[tuple[int, int], _Words] = field(default_factory=dict, compare=False)
+    # the candidate pairs' signals read from the words, kept alike (`_PairWords`)
+    words: _PairWords = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", _PairWords(self.pairs, len(self.weighted)))
 
 
 def read(items: Sequence[Item]) -> Reading:
@@ -753,6 +757,38 @@ def read(items: Sequence[Item]) -> Reading:
     batch = _Batch([_profile(item) for item in items])
     weighted = tuple(batch.weigh(profile) for profile in batch.profiles)
     return Reading(batch, weighted, tuple(_candidates(batch.profiles, batch)))
+
+
+class _PairWords:
+    """The word signals (`_word_signals`) of the candidate pairs (i < j) of `count` items,
+    once scored: a later grouping of the same reading scores them again with other
+    vectors. Packed, six doubles a pair (~1.3 MB for a week's ~27,000 pairs; a dict of
+    tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
+
+    _PACK: Final = struct.Struct("6d")
+
+    def __init__(self, pairs: Sequence[tuple[int, int]], count: int) -> None:
+        self.count = count
+        self.keys = [i * count + j for i, j in pairs]  # ascending, as the pairs are sorted
+        self.packed = bytearray(self._PACK.size * len(self.keys))
+        self.known = bytearray(len(self.keys))
+
+    def slot(self, i: int, j: int) -> int:
+        """Where the pair (i, j) is kept, or -1 (not a candidate pair, or i > j: the sums
+        of (j, i) run in another order)."""
+        key = i * self.count + j
+        at = bisect_left(self.keys, key)
+        return at if i < j and at < len(self.keys) and self.keys[at] == key else -1
+
+    def get(self, slot: int) -> _Words | None:
+        if slot < 0 or not self.known[slot]:
+            return None
+        return cast(_Words, self._PACK.unpack_from(self.packed, slot * self._PACK.size))
+
+    def put(self, slot: int, words: _Words) -> None:
+        if slot >= 0:
+            self._PACK.pack_into(self.packed, slot * self._PACK.size, *words)
+            self.known[slot] = 1
 
 
 class _Scorer:
@@ -786,10 +822,12 @@ class _Scorer:
         reads as one meaning."""
         a, b = self.weighted[i], self.weighted[j]
         same = bool(a.profile.source) and a.profile.source == b.profile.source
-        words = self.words.get((i, j))
+        slot = self.words.slot(i, j)
+        words = self.words.get(slot)
         if words is None:
             pair = (self._stripped(i), self._stripped(j)) if same else (a, b)
-            words = self.words[i, j] = _word_signals(*pair)
+            words = _word_signals(*pair)
+            self.words.put(slot, words)
         if same:
             return _with_vectors(0.0, 0.0, words)
         opening, openings = 0.0, self.openings
