@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Final, cast
 
@@ -337,9 +337,23 @@ def embed_texts(items: Sequence[Item]) -> list[str]:
     return [*map(embed_text, items), *map(opening_text, items)]
 
 
-def _content(words: Iterable[str]) -> Counter[str]:
-    """Counts of the content words among `words`."""
-    return Counter(token for token in map(_normalise, words) if _is_content(token))
+@lru_cache(maxsize=1 << 16)
+def _read_word(word: str) -> tuple[str, bool, bool, bool, bool]:
+    """What the readings of an item need of one word, read once per distinct word: its
+    token (`_normalise`), whether that is a content word (`_is_content`), whether the word
+    is name-like (`_is_name_like`), written in lower case, and an acronym (`_acronym`)."""
+    token = _normalise(word)
+    content = _is_content(token)
+    name_like = word[0].isalpha() and content and token not in _NAME_STOP
+    return token, content, name_like, word[0].islower(), _acronym(word)
+
+
+_Read = tuple[str, bool, bool, bool, bool]  # `_read_word`
+
+
+def _content(read: Iterable[_Read]) -> Counter[str]:
+    """Counts of the content words among words read (`_read_word`)."""
+    return Counter(token for token, content, *_ in read if content)
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -354,7 +368,11 @@ def _acronym(word: str) -> bool:
 
 
 def _entities(
-    body: str, title_words: Sequence[str], words: Sequence[re.Match[str]]
+    body: str,
+    title_words: Sequence[str],
+    words: Sequence[re.Match[str]],
+    read: Sequence[_Read],
+    title_read: Sequence[_Read],
 ) -> Counter[str]:
     """Counts of the words used as names in the title and body.
 
@@ -363,27 +381,27 @@ def _entities(
     lower-case ones, or when it opens a sentence next to another capital and is never written
     in lower case ("Kanto Motors said ...").
 
-    `title_words` and `words` are the title's words and the body's (`_WORD` matches).
+    `title_words` and `words` are the title's words and the body's (`_WORD` matches),
+    `title_read` and `read` each word read (`_read_word`).
     """
-    mid: Counter[str] = Counter()
-    opening: Counter[str] = Counter()
-    lower: Counter[str] = Counter()
-    for index, match in enumerate(words):
-        word = match.group()
-        if not _is_name_like(word):
+    mid: dict[str, int] = {}
+    opening: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    last = len(words) - 1
+    for index, (token, _, name_like, lowercase, acronym) in enumerate(read):
+        if not name_like:
             continue
-        token = _normalise(word)
-        if word[0].islower():
-            lower[token] += 1
-        elif _acronym(word) or not _starts_sentence(body, match.start()):
-            mid[token] += 1
-        elif index + 1 < len(words) and words[index + 1].group()[0].isupper():
-            opening[token] += 1
-    names = {token for token, count in mid.items() if count > lower[token]}
-    names.update(token for token in opening if not lower[token])
+        if lowercase:
+            lower[token] = lower.get(token, 0) + 1
+        elif acronym or not _starts_sentence(body, words[index].start()):
+            mid[token] = mid.get(token, 0) + 1
+        elif index < last and words[index + 1].group()[0].isupper():
+            opening[token] = opening.get(token, 0) + 1
+    names = {token for token, count in mid.items() if count > lower.get(token, 0)}
+    names.update(token for token in opening if token not in lower)
     names.update(_title_names(title_words))
-    counts = Counter(token for match in words if (token := _normalise(match.group())) in names)
-    counts.update(token for token in map(_normalise, title_words) if token in names)
+    counts = Counter(token for token, *_ in read if token in names)
+    counts.update(token for token, *_ in title_read if token in names)
     return counts
 
 
@@ -508,18 +526,22 @@ class _Profile:
 def _profile(item: Item) -> _Profile:
     """Everything the scorer needs from one item, read from a capped prefix of its text."""
     title = item.title[:MAX_TITLE_CHARS]
-    body = _prefix(_body(item), BODY_WORDS)
-    matches = list(_WORD.finditer(body))
+    text = _body(item)[:MAX_CHARS]
+    # the body up to the end of its BODY_WORDS-th word (`_prefix`), its words found once
+    matches = list(islice(_WORD.finditer(text), BODY_WORDS))
+    body = text[: matches[-1].end()] if len(matches) == BODY_WORDS else text
     title_words, body_words = _WORD.findall(title), [match.group() for match in matches]
-    head = len(title) + 1 + len(_prefix(body, HEAD_WORDS))
-    numbers, head_numbers = _figure_sets(title + "\n" + body, head)
+    opening = matches[HEAD_WORDS - 1].end() if len(matches) >= HEAD_WORDS else len(body)
+    numbers, head_numbers = _figure_sets(title + "\n" + body, len(title) + 1 + opening)
+    title_read, read = list(map(_read_word, title_words)), list(map(_read_word, body_words))
+    lead = read[:LEAD_WORDS]
     return _Profile(
-        title=_content(title_words),
-        lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
-        entities=_entities(body, title_words, matches),
+        title=_content(title_read),
+        lead=_content([*title_read, *lead]),
+        entities=_entities(body, title_words, matches, read, title_read),
         numbers=numbers,
         head_numbers=head_numbers,  # the figures of the title + "\n" + the opening words
-        body_words=len(_content(body_words[:LEAD_WORDS])),
+        body_words=len({token for token, content, *_ in lead if content}),
         words=len(body_words),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),

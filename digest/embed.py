@@ -24,6 +24,7 @@ import ctypes
 import gc
 import hashlib
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -225,10 +226,7 @@ def completed(
             out[n] = vectors[n] if texts[n] not in done else done[texts[n]]
     ahead = _beside(beside, meanwhile)
     if release:
-        _model.cache_clear()  # the engine frees its buffers and unmaps its weights
-        _MEMO.vectors.clear()
-        gc.collect()
-        _trim()
+        _release()
     fresh = np.zeros((len(missing), DIM), dtype=np.float32)
     for n, text in enumerate(missing):
         if text in done:
@@ -268,6 +266,19 @@ def _one_thread() -> None:
 def _embedded(texts: Sequence[str], threads: int) -> dict[str, Vectors]:
     """The vectors of distinct `texts`, by text."""
     return dict(zip(texts, embed(texts, threads), strict=True))
+
+
+def _release() -> None:
+    """Free the model (the engine frees its buffers and unmaps its weights when it is
+    deleted) and the vectors remembered, and give the memory back. The model goes with
+    its last reference: a full collection (~80 ms in a process holding a week's reading,
+    for a few ctypes objects) runs only if something still holds it, in a cycle say."""
+    loaded = weakref.ref(_model()) if _model.cache_info().currsize else None
+    _model.cache_clear()
+    _MEMO.vectors.clear()
+    if loaded is not None and loaded() is not None:
+        gc.collect()
+    _trim()
 
 
 def _trim() -> None:
