@@ -567,17 +567,21 @@ class _Weighted:
 class _Batch:
     """Document frequencies over the batch, smoothed so that tiny batches weigh evenly."""
 
-    def __init__(self, profiles: Sequence[_Profile]) -> None:
+    def __init__(
+        self, profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]] | None = None
+    ) -> None:
+        """`tokens`: each profile's `tokens()`, if made before."""
         self.profiles = profiles
+        tokens = [profile.tokens() for profile in profiles] if tokens is None else tokens
         self.df: Counter[str] = Counter()
         shingle_df: Counter[str] = Counter()
-        for profile in profiles:
-            self.df.update(profile.tokens())
+        for keys, profile in zip(tokens, profiles, strict=True):
+            self.df.update(keys)
             shingle_df.update(profile.shingles)
         # the shingles too common to mark a copy (not their counts: a week's are megabytes)
         self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
-        self.templates = _templates(profiles)
+        self.templates = _templates(profiles, tokens)
         self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
 
     def idf(self, key: str) -> float:
@@ -606,27 +610,32 @@ class _Batch:
         return log_tfidf(counts, lambda token: self.idf(f"{kind}:{token}"))
 
 
-def _templates(profiles: Sequence[_Profile]) -> dict[str, dict[str, frozenset[str]]]:
-    """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind."""
-    by_source: defaultdict[str, list[_Profile]] = defaultdict(list)
-    for profile in profiles:
+def _templates(
+    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]]
+) -> dict[str, dict[str, frozenset[str]]]:
+    """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind
+    (`tokens`: each profile's `tokens()`; kind "s": its shingles)."""
+    by_source: defaultdict[str, list[int]] = defaultdict(list)
+    for index, profile in enumerate(profiles):
         if profile.source:
-            by_source[profile.source].append(profile)
+            by_source[profile.source].append(index)
     templates: dict[str, dict[str, frozenset[str]]] = {}
     for source, members in by_source.items():
         least = max(TEMPLATE_MIN, math.ceil(TEMPLATE_SHARE * len(members)))
         if len(members) < least:
             continue
         counts: Counter[str] = Counter()
-        for profile in members:
-            counts.update(profile.tokens())
-            counts.update(f"s:{shingle}" for shingle in profile.shingles)
+        shingles: Counter[str] = Counter()
+        for index in members:
+            counts.update(tokens[index])
+            shingles.update(profiles[index].shingles)
         kinds: defaultdict[str, set[str]] = defaultdict(set)
         for key, count in counts.items():
             if count >= least:
                 kind, token = key.split(":", 1)
                 kinds[kind].add(token)
-        templates[source] = {kind: frozenset(tokens) for kind, tokens in kinds.items()}
+        kinds["s"].update(shingle for shingle, count in shingles.items() if count >= least)
+        templates[source] = {kind: frozenset(found) for kind, found in kinds.items() if found}
     return templates
 
 
@@ -776,9 +785,11 @@ class Reading:
 
 def read(items: Sequence[Item]) -> Reading:
     """The reading of `items` (see `Reading`)."""
-    batch = _Batch([_profile(item) for item in items])
-    weighted = tuple(batch.weigh(profile) for profile in batch.profiles)
-    return Reading(batch, weighted, tuple(_candidates(batch.profiles, batch)))
+    profiles = [_profile(item) for item in items]
+    tokens = [profile.tokens() for profile in profiles]
+    batch = _Batch(profiles, tokens)
+    weighted = tuple(batch.weigh(profile) for profile in profiles)
+    return Reading(batch, weighted, tuple(_candidates(profiles, batch, tokens)))
 
 
 class _PairWords:
@@ -1011,34 +1022,44 @@ def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
     return pairs
 
 
-def _candidates(profiles: Sequence[_Profile], batch: _Batch) -> list[tuple[int, int]]:
+def _candidates(
+    profiles: Sequence[_Profile], batch: _Batch, tokens: Sequence[Sequence[str]] | None = None
+) -> list[tuple[int, int]]:
     """Pairs (i < j) worth scoring: they share rare tokens, or they may be copies.
 
     Tokens in more than MAX_POSTING items are skipped and each item keeps its MAX_CANDIDATES
     partners with the most shared IDF, so the work is linear in the batch. A copy key (exact
     title or opening) in more items than that links each item to the next one holding it,
     so that a story copied a hundred times still becomes one chain, at linear cost.
+    `tokens`: each profile's `tokens()`, if made before.
     """
-    tokens = [profile.tokens() for profile in profiles]
+    tokens = [profile.tokens() for profile in profiles] if tokens is None else tokens
     postings: dict[str, list[int]] = defaultdict(list)
     for index, keys in enumerate(tokens):
         for key in keys:
             postings[key].append(index)
     pairs: set[tuple[int, int]] = set()
+    shared_by: dict[str, tuple[float, list[int]]] = {}  # a key shared by 2 to MAX_POSTING
     for key, posting in postings.items():
-        if key.startswith("c:") and len(posting) > MAX_POSTING:
+        if 1 < len(posting) <= MAX_POSTING:
+            shared_by[key] = (batch.idf(key), posting)
+        elif key.startswith("c:") and len(posting) > MAX_POSTING:
             pairs.update(pairwise(posting))
     for index, keys in enumerate(tokens):
         shared: dict[int, float] = {}  # partner -> the IDF shared, added up key by key
         for key in keys:
-            posting = postings[key]
-            if 1 < len(posting) <= MAX_POSTING:
-                weight = batch.idf(key)
-                for other in posting:
-                    if other != index:
-                        shared[other] = weight + shared.get(other, 0)
-        best = heapq.nsmallest(MAX_CANDIDATES, shared.items(), key=lambda kv: (-kv[1], kv[0]))
-        pairs.update((min(index, other), max(index, other)) for other, _ in best)
+            found = shared_by.get(key)
+            if found is None:
+                continue
+            weight, posting = found
+            for other in posting:
+                if other != index:
+                    shared[other] = weight + shared.get(other, 0)
+        if len(shared) > MAX_CANDIDATES:
+            best = heapq.nsmallest(MAX_CANDIDATES, shared, key=lambda n: (-shared[n], n))
+        else:
+            best = list(shared)
+        pairs.update((min(index, other), max(index, other)) for other in best)
     return sorted(pairs)
 
 
