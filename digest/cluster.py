@@ -557,13 +557,17 @@ def _profile(item: Item) -> _Profile:
 
 @dataclass(frozen=True)
 class _Weighted:
-    """A profile weighed against its batch: what `_signals` compares."""
+    """A profile weighed against its batch: what `_word_signals` compares."""
 
     profile: _Profile
     title: Vector
     lead: Vector
     rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
     figure_rarity: Mapping[str, float]  # figure -> rarity in (0, 1]
+    shingles: int  # how many of its shingles mark a copy (those not in MAX_POSTING items)
+    # those of them another item of the batch has too: all that two items can share
+    # (a tenth of them, so that a pair's shared shingles are found ten times faster)
+    repeated: frozenset[str]
 
 
 class _Batch:
@@ -580,8 +584,10 @@ class _Batch:
         for keys, profile in zip(tokens, profiles, strict=True):
             self.df.update(keys)
             shingle_df.update(profile.shingles)
-        # the shingles too common to mark a copy (not their counts: a week's are megabytes)
+        # the shingles too common to mark a copy, and those that may (not their counts: a
+        # week's are megabytes)
         self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
+        self.repeated = frozenset(s for s, count in shingle_df.items() if 1 < count <= MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
         self.templates = _templates(profiles, tokens)
         self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
@@ -599,13 +605,14 @@ class _Batch:
         rarest = math.log(1.0 + self.docs)
         rarity = {token: self.idf(f"e:{token}") / rarest for token in profile.entities}
         figure_rarity = {number: self.idf(f"n:{number}") / rarest for number in profile.numbers}
-        common = profile.shingles & self.common
         return _Weighted(
-            profile=replace(profile, shingles=profile.shingles - common) if common else profile,
+            profile=profile,
             title=self._vector(profile.title, "w"),
             lead=self._vector(profile.lead, "w"),
             rarity=rarity,
             figure_rarity=figure_rarity,
+            shingles=len(profile.shingles) - len(profile.shingles & self.common),
+            repeated=profile.shingles & self.repeated,
         )
 
     def _vector(self, counts: Mapping[str, int], kind: str) -> Vector:
@@ -647,15 +654,16 @@ def _names(a: _Weighted, b: _Weighted) -> float:
     return min(1.0, shared / NAMES_FULL)
 
 
-def _containment(a: frozenset[str], b: frozenset[str]) -> float:
-    """|A & B| / min(|A|, |B|): a copy with a paragraph dropped still scores near 1.
+def _containment(a: _Weighted, b: _Weighted) -> float:
+    """|A & B| / min(|A|, |B|) over the shingles that mark a copy: a copy with a paragraph
+    dropped still scores near 1.
 
     A very short text counts as DUP_MIN_SHINGLES long, so that three shared stock phrases
     do not make two one-line summaries "copies".
     """
-    if not a or not b:
+    if not a.shingles or not b.shingles:
         return 0.0
-    return len(a & b) / max(min(len(a), len(b)), DUP_MIN_SHINGLES)
+    return len(a.repeated & b.repeated) / max(min(a.shingles, b.shingles), DUP_MIN_SHINGLES)
 
 
 def _date_factor(a: datetime | None, b: datetime | None) -> float:
@@ -687,7 +695,7 @@ def _word_signals(a: _Weighted, b: _Weighted) -> _Words:
         a.title.cosine(b.title),
         _names(a, b),
         min(1.0, shared_numbers / NUMBERS_FULL),
-        _containment(a.profile.shingles, b.profile.shingles),
+        _containment(a, b),
         _other_figures(a.profile.head_numbers, b.profile.head_numbers),
     )
 
