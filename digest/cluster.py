@@ -869,15 +869,18 @@ class _Scorer:
         if vectors is None:
             vectors = embedded(items, reading)
         self.vectors, self.openings = _rows(vectors, len(items))
+        # the rows left empty (items not embedded): their cosines are 0, not computed
+        self.embedded = [bool(row.any()) for row in self.vectors]
         self.density = _density(self.openings, self.batch.profiles)
         self.stripped, self.words = reading.stripped, reading.words
         self.cache: dict[tuple[int, int], float] = {}
 
     def __call__(self, i: int, j: int) -> float:
         key = (i, j) if i < j else (j, i)
-        if key not in self.cache:
-            self.cache[key] = self._score(*key)
-        return self.cache[key]
+        score = self.cache.get(key)
+        if score is None:
+            score = self.cache[key] = self._score(*key)
+        return score
 
     def signals(self, i: int, j: int) -> dict[str, float]:
         """The signals of a pair. Same-outlet pairs are read without the outlet's furniture,
@@ -898,7 +901,9 @@ class _Scorer:
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
             crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
             opening = float(openings[i] @ openings[j]) - crowd
-        return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
+        if self.embedded[i] and self.embedded[j]:
+            return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
+        return _with_vectors(0.0, opening, words)  # `semantic` 0, as from an empty row's +-0
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
