@@ -115,8 +115,7 @@ def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
             out[n] = found
         elif text:
             todo.setdefault(text, []).append(n)
-    pending = list(todo)
-    chunks = [pending[start : start + BATCH] for start in range(0, len(pending), BATCH)]
+    chunks = _chunks(list(todo), threads)
     if threads > 1 and len(chunks) > 1:
         _one_thread()  # loaded once, before the threads share it
         with ThreadPoolExecutor(threads, thread_name_prefix="embed") as pool:
@@ -128,6 +127,20 @@ def embed(texts: Sequence[str], threads: int = 1) -> Vectors:
             out[todo[text]] = row
             _MEMO.put(text, row)
     return out
+
+
+def _chunks(texts: list[str], threads: int) -> list[list[str]]:
+    """`texts` in batches of BATCH at most, as even as they can be, and as many as a
+    multiple of `threads`: side by side, the threads finish together (102 headlines in
+    two threads: 8 batches of 13 or 12, not 6 of 16 and one of 6 that one thread runs
+    while the other waits). The vectors are the same whatever the batches."""
+    if not texts:
+        return []
+    batches = -(-len(texts) // BATCH)
+    batches = min(-(-batches // threads) * threads, len(texts))
+    size, larger = divmod(len(texts), batches)  # the first `larger` batches hold one more
+    ends = [(n + 1) * size + min(n + 1, larger) for n in range(batches)]
+    return [texts[end - size - (n < larger) : end] for n, end in enumerate(ends)]
 
 
 def _encode_batch(chunk: list[str]) -> Vectors:

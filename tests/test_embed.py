@@ -154,3 +154,22 @@ def test_a_release_frees_the_model_before_the_job_runs(monkeypatch: pytest.Monke
     finally:
         gc.enable()
     assert collections == [1] and model() is None
+
+
+def test_batches_are_even_and_the_vectors_the_same_whatever_the_batches() -> None:
+    """Texts go to the engine in batches of BATCH at most, as even as they can be and,
+    side by side, as many as a multiple of the threads (they finish together); a text's
+    vector is the same, to the last bit, whatever batch it was in."""
+    texts = [f"Carmaker {n} recalls {n * 7} vans over {'brake ' * (n % 5)}lines" for n in range(41)]
+    for threads in (1, 2, 3):
+        batches = embed._chunks(texts, threads)
+        assert [t for batch in batches for t in batch] == texts
+        sizes = {len(batch) for batch in batches}
+        assert max(sizes) <= embed.BATCH and max(sizes) - min(sizes) <= 1
+        assert threads == 1 or len(batches) % threads == 0
+    assert [len(b) for b in embed._chunks(texts, 2)] == [11, 10, 10, 10]
+    embed._MEMO.vectors.clear()
+    together = embed.embed(texts, threads=2)
+    embed._MEMO.vectors.clear()
+    alone = np.vstack([embed.embed([text]) for text in texts])
+    assert together.tobytes() == alone.tobytes()
