@@ -1091,8 +1091,9 @@ def _candidates(
             for other in posting:
                 if other != index:
                     shared[other] = weight + shared.get(other, 0)
-        if len(shared) > MAX_CANDIDATES:
-            best = heapq.nsmallest(MAX_CANDIDATES, shared, key=lambda n: (-shared[n], n))
+        if len(shared) > MAX_CANDIDATES:  # the most shared IDF first, then the lowest index
+            ranked = heapq.nsmallest(MAX_CANDIDATES, [(-idf, n) for n, idf in shared.items()])
+            best = [other for _, other in ranked]
         else:
             best = list(shared)
         pairs.update((min(index, other), max(index, other)) for other in best)
