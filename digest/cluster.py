@@ -50,19 +50,23 @@ scores in and out of sample.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import pickle
 import re
+import struct
 import unicodedata
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -335,9 +339,23 @@ def embed_texts(items: Sequence[Item]) -> list[str]:
     return [*map(embed_text, items), *map(opening_text, items)]
 
 
-def _content(words: Iterable[str]) -> Counter[str]:
-    """Counts of the content words among `words`."""
-    return Counter(token for token in map(_normalise, words) if _is_content(token))
+@lru_cache(maxsize=1 << 16)
+def _read_word(word: str) -> tuple[str, bool, bool, bool, bool]:
+    """What the readings of an item need of one word, read once per distinct word: its
+    token (`_normalise`), whether that is a content word (`_is_content`), whether the word
+    is name-like (`_is_name_like`), written in lower case, and an acronym (`_acronym`)."""
+    token = _normalise(word)
+    content = _is_content(token)
+    name_like = word[0].isalpha() and content and token not in _NAME_STOP
+    return token, content, name_like, word[0].islower(), _acronym(word)
+
+
+_Read = tuple[str, bool, bool, bool, bool]  # `_read_word`
+
+
+def _content(read: Iterable[_Read]) -> Counter[str]:
+    """Counts of the content words among words read (`_read_word`)."""
+    return Counter(token for token, content, *_ in read if content)
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -352,7 +370,11 @@ def _acronym(word: str) -> bool:
 
 
 def _entities(
-    body: str, title_words: Sequence[str], words: Sequence[re.Match[str]]
+    body: str,
+    title_words: Sequence[str],
+    words: Sequence[re.Match[str]],
+    read: Sequence[_Read],
+    title_read: Sequence[_Read],
 ) -> Counter[str]:
     """Counts of the words used as names in the title and body.
 
@@ -361,27 +383,27 @@ def _entities(
     lower-case ones, or when it opens a sentence next to another capital and is never written
     in lower case ("Kanto Motors said ...").
 
-    `title_words` and `words` are the title's words and the body's (`_WORD` matches).
+    `title_words` and `words` are the title's words and the body's (`_WORD` matches),
+    `title_read` and `read` each word read (`_read_word`).
     """
-    mid: Counter[str] = Counter()
-    opening: Counter[str] = Counter()
-    lower: Counter[str] = Counter()
-    for index, match in enumerate(words):
-        word = match.group()
-        if not _is_name_like(word):
+    mid: dict[str, int] = {}
+    opening: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    last = len(words) - 1
+    for index, (token, _, name_like, lowercase, acronym) in enumerate(read):
+        if not name_like:
             continue
-        token = _normalise(word)
-        if word[0].islower():
-            lower[token] += 1
-        elif _acronym(word) or not _starts_sentence(body, match.start()):
-            mid[token] += 1
-        elif index + 1 < len(words) and words[index + 1].group()[0].isupper():
-            opening[token] += 1
-    names = {token for token, count in mid.items() if count > lower[token]}
-    names.update(token for token in opening if not lower[token])
+        if lowercase:
+            lower[token] = lower.get(token, 0) + 1
+        elif acronym or not _starts_sentence(body, words[index].start()):
+            mid[token] = mid.get(token, 0) + 1
+        elif index < last and words[index + 1].group()[0].isupper():
+            opening[token] = opening.get(token, 0) + 1
+    names = {token for token, count in mid.items() if count > lower.get(token, 0)}
+    names.update(token for token in opening if token not in lower)
     names.update(_title_names(title_words))
-    counts = Counter(token for match in words if (token := _normalise(match.group())) in names)
-    counts.update(token for token in map(_normalise, title_words) if token in names)
+    counts = Counter(token for token, *_ in read if token in names)
+    counts.update(token for token, *_ in title_read if token in names)
     return counts
 
 
@@ -506,18 +528,22 @@ class _Profile:
 def _profile(item: Item) -> _Profile:
     """Everything the scorer needs from one item, read from a capped prefix of its text."""
     title = item.title[:MAX_TITLE_CHARS]
-    body = _prefix(_body(item), BODY_WORDS)
-    matches = list(_WORD.finditer(body))
+    text = _body(item)[:MAX_CHARS]
+    # the body up to the end of its BODY_WORDS-th word (`_prefix`), its words found once
+    matches = list(islice(_WORD.finditer(text), BODY_WORDS))
+    body = text[: matches[-1].end()] if len(matches) == BODY_WORDS else text
     title_words, body_words = _WORD.findall(title), [match.group() for match in matches]
-    head = len(title) + 1 + len(_prefix(body, HEAD_WORDS))
-    numbers, head_numbers = _figure_sets(title + "\n" + body, head)
+    opening = matches[HEAD_WORDS - 1].end() if len(matches) >= HEAD_WORDS else len(body)
+    numbers, head_numbers = _figure_sets(title + "\n" + body, len(title) + 1 + opening)
+    title_read, read = list(map(_read_word, title_words)), list(map(_read_word, body_words))
+    lead = read[:LEAD_WORDS]
     return _Profile(
-        title=_content(title_words),
-        lead=_content([*title_words, *body_words[:LEAD_WORDS]]),
-        entities=_entities(body, title_words, matches),
+        title=_content(title_read),
+        lead=_content([*title_read, *lead]),
+        entities=_entities(body, title_words, matches, read, title_read),
         numbers=numbers,
         head_numbers=head_numbers,  # the figures of the title + "\n" + the opening words
-        body_words=len(_content(body_words[:LEAD_WORDS])),
+        body_words=len({token for token, content, *_ in lead if content}),
         words=len(body_words),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
@@ -531,29 +557,39 @@ def _profile(item: Item) -> _Profile:
 
 @dataclass(frozen=True)
 class _Weighted:
-    """A profile weighed against its batch: what `_signals` compares."""
+    """A profile weighed against its batch: what `_word_signals` compares."""
 
     profile: _Profile
     title: Vector
     lead: Vector
     rarity: Mapping[str, float]  # entity -> rarity in (0, 1]
     figure_rarity: Mapping[str, float]  # figure -> rarity in (0, 1]
+    shingles: int  # how many of its shingles mark a copy (those not in MAX_POSTING items)
+    # those of them another item of the batch has too: all that two items can share
+    # (a tenth of them, so that a pair's shared shingles are found ten times faster)
+    repeated: frozenset[str]
 
 
 class _Batch:
     """Document frequencies over the batch, smoothed so that tiny batches weigh evenly."""
 
-    def __init__(self, profiles: Sequence[_Profile]) -> None:
+    def __init__(
+        self, profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]] | None = None
+    ) -> None:
+        """`tokens`: each profile's `tokens()`, if made before."""
         self.profiles = profiles
+        tokens = [profile.tokens() for profile in profiles] if tokens is None else tokens
         self.df: Counter[str] = Counter()
         shingle_df: Counter[str] = Counter()
-        for profile in profiles:
-            self.df.update(profile.tokens())
+        for keys, profile in zip(tokens, profiles, strict=True):
+            self.df.update(keys)
             shingle_df.update(profile.shingles)
-        # the shingles too common to mark a copy (not their counts: a week's are megabytes)
+        # the shingles too common to mark a copy, and those that may (not their counts: a
+        # week's are megabytes)
         self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
+        self.repeated = frozenset(s for s, count in shingle_df.items() if 1 < count <= MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
-        self.templates = _templates(profiles)
+        self.templates = _templates(profiles, tokens)
         self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
 
     def idf(self, key: str) -> float:
@@ -569,40 +605,46 @@ class _Batch:
         rarest = math.log(1.0 + self.docs)
         rarity = {token: self.idf(f"e:{token}") / rarest for token in profile.entities}
         figure_rarity = {number: self.idf(f"n:{number}") / rarest for number in profile.numbers}
-        common = profile.shingles & self.common
         return _Weighted(
-            profile=replace(profile, shingles=profile.shingles - common) if common else profile,
+            profile=profile,
             title=self._vector(profile.title, "w"),
             lead=self._vector(profile.lead, "w"),
             rarity=rarity,
             figure_rarity=figure_rarity,
+            shingles=len(profile.shingles) - len(profile.shingles & self.common),
+            repeated=profile.shingles & self.repeated,
         )
 
     def _vector(self, counts: Mapping[str, int], kind: str) -> Vector:
         return log_tfidf(counts, lambda token: self.idf(f"{kind}:{token}"))
 
 
-def _templates(profiles: Sequence[_Profile]) -> dict[str, dict[str, frozenset[str]]]:
-    """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind."""
-    by_source: defaultdict[str, list[_Profile]] = defaultdict(list)
-    for profile in profiles:
+def _templates(
+    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]]
+) -> dict[str, dict[str, frozenset[str]]]:
+    """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind
+    (`tokens`: each profile's `tokens()`; kind "s": its shingles)."""
+    by_source: defaultdict[str, list[int]] = defaultdict(list)
+    for index, profile in enumerate(profiles):
         if profile.source:
-            by_source[profile.source].append(profile)
+            by_source[profile.source].append(index)
     templates: dict[str, dict[str, frozenset[str]]] = {}
     for source, members in by_source.items():
         least = max(TEMPLATE_MIN, math.ceil(TEMPLATE_SHARE * len(members)))
         if len(members) < least:
             continue
         counts: Counter[str] = Counter()
-        for profile in members:
-            counts.update(profile.tokens())
-            counts.update(f"s:{shingle}" for shingle in profile.shingles)
+        shingles: Counter[str] = Counter()
+        for index in members:
+            counts.update(tokens[index])
+            shingles.update(profiles[index].shingles)
         kinds: defaultdict[str, set[str]] = defaultdict(set)
         for key, count in counts.items():
             if count >= least:
                 kind, token = key.split(":", 1)
                 kinds[kind].add(token)
-        templates[source] = {kind: frozenset(tokens) for kind, tokens in kinds.items()}
+        kinds["s"].update(shingle for shingle, count in shingles.items() if count >= least)
+        templates[source] = {kind: frozenset(found) for kind, found in kinds.items() if found}
     return templates
 
 
@@ -612,15 +654,16 @@ def _names(a: _Weighted, b: _Weighted) -> float:
     return min(1.0, shared / NAMES_FULL)
 
 
-def _containment(a: frozenset[str], b: frozenset[str]) -> float:
-    """|A & B| / min(|A|, |B|): a copy with a paragraph dropped still scores near 1.
+def _containment(a: _Weighted, b: _Weighted) -> float:
+    """|A & B| / min(|A|, |B|) over the shingles that mark a copy: a copy with a paragraph
+    dropped still scores near 1.
 
     A very short text counts as DUP_MIN_SHINGLES long, so that three shared stock phrases
     do not make two one-line summaries "copies".
     """
-    if not a or not b:
+    if not a.shingles or not b.shingles:
         return 0.0
-    return len(a & b) / max(min(len(a), len(b)), DUP_MIN_SHINGLES)
+    return len(a.repeated & b.repeated) / max(min(a.shingles, b.shingles), DUP_MIN_SHINGLES)
 
 
 def _date_factor(a: datetime | None, b: datetime | None) -> float:
@@ -639,19 +682,38 @@ def _semantic(cosine: float, low: float = SEM_LOW, high: float = SEM_HIGH) -> fl
     return max(0.0, min(1.0, (cosine - low) / (high - low)))
 
 
-def _signals(a: _Weighted, b: _Weighted, cosine: float, opening: float = 0.0) -> dict[str, float]:
-    """Every signal of the pair score, each in [0, 1] (`opening`: the cosine of the two
-    items' `opening_text` vectors, 0 unless both are full texts)."""
+# The signals of a pair read from the words alone: lead, title, names, numbers, dup and
+# other_figures (a grouping of the same reading with other vectors reads them again).
+_Words = tuple[float, float, float, float, float, float]
+
+
+def _word_signals(a: _Weighted, b: _Weighted) -> _Words:
+    """The pair's signals that do not read the embeddings (`_Words`)."""
     shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
+    return (
+        a.lead.cosine(b.lead),
+        a.title.cosine(b.title),
+        _names(a, b),
+        min(1.0, shared_numbers / NUMBERS_FULL),
+        _containment(a, b),
+        _other_figures(a.profile.head_numbers, b.profile.head_numbers),
+    )
+
+
+def _with_vectors(cosine: float, opening: float, words: _Words) -> dict[str, float]:
+    """Every signal of the pair score, each in [0, 1], from the cosine of the two items'
+    `embed_text` vectors, that of their `opening_text` vectors less the batch's usual
+    (`opening`: 0 unless both are full texts) and the words' signals (`_word_signals`)."""
+    lead, title, names, numbers, dup, other_figures = words
     return {
         "semantic": _semantic(cosine),
         "opening": _semantic(opening, OPEN_LOW, OPEN_HIGH),
-        "lead": a.lead.cosine(b.lead),
-        "title": a.title.cosine(b.title),
-        "names": _names(a, b),
-        "numbers": min(1.0, shared_numbers / NUMBERS_FULL),
-        "dup": _containment(a.profile.shingles, b.profile.shingles),
-        "other_figures": _other_figures(a.profile.head_numbers, b.profile.head_numbers),
+        "lead": lead,
+        "title": title,
+        "names": names,
+        "numbers": numbers,
+        "dup": dup,
+        "other_figures": other_figures,
     }
 
 
@@ -724,13 +786,73 @@ class Reading:
     # items weighed without their outlet's furniture, made when a grouping first needs them
     # (`_Scorer._stripped`) and kept for the next grouping of the same reading
     stripped: dict[int, _Weighted] = field(default_factory=dict, compare=False)
+    # the candidate pairs' signals read from the words, kept alike (`_PairWords`)
+    words: _PairWords = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", _PairWords(self.pairs, len(self.weighted)))
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block: reading and grouping a week
+    make ~a million objects and no cycles, and the collections they set off each walk
+    every object alive (~0.25 s of CPU in a week's first pass). It runs again after (a
+    block run with it paused leaves it paused)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def read(items: Sequence[Item]) -> Reading:
     """The reading of `items` (see `Reading`)."""
-    batch = _Batch([_profile(item) for item in items])
-    weighted = tuple(batch.weigh(profile) for profile in batch.profiles)
-    return Reading(batch, weighted, tuple(_candidates(batch.profiles, batch)))
+    with _uncollected():
+        return _read(items)
+
+
+def _read(items: Sequence[Item]) -> Reading:
+    profiles = [_profile(item) for item in items]
+    tokens = [profile.tokens() for profile in profiles]
+    batch = _Batch(profiles, tokens)
+    weighted = tuple(batch.weigh(profile) for profile in profiles)
+    return Reading(batch, weighted, tuple(_candidates(profiles, batch, tokens)))
+
+
+class _PairWords:
+    """The word signals (`_word_signals`) of the candidate pairs (i < j) of `count` items,
+    once scored: a later grouping of the same reading scores them again with other
+    vectors. Packed, six doubles a pair (~1.3 MB for a week's ~27,000 pairs; a dict of
+    tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
+
+    _PACK: Final = struct.Struct("6d")
+
+    def __init__(self, pairs: Sequence[tuple[int, int]], count: int) -> None:
+        self.count = count
+        self.keys = [i * count + j for i, j in pairs]  # ascending, as the pairs are sorted
+        self.packed = bytearray(self._PACK.size * len(self.keys))
+        self.known = bytearray(len(self.keys))
+
+    def slot(self, i: int, j: int) -> int:
+        """Where the pair (i, j) is kept, or -1 (not a candidate pair, or i > j: the sums
+        of (j, i) run in another order)."""
+        key = i * self.count + j
+        at = bisect_left(self.keys, key)
+        return at if i < j and at < len(self.keys) and self.keys[at] == key else -1
+
+    def get(self, slot: int) -> _Words | None:
+        if slot < 0 or not self.known[slot]:
+            return None
+        return cast(_Words, self._PACK.unpack_from(self.packed, slot * self._PACK.size))
+
+    def put(self, slot: int, words: _Words) -> None:
+        if slot >= 0:
+            self._PACK.pack_into(self.packed, slot * self._PACK.size, *words)
+            self.known[slot] = 1
 
 
 class _Scorer:
@@ -747,15 +869,18 @@ class _Scorer:
         if vectors is None:
             vectors = embedded(items, reading)
         self.vectors, self.openings = _rows(vectors, len(items))
+        # the rows left empty (items not embedded): their cosines are 0, not computed
+        self.embedded = [bool(row.any()) for row in self.vectors]
         self.density = _density(self.openings, self.batch.profiles)
-        self.stripped = reading.stripped
+        self.stripped, self.words = reading.stripped, reading.words
         self.cache: dict[tuple[int, int], float] = {}
 
     def __call__(self, i: int, j: int) -> float:
         key = (i, j) if i < j else (j, i)
-        if key not in self.cache:
-            self.cache[key] = self._score(*key)
-        return self.cache[key]
+        score = self.cache.get(key)
+        if score is None:
+            score = self.cache[key] = self._score(*key)
+        return score
 
     def signals(self, i: int, j: int) -> dict[str, float]:
         """The signals of a pair. Same-outlet pairs are read without the outlet's furniture,
@@ -763,13 +888,22 @@ class _Scorer:
         share a house template ("X said on Monday it would recall N vans") that the model
         reads as one meaning."""
         a, b = self.weighted[i], self.weighted[j]
-        if a.profile.source and a.profile.source == b.profile.source:
-            return _signals(self._stripped(i), self._stripped(j), 0.0)
+        same = bool(a.profile.source) and a.profile.source == b.profile.source
+        slot = self.words.slot(i, j)
+        words = self.words.get(slot)
+        if words is None:
+            pair = (self._stripped(i), self._stripped(j)) if same else (a, b)
+            words = _word_signals(*pair)
+            self.words.put(slot, words)
+        if same:
+            return _with_vectors(0.0, 0.0, words)
         opening, openings = 0.0, self.openings
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
             crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
             opening = float(openings[i] @ openings[j]) - crowd
-        return _signals(a, b, float(self.vectors[i] @ self.vectors[j]), opening)
+        if self.embedded[i] and self.embedded[j]:
+            return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
+        return _with_vectors(0.0, opening, words)  # `semantic` 0, as from an empty row's +-0
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
@@ -924,34 +1058,45 @@ def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
     return pairs
 
 
-def _candidates(profiles: Sequence[_Profile], batch: _Batch) -> list[tuple[int, int]]:
+def _candidates(
+    profiles: Sequence[_Profile], batch: _Batch, tokens: Sequence[Sequence[str]] | None = None
+) -> list[tuple[int, int]]:
     """Pairs (i < j) worth scoring: they share rare tokens, or they may be copies.
 
     Tokens in more than MAX_POSTING items are skipped and each item keeps its MAX_CANDIDATES
     partners with the most shared IDF, so the work is linear in the batch. A copy key (exact
     title or opening) in more items than that links each item to the next one holding it,
     so that a story copied a hundred times still becomes one chain, at linear cost.
+    `tokens`: each profile's `tokens()`, if made before.
     """
-    tokens = [profile.tokens() for profile in profiles]
+    tokens = [profile.tokens() for profile in profiles] if tokens is None else tokens
     postings: dict[str, list[int]] = defaultdict(list)
     for index, keys in enumerate(tokens):
         for key in keys:
             postings[key].append(index)
     pairs: set[tuple[int, int]] = set()
+    shared_by: dict[str, tuple[float, list[int]]] = {}  # a key shared by 2 to MAX_POSTING
     for key, posting in postings.items():
-        if key.startswith("c:") and len(posting) > MAX_POSTING:
+        if 1 < len(posting) <= MAX_POSTING:
+            shared_by[key] = (batch.idf(key), posting)
+        elif key.startswith("c:") and len(posting) > MAX_POSTING:
             pairs.update(pairwise(posting))
     for index, keys in enumerate(tokens):
         shared: dict[int, float] = {}  # partner -> the IDF shared, added up key by key
         for key in keys:
-            posting = postings[key]
-            if 1 < len(posting) <= MAX_POSTING:
-                weight = batch.idf(key)
-                for other in posting:
-                    if other != index:
-                        shared[other] = weight + shared.get(other, 0)
-        best = heapq.nsmallest(MAX_CANDIDATES, shared.items(), key=lambda kv: (-kv[1], kv[0]))
-        pairs.update((min(index, other), max(index, other)) for other, _ in best)
+            found = shared_by.get(key)
+            if found is None:
+                continue
+            weight, posting = found
+            for other in posting:
+                if other != index:
+                    shared[other] = weight + shared.get(other, 0)
+        if len(shared) > MAX_CANDIDATES:  # the most shared IDF first, then the lowest index
+            ranked = heapq.nsmallest(MAX_CANDIDATES, [(-idf, n) for n, idf in shared.items()])
+            best = [other for _, other in ranked]
+        else:
+            best = list(shared)
+        pairs.update((min(index, other), max(index, other)) for other in best)
     return sorted(pairs)
 
 
@@ -1016,6 +1161,13 @@ def group(
     pipeline passes cached ones), or of their titles alone (`embed_text`: no `opening`).
     `reading`: `read(items)`, if made before (a grouping of the same items with other
     vectors): the same groups, without reading them again."""
+    with _uncollected():
+        return _group(items, vectors, reading)
+
+
+def _group(
+    items: Sequence[Item], vectors: embed.Vectors | None, reading: Reading | None
+) -> Grouping:
     reading = reading or read(items)
     scorer = _Scorer(items, vectors, reading)
     pairs = {*reading.pairs, *_neighbours(scorer.vectors)}

@@ -4,6 +4,7 @@ event told four times, the CLI rows, the pinned quality floors and the seed arti
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import math
@@ -643,3 +644,46 @@ def test_a_reading_grouped_again_groups_as_a_fresh_reading() -> None:
     words_alone = np.zeros_like(vectors)
     assert cluster(items, words_alone, reading) == cluster(items, words_alone)
     assert first == cluster(items, vectors) and any(len(group) > 1 for group in first)
+
+
+def test_the_word_signals_kept_for_the_next_grouping_are_those_read_afresh() -> None:
+    """A grouping keeps its candidate pairs' word signals in the reading; a later grouping
+    with other vectors reads them back: every pair's signals are those a fresh reading
+    gives, to the last bit, in either order of the pair (whose sums run in another order:
+    only (i, j) with i < j is kept)."""
+    items = [to_item(row) for row in load_set("demo")]
+    reading = clusterer.read(items)
+    vectors = clusterer.embedded(items, reading)
+    group(items, vectors, reading)
+    assert sum(reading.words.known) == len(reading.pairs) > 100
+    rows = vectors.copy()
+    rows[::2] = 0.0  # half the items not embedded this time
+    kept, fresh = _Scorer(items, rows, reading), _Scorer(items, rows)
+    for i, j in reading.pairs:
+        assert reading.words.slot(j, i) == -1
+        for a, b in ((i, j), (j, i)):
+            assert kept.signals(a, b) == fresh.signals(a, b)
+            assert kept(a, b) == fresh(a, b)
+
+
+def test_reading_and_grouping_leave_the_collector_as_they_found_it() -> None:
+    """The cyclic garbage collector is paused while a batch is read and grouped, and runs
+    again after (a caller that had paused it finds it paused)."""
+    items = [to_item(row) for row in load_set("events")]
+    assert gc.isenabled()
+    seen: list[bool] = []
+    real = clusterer._profile
+
+    def profile(item: Item) -> Any:
+        seen.append(gc.isenabled())
+        return real(item)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clusterer, "_profile", profile)
+        grouped = cluster(items)
+    assert seen and not any(seen) and gc.isenabled()
+    gc.disable()
+    try:
+        assert cluster(items) == grouped and not gc.isenabled()
+    finally:
+        gc.enable()

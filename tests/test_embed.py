@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,3 +119,57 @@ def test_batches_side_by_side_leave_the_environment_as_it_was(
     assert embed._model.cache_info().currsize == 1 and len({r.tobytes() for r in rows}) == len(
         texts
     )
+
+
+def test_a_release_frees_the_model_before_the_job_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`completed(..., release=True)`: the engine is gone when the job starts (its weights
+    unmapped with its last reference), the vectors remembered too; a full collection runs
+    only when something still holds the model, and then frees it."""
+    collections: list[int] = []
+    real = gc.collect
+
+    def collect(*args: int) -> int:
+        collections.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(gc, "collect", collect)
+    embed._MEMO.vectors.clear()
+    model = weakref.ref(embed._model())
+
+    def job(vectors: embed.Vectors) -> bool:
+        return model() is None and embed._model.cache_info().currsize == 0
+
+    zeros = np.zeros((1, embed.DIM), dtype=np.float32)
+    fresh, freed = embed.completed([TITLE], [TITLE], zeros, job, release=True)
+    assert freed and collections == [] and not embed._MEMO.vectors
+    assert np.allclose(fresh[0], embed.embed([TITLE])[0])
+
+    gc.disable()  # no automatic collection frees the cycle first
+    try:
+        held: list[object] = [embed._model()]
+        held.append(held)  # a cycle holds the engine
+        model = weakref.ref(held[0])
+        del held
+        embed.completed([TITLE], [], fresh, lambda v: v, release=True)
+    finally:
+        gc.enable()
+    assert collections == [1] and model() is None
+
+
+def test_batches_are_even_and_the_vectors_the_same_whatever_the_batches() -> None:
+    """Texts go to the engine in batches of BATCH at most, as even as they can be and,
+    side by side, as many as a multiple of the threads (they finish together); a text's
+    vector is the same, to the last bit, whatever batch it was in."""
+    texts = [f"Carmaker {n} recalls {n * 7} vans over {'brake ' * (n % 5)}lines" for n in range(41)]
+    for threads in (1, 2, 3):
+        batches = embed._chunks(texts, threads)
+        assert [t for batch in batches for t in batch] == texts
+        sizes = {len(batch) for batch in batches}
+        assert max(sizes) <= embed.BATCH and max(sizes) - min(sizes) <= 1
+        assert threads == 1 or len(batches) % threads == 0
+    assert [len(b) for b in embed._chunks(texts, 2)] == [11, 10, 10, 10]
+    embed._MEMO.vectors.clear()
+    together = embed.embed(texts, threads=2)
+    embed._MEMO.vectors.clear()
+    alone = np.vstack([embed.embed([text]) for text in texts])
+    assert together.tobytes() == alone.tobytes()
