@@ -84,7 +84,7 @@ def capture(path: Path) -> None:
     inner = pipeline._grouped
 
     def recorded(*args: Any) -> Any:
-        items, texts, vectors, missing, performance, grouper, beside, pool = args
+        items, texts, vectors, missing, performance, grouper, pool = args
         if grouper is not None:
             number = passes.setdefault(id(grouper), len(passes))
             name, process = "pass", f"pass {number}"
@@ -95,7 +95,7 @@ def capture(path: Path) -> None:
         release = True if pool is not None else workers.pooled(performance, len(items))
         fields = [(i.id, i.title, i.text, i.source, i.date) for i in items]
         calls.append(
-            Call(name, process, fields, list(texts), vectors.copy(), list(missing), list(beside),
+            Call(name, process, fields, list(texts), vectors.copy(), list(missing), [],
                  release, threads)
         )  # fmt: skip
         return inner(*args)
