@@ -1,6 +1,6 @@
 """CPU a page worker spends per page, split by part, and a proof that outputs are unchanged.
 
-Runs the worker's page function (`digest.pages.read_body`, then the verdict the detect
+Runs the worker's page function (`digest.pageread.read_body`, then the verdict the detect
 stage gives from its result) in ONE process over the pages the speed benchmark serves:
 every entry link of ../shared/corpus's real feeds (newest `--per-feed` of each) answered by
 the page `bench/speedserver.py` picks for it, plus the 119 pages of
@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.speedserver import SHARED, Corpus, Farm
-from digest import detect, extract, pages
+from digest import detect, extract, pageread
 from digest.config import Detect
 from digest.detect import disclosure, style, verdict
 from digest.models import to_jsonable
@@ -98,7 +98,7 @@ def instrument(timer: Timer) -> None:
         (trafilatura.core, "extract_metadata", "metadata"),
         (trafilatura.metadata, "find_date", "metadata: date (htmldate)"),
         (htmldate, "find_date", "metadata: date (htmldate)"),
-        (pages, "find_disclosures", "disclosure: other"),
+        (pageread, "find_disclosures", "disclosure: other"),
         (disclosure, "shared_page", "disclosure: page prep"),
         (disclosure, "meta_lines", "disclosure: meta/jsonld"),
         (disclosure, "jsonld_values", "disclosure: meta/jsonld"),
@@ -144,7 +144,7 @@ def bench_pages(per_feed: int, quick: bool) -> Iterator[tuple[str, bytes, str]]:
             yield f"s/{link}", corpus.page_for(path), link
 
 
-def output_digest(read: pages.Read | None, verdict_: Any) -> str:
+def output_digest(read: pageread.Read | None, verdict_: Any) -> str:
     data = {
         "read": to_jsonable(read),
         "style": [repr(v) for v in read.style] if read else [],
@@ -155,16 +155,16 @@ def output_digest(read: pages.Read | None, verdict_: Any) -> str:
 
 def run(per_feed: int, quick: bool, timer: Timer | None) -> tuple[dict[str, str], float, int]:
     rules = list(detect.rules(Detect()))
-    fields = pages.rule_fields(rules)
-    compiled = pages._compiled(fields)  # as a worker has them (compiled in its fork server)
-    pages.warm()  # as the fork server does: first-use loading is not per-page cost
+    fields = pageread.rule_fields(rules)
+    compiled = pageread._compiled(fields)  # as a worker has them (compiled in its fork server)
+    pageread.warm()  # as the fork server does: first-use loading is not per-page cost
     if timer:  # not under cProfile: its own cost would swamp the timers'
         instrument(timer)
     digests: dict[str, str] = {}
     total = 0.0
     for key, body, url in bench_pages(per_feed, quick):
         start = time.process_time()
-        read = pages.read_body(body, url, compiled)
+        read = pageread.read_body(body, url, compiled)
         judged = None
         if read is not None:
             reading = style.reading(read.page.text, read.style)
@@ -180,9 +180,9 @@ def first_pages(quick_pages: list[tuple[str, bytes, str]]) -> str:
     read's extra CPU is what a new worker pays once."""
     import os
 
-    import digest.preload  # noqa: F401  (runs pages.warm(), as in the fork server)
+    import digest.preload  # noqa: F401  (runs pageread.warm(), as in the fork server)
 
-    rules = pages.rule_fields(list(detect.rules(Detect())))
+    rules = pageread.rule_fields(list(detect.rules(Detect())))
     extra: list[float] = []
     for _, body, url in quick_pages:
         read, write = os.pipe()
@@ -191,7 +191,7 @@ def first_pages(quick_pages: list[tuple[str, bytes, str]]) -> str:
             times = []
             for _ in range(2):
                 start = time.process_time()
-                pages._read_sent(body, url, rules)
+                pageread._read_sent(body, url, rules)
                 times.append(time.process_time() - start)
                 style._feature_values.cache_clear()
             os.write(write, f"{times[0] - times[1]:.6f}".encode())

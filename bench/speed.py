@@ -239,7 +239,7 @@ def cpu_floor(corpus: Corpus, per_feed: int) -> dict[str, float]:
 
     from digest import detect
     from digest.config import Detect
-    from digest.pages import read_body
+    from digest.pageread import read_body
 
     rules = list(detect.rules(Detect()))
     with Farm(corpus, latency=0, per_feed=per_feed) as farm:

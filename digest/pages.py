@@ -20,9 +20,6 @@ from digest.extract import Page
 from digest.http import Fetcher, FetchError
 from digest.models import Entry, Evidence, FetchCause, PageFailure, to_jsonable
 from digest.pageread import Read, RuleFields, _read_sent, _scan_sent, rule_fields
-from digest.pageread import _compiled as _compiled
-from digest.pageread import read_body as read_body
-from digest.pageread import warm as warm
 from digest.store import Store
 from digest.workers import PAGES_PRELOAD, WorkerCrashed, Workers, cores, pooled
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from digest import detect
 from digest.config import Detect
-from digest.pages import _compiled, _read_sent, read_body, rule_fields
+from digest.pageread import _compiled, _read_sent, read_body, rule_fields
 
 PAGES = Path(__file__).parent / "fixtures" / "detect"
 

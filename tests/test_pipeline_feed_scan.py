@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from digest import pages
+from digest import pageread
 from digest.detect import disclosure
 from digest.models import Article, Digest
 from digest.pipeline import RunOptions, RunResult, run
@@ -148,11 +148,11 @@ def test_the_page_workers_scan_the_feed_texts_and_this_process_never_compiles_th
     """With worker processes, the feed texts whose pages are gone are scanned where the
     pages are read: the same evidence, and the rules never compiled in the run's process."""
     disclosure._shipped.cache_clear()  # the shipped rules as this run first sees them
-    pages._compiled.cache_clear()
+    pageread._compiled.cache_clear()
     result, scanned, disclosed = issue(tmp_path, http_server, "all", workers=2)
     assert result.digest is not None
     flagged = {a.title: a.verdict for a in shown(result.digest)}[EVENT[2][0]]
     assert [NOTE in e.quote for e in flagged.evidence if e.kind == "disclosed"] == [True]
     assert (scanned, disclosed) == (2, 2)
     assert [r.id for r in disclosure._shipped() if "regex" in vars(r)] == []
-    assert pages._compiled.cache_info().currsize == 0
+    assert pageread._compiled.cache_info().currsize == 0

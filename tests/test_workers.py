@@ -16,7 +16,7 @@ from digest.config import Performance, parse_config
 from digest.demo import DemoServer, demo_raw, demo_until
 from digest.detect import style
 from digest.models import Entry
-from digest.pages import _compiled
+from digest.pageread import _compiled
 from digest.pipeline import RunOptions, RunResult, run
 from digest.store import Store
 from digest.workers import (
@@ -276,7 +276,7 @@ def imported(_: object) -> tuple[int, bool]:
 
 
 def test_page_workers_start_with_the_extraction_code_loaded_and_take_every_page() -> None:
-    """The page workers' fork server read a page before forking them (`pages.warm`):
+    """The page workers' fork server read a page before forking them (`pageread.warm`):
     trafilatura is loaded before a worker's first page. With `eager` every job goes to
     the workers, the first one too: this process never loads what they load."""
 
