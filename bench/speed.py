@@ -123,18 +123,31 @@ def _sample(
     done: threading.Event,
     each: dict[int, float],
 ) -> None:
+    """Every 20 ms: the tree's resident sizes (statm: a few counters, read without
+    stopping the process) and CPU ticks. The tree's PSS only near its peak RSS, at most
+    every 0.1 s: smaps_rollup walks a process's page tables under its memory map's lock,
+    which stalls that process's own mmap/munmap meanwhile; read every 20 ms, it slowed the
+    run it measured by ~1.3 s of 13 (cold at 50 ms, an A/B of 2 rounds)."""
     page = os.sysconf("SC_PAGE_SIZE")
+    parents: dict[int, int] = {}
+    pss_at = 0.0
     while not done.is_set():
-        tree = _tree(root)
+        tree = _tree(root, parents)
         sizes = [_rss_pages(pid) * page / 1e6 for pid in tree]
         peak[0] = max(peak[0], sum(sizes))
         peak[1] = max(peak[1], max(sizes, default=0.0))
         for pid, size in zip(tree, sizes, strict=True):
             each[pid] = max(each.get(pid, 0.0), size)
-        peak[2] = max(peak[2], sum(map(_pss_mb, tree)))
+        if sum(sizes) >= PSS_NEAR * peak[0] and time.monotonic() - pss_at >= PSS_EVERY:
+            pss_at = time.monotonic()
+            peak[2] = max(peak[2], sum(map(_pss_mb, tree)))
         for pid in tree:
             ticks[pid] = max(ticks.get(pid, 0), _cpu_ticks(pid))
         time.sleep(0.02)
+
+
+PSS_NEAR = 0.9  # the tree's PSS is read when its RSS is within 10% of its peak so far
+PSS_EVERY = 0.1  # and at most this often (s)
 
 
 def _pss_mb(pid: int) -> float:
@@ -159,15 +172,20 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _tree(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+def _tree(root: int, parents: dict[int, int] | None = None) -> list[int]:
+    """`root` and its descendants. `parents`: each process's parent as read before (a
+    sampler's memo): only a new process's stat is read, ~70 file reads fewer a sample."""
+    parents = {} if parents is None else parents
+    alive = {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+    for pid in list(parents):
+        if pid not in alive:
+            del parents[pid]
+    for pid in alive - parents.keys():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
     found, frontier = [root], [root]
     while frontier:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
