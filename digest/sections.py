@@ -72,33 +72,14 @@ RuleKey = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
 @dataclass(frozen=True)
 class _Compiled:
     """One rule ready to score: a single alternation and its tags, lowercased; and the
-    words a text must hold for the alternation to match in it (`_Needles`)."""
+    words a text must hold for the alternation to match in it (`_needles`)."""
 
     title: str
     pattern: re.Pattern[str] | None
     tags: frozenset[str]
-    needles: _Needles | None  # None: no such words (a keyword starts with a symbol)
-
-
-@dataclass(frozen=True)
-class _Needles:
-    """The word each keyword of a rule starts with: a text holds none of them (as a whole
-    word), so the rule's pattern cannot match in it and is not run. Acronyms as written
-    (and with their plural s), other words folded as the pattern's (?i) compares them."""
-
-    exact: frozenset[str]
-    folded: frozenset[str]
-
-    def absent(self, words: _Words) -> bool:
-        return self.exact.isdisjoint(words.exact) and self.folded.isdisjoint(words.folded)
-
-
-@dataclass(frozen=True)
-class _Words:
-    """A text's words, as written and folded."""
-
-    exact: frozenset[str]
-    folded: frozenset[str]
+    # The first word of each keyword (`_needles`): a text holding none of them as a whole
+    # word cannot match; None when a keyword starts with no word.
+    needles: frozenset[str] | None
 
 
 _WORD = re.compile(r"\w+")
@@ -211,11 +192,11 @@ def _lead_hits(compiled: _RuleSet, text: str, description: str) -> tuple[int, ..
 def _rule_hits(compiled: _RuleSet, text: str, cap: int) -> tuple[int, ...]:
     """`_hits` for each rule; a rule none of whose keywords' first words is in the text
     is not searched (most rules, in most texts)."""
-    exact = frozenset(_WORD.findall(text))
-    words = _Words(exact, frozenset(_fold(" ".join(exact)).split(" ")))
+    words = set(_WORD.findall(text))
+    words.update(_fold(" ".join(words)).split(" "))  # as written and folded
     return tuple(
         0
-        if rule.needles is not None and rule.needles.absent(words)
+        if rule.needles is not None and rule.needles.isdisjoint(words)
         else _hits(rule.pattern, text, cap)
         for rule in compiled.rules
     )
@@ -268,24 +249,25 @@ def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)" + _starts(words) + "(?:" + "|".join(parts) + r")(?!\w)")
 
 
-def _needles(keywords: Iterable[str]) -> _Needles | None:
+def _needles(keywords: Iterable[str]) -> frozenset[str] | None:
     """The first word of each keyword, as `_alternative` matches it: an acronym as
     written, with its plural s; another keyword folded (`_fold`). A match starts where a
     word of the text starts (`(?<!\\w)`) and that word is the keyword's first: a word
     character is followed by another, or the next is no word character in both (the
-    keyword's own, `\\s+`, or `(?!\\w)`). None when a keyword starts with none."""
-    exact: set[str] = set()
-    folded: set[str] = set()
+    keyword's own, `\\s+`, or `(?!\\w)`). An acronym (capitals) is never a folded word,
+    a folded word folds to itself: both kinds are looked up among the text's words as
+    written and folded. None when a keyword starts with no word."""
+    needles: set[str] = set()
     for keyword in {k.strip() for k in keywords if k.strip()}:
         if _ACRONYM.fullmatch(keyword):
-            exact |= {keyword, keyword + "s"} if keyword[-1].isalpha() else {keyword}
+            needles |= {keyword, keyword + "s"} if keyword[-1].isalpha() else {keyword}
             continue
-        folded_keyword = _fold(keyword)
-        first = _WORD.match(folded_keyword)
-        if first is None or _NOT_ALWAYS_A_WORD in folded_keyword:
+        folded = _fold(keyword)
+        first = _WORD.match(folded)
+        if first is None or _NOT_ALWAYS_A_WORD in folded:
             return None
-        folded.add(first.group(0))
-    return _Needles(frozenset(exact), frozenset(folded))
+        needles.add(first.group(0))
+    return frozenset(needles)
 
 
 def _starts(words: Sequence[str]) -> str:
