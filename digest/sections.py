@@ -71,11 +71,41 @@ RuleKey = tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
 
 @dataclass(frozen=True)
 class _Compiled:
-    """One rule ready to score: a single alternation and its tags, lowercased."""
+    """One rule ready to score: a single alternation and its tags, lowercased; and the
+    words a text must hold for the alternation to match in it (`_needles`)."""
 
     title: str
     pattern: re.Pattern[str] | None
     tags: frozenset[str]
+    # The first word of each keyword (`_needles`): a text holding none of them as a whole
+    # word cannot match; None when a keyword starts with no word.
+    needles: frozenset[str] | None
+
+
+_WORD = re.compile(r"\w+")
+# What re's IGNORECASE counts as one letter that str.lower() does not (CPython's
+# re/_casefix.py): each group folds to its first character. And "İ", which str.lower()
+# makes two characters ("i" and a combining dot), re one ("i").
+_SAME_LETTERS = (
+    "i\u0131 s\u017f \u03bc\u00b5 \u03b9\u0345\u1fbe \u0390\u1fd3 \u03b0\u1fe3 "
+    "\u03b2\u03d0 \u03b5\u03f5 \u03b8\u03d1 \u03ba\u03f0 \u03c0\u03d6 \u03c1\u03f1 "
+    "\u03c3\u03c2 \u03c6\u03d5 \u0432\u1c80 \u0434\u1c81 \u043e\u1c82 \u0441\u1c83 "
+    "\u0442\u1c84\u1c85 \u044a\u1c86 \u0463\u1c87 \ua64b\u1c88 \u1e61\u1e9b "
+    "\ufb05\ufb06"
+)
+_FOLD = {ord(c): group[0] for group in _SAME_LETTERS.split() for c in group[1:]}
+# ...one of which, U+0345 (a combining mark, as iota), is no word character: a keyword
+# holding iota may match where no word of the text is its first.
+_NOT_ALWAYS_A_WORD = "\u03b9"  # iota
+_DOTTED_I = {0x130: "i"}
+
+
+def _fold(text: str) -> str:
+    """`text` with the letters re's IGNORECASE takes for one another made one, character
+    for character (a word of `text` is a word of the result, and the other way round)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_DOTTED_I).lower().translate(_FOLD)
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,14 +180,26 @@ def _best(scored: Sequence[tuple[str, float, float]]) -> str:
 def _title_hits(compiled: _RuleSet, title: str) -> tuple[int, ...]:
     """Each rule's distinct keywords in a title: a title is scored in many stories (its
     own, and as other coverage), the same each time."""
-    return tuple(_hits(rule.pattern, title) for rule in compiled.rules)
+    return _rule_hits(compiled, title, 1)
 
 
 @lru_cache(maxsize=1 << 15)
 def _lead_hits(compiled: _RuleSet, text: str, description: str) -> tuple[int, ...]:
     """Each rule's keyword hits in an article's lead (see `_lead`), counted once per text."""
-    lead = _lead(text, description)
-    return tuple(_hits(rule.pattern, lead, cap=_KEYWORD_CAP) for rule in compiled.rules)
+    return _rule_hits(compiled, _lead(text, description), _KEYWORD_CAP)
+
+
+def _rule_hits(compiled: _RuleSet, text: str, cap: int) -> tuple[int, ...]:
+    """`_hits` for each rule; a rule none of whose keywords' first words is in the text
+    is not searched (most rules, in most texts)."""
+    words = set(_WORD.findall(text))
+    words.update(_fold(" ".join(words)).split(" "))  # as written and folded
+    return tuple(
+        0
+        if rule.needles is not None and rule.needles.isdisjoint(words)
+        else _hits(rule.pattern, text, cap)
+        for rule in compiled.rules
+    )
 
 
 def _lead(text: str, description: str) -> str:
@@ -187,7 +229,12 @@ def _compile(key: RuleKey) -> _RuleSet:
     """Compile each rule once per rule set: a run classifies thousands of articles."""
     return _RuleSet(
         tuple(
-            _Compiled(title, _pattern(keywords), frozenset(t.casefold() for t in tags))
+            _Compiled(
+                title,
+                _pattern(keywords),
+                frozenset(t.casefold() for t in tags),
+                _needles(keywords),
+            )
             for title, keywords, tags in key
         )
     )
@@ -200,6 +247,27 @@ def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
         return None
     parts = [_alternative(word) for word in words]
     return re.compile(r"(?<!\w)" + _starts(words) + "(?:" + "|".join(parts) + r")(?!\w)")
+
+
+def _needles(keywords: Iterable[str]) -> frozenset[str] | None:
+    """The first word of each keyword, as `_alternative` matches it: an acronym as
+    written, with its plural s; another keyword folded (`_fold`). A match starts where a
+    word of the text starts (`(?<!\\w)`) and that word is the keyword's first: a word
+    character is followed by another, or the next is no word character in both (the
+    keyword's own, `\\s+`, or `(?!\\w)`). An acronym (capitals) is never a folded word,
+    a folded word folds to itself: both kinds are looked up among the text's words as
+    written and folded. None when a keyword starts with no word."""
+    needles: set[str] = set()
+    for keyword in {k.strip() for k in keywords if k.strip()}:
+        if _ACRONYM.fullmatch(keyword):
+            needles |= {keyword, keyword + "s"} if keyword[-1].isalpha() else {keyword}
+            continue
+        folded = _fold(keyword)
+        first = _WORD.match(folded)
+        if first is None or _NOT_ALWAYS_A_WORD in folded:
+            return None
+        needles.add(first.group(0))
+    return frozenset(needles)
 
 
 def _starts(words: Sequence[str]) -> str:

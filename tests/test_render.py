@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import markdown
 import pytest
 
@@ -343,6 +344,32 @@ def test_template_syntax_error_is_a_render_error(tmp_path: Path) -> None:
     (tmp_path / "digest.md.j2").write_text("{% if %}", encoding="utf-8")
     with pytest.raises(RenderError, match=r"digest\.md\.j2, line 1"):
         render(make_digest(), tmp_path)
+
+
+def test_an_edited_template_is_compiled_again(tmp_path: Path) -> None:
+    """Compiled templates are kept between runs: an owner's edit is never hidden by them."""
+    template = tmp_path / "digest.txt.j2"
+    template.write_text("First: {{ digest.editor }}\n", encoding="utf-8")
+    assert render(make_digest(), tmp_path).text == "First: Jane Doe\n"
+    template.write_text("Second: {{ digest.editor }}\n", encoding="utf-8")
+    assert render(make_digest(), tmp_path).text == "Second: Jane Doe\n"
+
+
+def test_compiled_templates_are_kept_and_a_lost_cache_costs_nothing(
+    tmp_path: Path, rendered: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = make_environment()
+    cache = env.bytecode_cache
+    assert isinstance(cache, jinja2.FileSystemBytecodeCache)
+    env.get_template("digest.txt.j2")
+    source, filename, _ = find_theme_loader().get_source(env, "digest.txt.j2")
+    assert cache.get_bucket(env, "digest.txt.j2", filename, source).code is not None
+    monkeypatch.setattr(cache, "directory", str(tmp_path / "removed"))  # a cleaned /tmp
+    assert render(make_digest()) == rendered
+
+
+def find_theme_loader() -> jinja2.FileSystemLoader:
+    return jinja2.FileSystemLoader(find_theme_dir())
 
 
 def test_theme_dir_is_the_checkout_templates() -> None:

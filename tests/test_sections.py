@@ -12,7 +12,21 @@ import pytest
 
 from digest.config import SectionRule, default_sections
 from digest.models import Article, Story, Summary
-from digest.sections import _alternative, _compile, _pattern, classify, classify_story, scores
+from digest.sections import (
+    _NOT_ALWAYS_A_WORD,
+    _SAME_LETTERS,
+    _WORD,
+    _alternative,
+    _compile,
+    _fold,
+    _hits,
+    _key,
+    _pattern,
+    _rule_hits,
+    classify,
+    classify_story,
+    scores,
+)
 
 RULES: list[SectionRule] = default_sections()
 EV, INDUSTRY, POLICY, AUTONOMY, LAUNCHES = (rule.title for rule in RULES)
@@ -310,16 +324,20 @@ def test_a_story_is_classified_on_its_other_coverage_of_the_moment() -> None:
     assert classify_story(story(main, ev_other, ev_other), {}, RULES) == EV
 
 
-@pytest.mark.parametrize(
-    ("keywords", "text"),
-    [
-        (["kelvin", "KW"], "\u212aelvin and kelvin and KELVIN; KWs, kW, \u212aW"),
-        (["straße", "\u017ftop"], "STRASSE, Straße, \u017ftop, stop, STOP; ẞtraße"),
-        (["İstanbul", "\u0131d"], "istanbul İstanbul ISTANBUL; ID, \u0131d, id"),
-        (["$5 car", "C++", "-off", "ÉV"], "a $5  car, C++, drop-off -off, év ÉV éV"),
-        (["σήμα", "EV"], "ΣΉΜΑ σήμα ςήμα; EVs ev EV3 eEV"),
-    ],
-)
+# Keywords and texts where case folding is not lower(), and keywords with symbols.
+FOLDING = [
+    (["kelvin", "KW"], "\u212aelvin and kelvin and KELVIN; KWs, kW, \u212aW"),
+    (["straße", "\u017ftop"], "STRASSE, Straße, \u017ftop, \u017fTOP, stop, STOP; ẞtraße"),
+    (["İstanbul", "\u0131d"], "istanbul İstanbul İSTANBUL ISTANBUL; ID, \u0131d, \u0131D, id"),
+    (["$5 car", "C++", "-off", "ÉV"], "a $5  car, C++, drop-off -off, év ÉV éV"),
+    (["$5 car", "e-fuel", "ÉV", "Model  Y"], "a $5 car, E-FUELS, e-fuel, év éV; model\nY"),
+    (["σήμα", "EV", "SUV"], "ΣΉΜΑ σήμα ςήμα; EVs ev EV3 eEV; SUVs SUV suv"),
+    (["µ-cell", "CO2", "CO2s"], "\u039c-CELL \u03bc-cell; CO2s CO2 co2 CO2ss"),
+    (["\u03b9x", "ox"], "\u0345x \u1fbeX; ox"),
+]
+
+
+@pytest.mark.parametrize(("keywords", "text"), FOLDING)
 def test_the_first_character_lookahead_changes_no_match(keywords: list[str], text: str) -> None:
     words = sorted({k.strip() for k in keywords}, key=lambda k: (-len(k), k))
     plain = re.compile(r"(?<!\w)(?:" + "|".join(map(_alternative, words)) + r")(?!\w)")
@@ -328,3 +346,34 @@ def test_the_first_character_lookahead_changes_no_match(keywords: list[str], tex
     expected = [m.span() for m in plain.finditer(text)]
     assert [m.span() for m in pattern.finditer(text)] == expected
     assert expected  # each text has matches to keep
+
+
+@pytest.mark.parametrize(("keywords", "text"), FOLDING)
+def test_the_words_a_rule_needs_change_no_hits(keywords: list[str], text: str) -> None:
+    """A rule is searched only in a text holding one of its keywords' first words: the
+    hits are those of searching every text, including where case folding is not lower()."""
+    rules = [rule(f"r{n}", [word]) for n, word in enumerate(keywords)] + [rule("all", keywords)]
+    compiled = _compile(_key(rules))
+    for part in [text, *text.split(";"), *text.split()]:
+        for cap in (1, 2):
+            every = tuple(_hits(r.pattern, part, cap) for r in compiled.rules)
+            assert _rule_hits(compiled, part, cap) == every
+    assert all(_rule_hits(compiled, text, 2))  # every keyword is found in its text
+    assert not any(_rule_hits(compiled, "nothing to see", 2))
+
+
+def test_folding_keeps_words_and_makes_ignorecase_letters_one() -> None:
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code < 0xE000:
+            continue
+        folded = _fold(char)
+        assert len(folded) == 1, hex(code)
+        if folded != _NOT_ALWAYS_A_WORD:
+            assert bool(_WORD.fullmatch(char)) == bool(_WORD.fullmatch(folded)), hex(code)
+    for group in _SAME_LETTERS.split():
+        assert {_fold(c) for c in group} == {group[0]}
+        assert all(re.fullmatch(re.escape(a), b, re.IGNORECASE) for a in group for b in group)
+    casefix = pytest.importorskip("re._casefix")
+    for code, others in casefix._EXTRA_CASES.items():
+        assert {_fold(chr(c)) for c in others} == {_fold(chr(code))}, hex(code)

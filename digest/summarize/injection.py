@@ -65,6 +65,82 @@ _ADDRESS_READER = (
 _INSTRUCTION = re.compile(
     f"{_OVERRIDE}|{_ADDRESS_MODEL}|{_ADDRESS_READER}", re.IGNORECASE | re.MULTILINE
 )
+# Words every instruction holds, one group or a pair of groups per kind of
+# `_INSTRUCTION` above (lower-cased; "ai" as a whole word): a sentence holding none is
+# not searched, as most are not (a search tries every alternative at every character).
+_OVERRIDE_WORDS = ("ignore", "disregard", "forget", "override", "bypass")
+_MODEL_WORDS: tuple[str, ...] = (
+    "a.i.",
+    "llm",
+    "language model",
+    "chat",
+    "gpt",
+    "claude",
+    "assistant",
+)
+_MODEL_WORDS += ("summariser", "summarizer", "prompt", "instruction")
+_AI_WORD = re.compile(r"\bais?\b")
+_HEADINGS = ("system", "assistant")  # before a colon
+_READER_WORDS: tuple[str, ...] = (
+    "reader",
+    "user",
+    "subscriber",
+    "customer",
+    "audience",
+    "viewer",
+    "owner",
+)
+_READER_WORDS += ("driver", "investor", "everyone", "people", "public")
+_TELLING: tuple[str, ...] = (
+    "tell",
+    "instruct",
+    "urge",
+    "ask",
+    "advise",
+    "remind",
+    "encourage",
+    "warn",
+)
+_TELLING += ("inform", "persuade", "convince")
+_WRITING: tuple[str, ...] = (
+    "write",
+    "say",
+    "state",
+    "claim",
+    "add",
+    "include",
+    "insert",
+    "mention",
+)
+_WRITING += ("output", "print", "respond", "reply", "append")
+_WRITTEN = ("that", "a line", "a note", "a link", "a sentence", "the following")
+# The characters IGNORECASE matches to an ASCII letter that lower() does not make one:
+# dotless i, long s, the Kelvin sign, dotted capital I (lower() makes it two characters).
+_AS_ASCII = str.maketrans({"\u0131": "i", "\u017f": "s", "\u212a": "k", "\u0130": "i"})
+
+
+def _may_instruct(sentence: str) -> bool:
+    """False only when `_INSTRUCTION` cannot match in `sentence`: it holds none of the
+    words one of its patterns needs."""
+    low = sentence.lower() if sentence.isascii() else sentence.translate(_AS_ASCII).lower()
+
+    def has(words: tuple[str, ...]) -> bool:
+        return any(word in low for word in words)
+
+    return (
+        has(_OVERRIDE_WORDS)
+        or has(_MODEL_WORDS)
+        or _AI_WORD.search(low) is not None
+        or (":" in low and has(_HEADINGS))
+        or (has(_READER_WORDS) and has(_TELLING))
+        or (has(_WRITING) and has(_WRITTEN))
+    )
+
+
+def _instructs(sentence: str) -> bool:
+    return _may_instruct(sentence) and _INSTRUCTION.search(sentence) is not None
+
+
 # Only in output: the summary speaking to the reader ("Cancel your contract today.",
 # "You should sell now.").
 _CALL_TO_ACTION = re.compile(
@@ -90,11 +166,12 @@ def strip(text: str) -> Stripped:
     lines = []
     for line in text.split("\n"):
         sentences = split_sentences(line) or [line]  # "^" is a sentence's start
-        if not any(_INSTRUCTION.search(s) for s in sentences):
+        found = [_instructs(s) for s in sentences]
+        if not any(found):
             lines.append(line)
             continue
-        kept = [s for s in sentences if not _INSTRUCTION.search(s)]
-        removed += [s for s in sentences if _INSTRUCTION.search(s)]
+        kept = [s for s, instructs in zip(sentences, found, strict=True) if not instructs]
+        removed += [s for s, instructs in zip(sentences, found, strict=True) if instructs]
         if kept:
             lines.append(" ".join(kept))
     return Stripped("\n".join(lines), tuple(removed))
