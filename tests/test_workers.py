@@ -107,6 +107,16 @@ def test_an_aside_job_runs_in_a_new_process_and_a_crash_is_named() -> None:
             crash.result()
 
 
+def test_an_aside_process_ends_at_once_and_cleanly_when_its_jobs_are_done() -> None:
+    """Closed, the process exits with 0 (without its interpreter's teardown: what the
+    jobs kept goes with the process), and the `with` block waits for it."""
+    with Aside() as other:
+        first = other.submit(count_in, kept("end", Tally()), 1).result()
+        server = other._server
+    assert server is not None and first[1] == [1]
+    assert server.process.returncode == 0
+
+
 def test_clustering_aside_or_here_gives_the_groups_and_vectors_of_clustering_here(
     tmp_path: Path,
 ) -> None:
