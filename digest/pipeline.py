@@ -473,9 +473,13 @@ def _first_pass(
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
             _embedded_here(store, _headlines(articles, rows), now, release)
-            groups = _clustered(store, articles, now, performance, rows, grouper)
-            if release:  # the page workers' fork server preloads while the pages are chosen
+            if release:  # the page workers' fork server preloads (~1 s of CPU) on the core
+                # this process leaves idle while it waits for the grouping: the model is
+                # freed by now, so the server's ~70 MB come beside the grouping's process
+                # alone, not beside the model too (the run's peak); started before the
+                # embedding or the widest grouping, the server would add to that peak
                 ready()
+            groups = _clustered(store, articles, now, performance, rows, grouper)
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
