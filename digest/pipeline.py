@@ -211,8 +211,6 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             for beside in scans:
                 beside.finish(store, started, set(gathered.pages.pages))
             known = settled[0].groups_in(gathered.found) if settled else None
-            if known is None:  # the week is grouped (the model loaded) without them
-                workers.rest()
             articles, groups, picks, more = _judged(
                 config,
                 store,
@@ -224,6 +222,7 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
                 timings,
                 known,
                 on_feeds[0] if on_feeds else None,
+                workers,
             )
             while unread := _urls(picks, more) - gathered.tried:
                 # A story shown has a page not read yet: read it, and what else can make
@@ -236,7 +235,16 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
                     config, store, detector, gathered, unread, started, timings, workers, hopeful
                 )
                 articles, groups, picks, more = _judged(
-                    config, store, detector, gathered, window, options, started, timings, groups
+                    config,
+                    store,
+                    detector,
+                    gathered,
+                    window,
+                    options,
+                    started,
+                    timings,
+                    groups,
+                    workers=workers,
                 )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
@@ -670,10 +678,13 @@ def _judged(
     timings: dict[str, float],
     groups: list[list[int]] | None = None,
     on_feeds: list[list[int]] | None = None,
+    workers: PageWorkers | None = None,
 ) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
     """The articles with their verdicts, grouped into stories (unless `groups` are
     given; `on_feeds`: the stories made on the feeds' own text, if any), ranked and
-    selected."""
+    selected. `workers`: the run's page workers, idle between rounds, which score the
+    style of the texts their pages did not give (see `_style_features`); when the week
+    is grouped again they end first (the model is loaded then: their memory goes)."""
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
@@ -683,7 +694,7 @@ def _judged(
         # tried). A disclosure only lowers a story's rank: a story left unscanned ranks
         # as if it had none, and if that shows it, its page is read and it is scanned.
         scored = [a for a in read if a.url in gathered.tried]
-        features = _style_features(config, store, scored, gathered.pages, now)
+        features = _style_features(config, store, scored, gathered.pages, now, workers)
         listing = detect.listing(config.detect, store)
         disclosures = _feed_disclosures(store, detector, read, gathered, now)
         verdicts = detect.assess(
@@ -691,6 +702,8 @@ def _judged(
         )
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
+        if workers is not None:  # the week is grouped (the model loaded) without them
+            workers.rest()
         with _timed(timings, "cluster"):
             groups = _regrouped(config, store, articles, gathered, now, on_feeds)
     with _timed(timings, "rank"):
@@ -936,12 +949,19 @@ _DISCLOSURE_CODE = Path(disclosure.__file__).read_bytes()
 
 
 def _style_features(
-    config: Config, store: Store, articles: list[Article], pages: PagesResult, now: datetime
+    config: Config,
+    store: Store,
+    articles: list[Article],
+    pages: PagesResult,
+    now: datetime,
+    workers: PageWorkers | None = None,
 ) -> dict[str, tuple[float, ...]]:
     """Every article's style features, by URL: from its page's read (computed in the
     extraction workers, or cached with the page), else from the state's cache, else
-    computed now (in worker processes when there are many) and cached, so a text is
-    scored once."""
+    computed now and cached, so a text is scored once. Computed now: by the page
+    `workers` of the round just read when they run (a round leaves a dozen feed texts,
+    ~8 ms each, to score while nothing else runs: both cores share them), else in worker
+    processes when there are many, else here."""
     features: dict[str, tuple[float, ...]] = {}
     for article in articles:
         read = pages.pages.get(article.url)
@@ -958,7 +978,11 @@ def _style_features(
         text: tuple(held[key]) for text, key in keys.items() if isinstance(held.get(key), list)
     }
     missing = [text for text in keys if text not in known]
-    computed = map_cpu(style.feature_values, missing, config.performance)
+    pool = workers.for_round(len(missing), eager=True) if workers is not None else None
+    if pool is not None and pool.pids:  # running: never started for this
+        computed = pool.map(style.feature_values, missing)
+    else:
+        computed = map_cpu(style.feature_values, missing, config.performance)
     known |= dict(zip(missing, computed, strict=True))
     store.save_results({keys[t]: list(v) for t, v in zip(missing, computed, strict=True)}, now)
     return features | {a.url: known[a.text] for a in articles if a.url not in features}

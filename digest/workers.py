@@ -113,6 +113,20 @@ class Workers:
                 self._restart(pool)
         raise AssertionError("unreachable")
 
+    def map(self, fn: Callable[[Any], T], items: list[Any]) -> list[T]:
+        """`[fn(x) for x in items]`, over the worker processes if they run already (a
+        round's, idle until the next: one job per item, so both cores share a few
+        items), else here. Never starts them; a pool that breaks on it is restarted and
+        the items are done here."""
+        pool = self._pool
+        if pool is None or len(items) < 2:
+            return [fn(item) for item in items]
+        try:
+            return list(pool.map(fn, items))
+        except BrokenProcessPool:
+            self._restart(pool)
+            return [fn(item) for item in items]
+
     @property
     def pids(self) -> frozenset[int]:
         """The worker processes running now (none before the first job that needs them)."""
@@ -276,10 +290,16 @@ class _Server:
         return result
 
     def close(self) -> None:
-        """No more jobs: the process ends (at once when it died)."""
+        """No more jobs: the process ends, at once. It is between jobs (every job sent
+        has its result read, or it died): at most giving the last job's memory back
+        (`serve`: a full collection and a trim, ~0.1 s in a process holding a week's
+        reading of the words), which nobody waits for now, so it is killed rather than
+        waited for; its memory goes with it."""
         with contextlib.suppress(BrokenPipeError, OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
+        with contextlib.suppress(OSError):
+            self.process.kill()  # a no-op when it has ended
         self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -313,11 +333,12 @@ def ready() -> None:
 def serve() -> None:
     """The other end of `Aside.submit`: pickled jobs on stdin, one after the other until
     it closes; each result on stdout, its length first. The heap's free memory is given
-    back after each job (the process may wait for the next). No more jobs: the process
-    ends at once, without the interpreter's teardown (`os._exit`), which would free
-    what the jobs kept object by object (a week's reading of the words: a few tenths of
-    a second while the run waits in `Aside.__exit__`); the system takes its memory back
-    whole. Nothing is left to flush: each result was flushed as it was written."""
+    back after each job (the process may wait for the next). At the end of its stdin
+    the process ends at once, without the interpreter's teardown (`os._exit`), which
+    would free what the jobs kept object by object (a week's reading of the words: a
+    few tenths of a second); the system takes its memory back whole. Nothing is left to
+    flush: each result was flushed as it was written. (`_Server.close` does not wait
+    even for that: it kills the process once the last result is read.)"""
     while True:
         try:
             fn, args, kwargs = pickle.load(sys.stdin.buffer)
