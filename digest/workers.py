@@ -116,8 +116,8 @@ class Workers:
     def map(self, fn: Callable[[Any], T], items: list[Any]) -> list[T]:
         """`[fn(x) for x in items]`, over the worker processes if they run already (a
         round's, idle until the next: one job per item, so both cores share a few
-        items), else here. Never starts them; a pool that breaks on it is restarted and
-        the items are done here."""
+        items), else here: no pool is started for it. A pool that breaks on it is
+        restarted (for the next round) and the items are done here."""
         pool = self._pool
         if pool is None or len(items) < 2:
             return [fn(item) for item in items]

@@ -358,3 +358,36 @@ def test_a_worker_waiting_for_the_fork_server_never_blocks_the_event_loop(
     assert asyncio.run(go()) != os.getpid()
     rest()
     assert (True, False) in seen  # the loop ran while the fork server was preloading
+
+
+def test_a_rounds_workers_map_between_rounds_over_their_processes_else_here() -> None:
+    """`Workers.map` gives `[fn(x) for x in items]`: over the round's processes while
+    they run (none started for it), here when none run (a round in one thread, or
+    rested), and here again after a job broke the pool (a new pool for the next round)."""
+    from digest.pages import PageWorkers
+
+    texts = ["A short text. It has two sentences.", "Another one, longer: " + "word " * 40]
+    expected = [style.feature_values(t) for t in texts]
+    rest()
+    ready()
+    with PageWorkers(POOL) as kept:
+        idle = kept.for_round(4, eager=True)
+        assert idle.map(pid_of, [1, 2, 3]) == [os.getpid()] * 3  # not started: here
+        asyncio.run(_round(idle, 8))  # both processes started (a round of many pages)
+        started = idle.pids
+        assert started and idle.map(style.feature_values, texts) == expected
+        assert set(idle.map(pid_of, list(range(8)))) <= started and idle.pids == started
+        here = os.getpid()
+        assert idle.map(die_unless_in, [here, here]) == [here, here]  # broke: done here
+        assert idle.restarts == 1 and not idle.pids & started
+    rest()
+
+
+async def _round(workers: Workers, jobs: int) -> list[int]:
+    return list(await asyncio.gather(*(workers.run(pid_of, i) for i in range(jobs))))
+
+
+def die_unless_in(pid: int) -> int:
+    if os.getpid() != pid:
+        os._exit(3)
+    return pid
