@@ -175,15 +175,23 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
 
         settled: list[Settled] = []  # what a run on the same entries settled on, if any
         on_feeds: list[list[list[int]]] = []  # the week's stories on the feeds' own text
+        early = _pass_process(config)  # the pass's process, if it starts now
 
         def needed(found: FeedsResult) -> set[str] | None:
+            try:
+                return chosen(found)
+            finally:  # taken by the pass (ended with it), or not needed: it ends now
+                if early is not None:
+                    early.discard()
+
+        def chosen(found: FeedsResult) -> set[str] | None:
             if config.performance.fetch == "all":
                 return None
             settled.append(_settled(store, found))
             if settled[0].groups_in(found) is not None:  # start where that run ended
                 return settled[0].read
             urls, groups, beside = _candidates(
-                config, store, detector, found, window, options, started, timings
+                config, store, detector, found, window, options, started, timings, early
             )
             on_feeds.append(groups)
             scans.append(beside)
@@ -207,6 +215,8 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             except BaseException:
                 for beside in scans:
                     beside.stop()
+                if early is not None:  # the feeds failed before `needed`
+                    early.discard()
                 raise
             for beside in scans:
                 beside.finish(store, started, set(gathered.pages.pages))
@@ -409,6 +419,7 @@ def _candidates(
     options: RunOptions,
     now: datetime,
     timings: dict[str, float],
+    early: Aside | None = None,
 ) -> tuple[set[str], list[list[int]], _Beside]:
     """The entries whose pages the issue needs, and the week's stories on the feeds' own
     text: the stories that can still make it, ranked on what the feeds give (titles,
@@ -420,7 +431,8 @@ def _candidates(
     `finish` before the detect stage). The candidates' feed texts whose pages cannot be
     read are scanned for AI disclosures by the page workers (`_unscanned`); the other
     entries' feed texts are not scanned: their stories cannot be shown (a story that
-    becomes shown later has its page read, or tried, and is scanned then)."""
+    becomes shown later has its page read, or tried, and is scanned then). `early`: the
+    pass's process, started with the run (`_pass_process`), if it was."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
         apart = pooled(config.performance, len(found.entries))  # grouped in other processes
@@ -433,7 +445,7 @@ def _candidates(
                 groups = _clustered(store, read, now, config.performance)
                 urls = _hopeful(config, read, groups, window, options)
             else:
-                groups, urls = _first_pass(config, store, read, window, options, now)
+                groups, urls = _first_pass(config, store, read, window, options, now, early)
         except BaseException:
             beside.stop()
             raise
@@ -453,6 +465,7 @@ def _first_pass(
     window: Window,
     options: RunOptions,
     now: datetime,
+    early: Aside | None = None,
 ) -> tuple[list[list[int]], set[str]]:
     """The week's stories on the feeds' own text, embedding only the headlines that can
     matter (`[performance] embed = "needed"`).
@@ -470,7 +483,7 @@ def _first_pass(
     week's reading of the words, never loads the model too."""
     performance = config.performance
     release = pooled(performance, len(articles))
-    with _Pass(performance, len(articles)) as grouper:
+    with _Pass(performance, len(articles), early) as grouper:
         widening = _clustering(store, articles, now, performance, _WIDEST, grouper)
         # while the pass's process groups at the widest: the places, and the headlines
         # embedded whatever the widest groups (those that take the places alone)
@@ -1124,11 +1137,15 @@ class _Pass:
     """`with _Pass(performance, count) as p`: the groupings of one pass over the same
     `count` items (`_clustered(..., grouper=p)`), one after the other in one worker
     process when they are many (else here), which keeps their reading of the words
-    between them (`workers.kept`) and its imports. The process starts on entry."""
+    between them (`workers.kept`) and its imports. The process starts on entry, unless
+    it was `started` already (`_pass_process`); it ends with the `with` block."""
 
-    def __init__(self, performance: Performance, count: int) -> None:
+    MODULES: Final = ("digest.cluster", "digest.embed")  # what its process imports first
+
+    def __init__(self, performance: Performance, count: int, started: Aside | None = None) -> None:
         self.key = f"pass-{os.getpid()}-{time.monotonic_ns()}"
-        self.pool = aside(performance, count)
+        self.pool = (started or Aside()) if pooled(performance, count) else None
+        self._started = started is not None and self.pool is started
         self._grouping: cluster.Staged | None = None
 
     def grouping(self, items: list[cluster.Item]) -> cluster.Staged:
@@ -1138,13 +1155,32 @@ class _Pass:
         return self._grouping
 
     def __enter__(self) -> Self:
-        if self.pool is not None:
-            self.pool.preload("digest.cluster", "digest.embed")
+        if self.pool is not None and not self._started:
+            self.pool.preload(*self.MODULES)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.__exit__(None, None, None)
+
+
+def _pass_process(config: Config) -> Aside | None:
+    """The process of the run's pass (`_Pass`), started now, with the run, when its feeds
+    are many enough for worker processes (as many entries at least, surely a week to
+    group apart) and the pass groups the feeds at all (`fetch` and `embed` "needed").
+    Its start and imports (~0.3 s of CPU) then run beside this process's start and the
+    feeds' parsing, on a core they leave idle at first, not after the feeds, where the
+    pass's first grouping (the widest, the longest step of the pass, which this process
+    ends up waiting for) would wait for them. A run that does not group the week (a
+    warm run, few entries) ends it unused (`Aside.discard`)."""
+    performance = config.performance
+    if "all" in (performance.fetch, performance.embed):
+        return None
+    if not pooled(performance, len(config.feeds)):
+        return None
+    process = Aside()
+    process.preload(*_Pass.MODULES)
+    return process
 
 
 # the clustering code and the embedding model behind it: a change to either voids the cache

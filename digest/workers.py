@@ -208,7 +208,17 @@ class Aside:
 
     def preload(self, *modules: str) -> None:
         """Start the process now, importing `modules` there while this one works."""
+        self._server = self._server or _Server()  # here: `discard` can end it at once
         self.submit(_imported, modules)
+
+    def discard(self) -> None:
+        """End the process now, whatever it runs (its imports, say), and drop the jobs
+        not run yet: nobody wants their results. Closed already: nothing happens."""
+        server = self._server
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.process.kill()  # a job it ran raises WorkerCrashed, unread
+        self.__exit__(None, None, None)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         server = self._server = self._server or _Server()
@@ -227,6 +237,7 @@ class Aside:
         self._thread.shutdown(wait=True, cancel_futures=True)
         if self._server is not None:
             self._server.close()
+            self._server = None
 
 
 def kept(key: str, value: T) -> T:

@@ -391,3 +391,17 @@ def die_unless_in(pid: int) -> int:
     if os.getpid() != pid:
         os._exit(3)
     return pid
+
+
+def test_an_aside_discarded_ends_its_process_whatever_it_runs() -> None:
+    """`discard` ends the process at once, even in the middle of its preload, drops the
+    jobs not run yet, and raises nothing; discarding again does nothing."""
+    other = Aside()
+    other.preload("digest.cluster", "digest.embed")
+    server = other._server
+    waiting = other.submit(pid_of, "x")
+    other.discard()
+    assert server is not None and server.process.returncode is not None
+    assert waiting.cancelled() or isinstance(waiting.exception(), WorkerCrashed)
+    other.discard()
+    assert other._server is None
