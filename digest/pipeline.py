@@ -221,18 +221,15 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             for beside in scans:
                 beside.finish(store, started, set(gathered.pages.pages))
             known = settled[0].groups_in(gathered.found) if settled else None
-            articles, groups, picks, more = _judged(
-                config,
-                store,
-                detector,
+            judged = partial(
+                _judged, config, store, detector, window=window, options=options, now=started
+            )
+            articles, groups, picks, more = judged(
                 gathered,
-                window,
-                options,
-                started,
-                timings,
-                known,
-                on_feeds[0] if on_feeds else None,
-                workers,
+                timings=timings,
+                groups=known,
+                on_feeds=on_feeds[0] if on_feeds else None,
+                workers=workers,
             )
             while unread := _urls(picks, more) - gathered.tried:
                 # A story shown has a page not read yet: read it, and what else can make
@@ -244,17 +241,8 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
                 gathered = _read_more(
                     config, store, detector, gathered, unread, started, timings, workers, hopeful
                 )
-                articles, groups, picks, more = _judged(
-                    config,
-                    store,
-                    detector,
-                    gathered,
-                    window,
-                    options,
-                    started,
-                    timings,
-                    groups,
-                    workers=workers,
+                articles, groups, picks, more = judged(
+                    gathered, timings=timings, groups=groups, workers=workers
                 )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
