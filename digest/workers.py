@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import gc
 import importlib
+import io
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -26,7 +27,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -243,8 +244,9 @@ class Aside:
 def kept(key: str, value: T) -> T:
     """`value` as sent to an `Aside`'s process by jobs with the same `key`: the first
     job's copy stays there, and a later job that sends it again gets that copy, with
-    what the first computed on it (a grouping's reading of the words, say). Only for
-    arguments of `Aside.submit`."""
+    what the first computed on it (a grouping's reading of the words, say); only the
+    key is sent again (a week's items: ~6 MB not pickled, sent and read again while the
+    run waits for that job). Only for arguments of `Aside.submit`."""
     return cast(T, _Kept(key, value))
 
 
@@ -263,6 +265,31 @@ def _kept(key: str, value: object) -> object:
     return _KEPT.setdefault(key, value)
 
 
+class _Sending(pickle.Pickler):
+    """A job as pickled for a process that holds the `kept` values of `held` keys: those
+    go as their key alone (`_Receiving` finds them there); `fresh` collects the keys of
+    the others, sent whole."""
+
+    def __init__(self, file: io.BytesIO, held: Set[str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.held, self.fresh = held, set[str]()
+
+    def persistent_id(self, obj: object) -> str | None:
+        if not isinstance(obj, _Kept):
+            return None
+        if obj.key in self.held:
+            return obj.key
+        self.fresh.add(obj.key)
+        return None
+
+
+class _Receiving(pickle.Unpickler):
+    """A job as `_Sending` pickled it: a key alone stands for the value kept there."""
+
+    def persistent_load(self, pid: Any) -> object:
+        return _KEPT[pid]
+
+
 def _imported(names: tuple[str, ...]) -> None:
     for name in names:
         importlib.import_module(name)
@@ -276,7 +303,7 @@ class _Server:
     the pipe: that writes each 64 kB frame apart, and after each write this thread waits
     for the GIL, up to the switch interval (5 ms) while this process's other threads run
     Python (the places ranked while the widest grouping is sent): the job took ~0.5 s to
-    arrive. One write waits for the GIL once."""
+    arrive. One write waits for the GIL once. A `kept` value it holds goes as its key."""
 
     def __init__(self) -> None:
         package = str(Path(__file__).resolve().parents[1])
@@ -285,6 +312,7 @@ class _Server:
         }
         command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self.held: set[str] = set()  # the keys of the `kept` values it holds
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, env=env
         )
@@ -292,9 +320,11 @@ class _Server:
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
-        job = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        job = io.BytesIO()
+        sending = _Sending(job, self.held)
+        sending.dump((fn, args, kwargs))
         with contextlib.suppress(BrokenPipeError):  # died: see below
-            stdin.write(job)
+            stdin.write(job.getbuffer())
             stdin.flush()
         del job
         size = stdout.read(8)
@@ -305,6 +335,7 @@ class _Server:
             self.close()
             raise WorkerCrashed(f"the worker process ended with {code}: {''.join(last)}")
         result: T = pickle.loads(stdout.read(int.from_bytes(size, "big")))
+        self.held |= sending.fresh  # it ran the job: it holds them now
         return result
 
     def close(self) -> None:
@@ -359,7 +390,7 @@ def serve() -> None:
     even for that: it kills the process once the last result is read.)"""
     while True:
         try:
-            fn, args, kwargs = pickle.load(sys.stdin.buffer)
+            fn, args, kwargs = _Receiving(sys.stdin.buffer).load()
         except EOFError:
             sys.stderr.flush()
             os._exit(0)

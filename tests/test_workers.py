@@ -262,6 +262,31 @@ def count_in(tally: Tally, n: int) -> tuple[int, list[int]]:
     return os.getpid(), list(tally.seen)
 
 
+class Pickled(Tally):
+    """A Tally that counts, in the process that sends it, how often it was pickled."""
+
+    sent = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        Pickled.sent += 1
+        return self.__dict__
+
+
+def test_a_kept_value_is_sent_once_to_a_process_and_again_to_a_new_one() -> None:
+    """Once a process holds a `kept` value, later jobs send its key alone (the value is
+    not pickled again); a new process (after a crash) gets it whole again."""
+    shared = Pickled()
+    Pickled.sent = 0
+    with Aside() as other:
+        first = other.submit(count_in, kept("p", shared), 1).result()
+        second = other.submit(count_in, kept("p", shared), 2).result()
+        assert Pickled.sent == 1 and second[1] == [1, 2]
+        with pytest.raises(WorkerCrashed):
+            other.submit(die, "x").result()
+        after = other.submit(count_in, kept("p", shared), 3).result()
+    assert Pickled.sent == 2 and after[1] == [3] and after[0] != first[0]
+
+
 def test_an_aside_runs_its_jobs_in_one_process_and_kept_values_stay_there() -> None:
     """Jobs of one Aside run one after the other in one process; a value sent with
     `kept` is the first job's copy for every later job of that key (with what the first
