@@ -175,15 +175,23 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
 
         settled: list[Settled] = []  # what a run on the same entries settled on, if any
         on_feeds: list[list[list[int]]] = []  # the week's stories on the feeds' own text
+        early = _pass_process(config)  # the pass's process, if it starts now
 
         def needed(found: FeedsResult) -> set[str] | None:
+            try:
+                return chosen(found)
+            finally:  # taken by the pass (ended with it), or not needed: it ends now
+                if early is not None:
+                    early.discard()
+
+        def chosen(found: FeedsResult) -> set[str] | None:
             if config.performance.fetch == "all":
                 return None
             settled.append(_settled(store, found))
             if settled[0].groups_in(found) is not None:  # start where that run ended
                 return settled[0].read
             urls, groups, beside = _candidates(
-                config, store, detector, found, window, options, started, timings
+                config, store, detector, found, window, options, started, timings, early
             )
             on_feeds.append(groups)
             scans.append(beside)
@@ -207,23 +215,21 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
             except BaseException:
                 for beside in scans:
                     beside.stop()
+                if early is not None:  # the feeds failed before `needed`
+                    early.discard()
                 raise
             for beside in scans:
                 beside.finish(store, started, set(gathered.pages.pages))
             known = settled[0].groups_in(gathered.found) if settled else None
-            if known is None:  # the week is grouped (the model loaded) without them
-                workers.rest()
-            articles, groups, picks, more = _judged(
-                config,
-                store,
-                detector,
+            judged = partial(
+                _judged, config, store, detector, window=window, options=options, now=started
+            )
+            articles, groups, picks, more = judged(
                 gathered,
-                window,
-                options,
-                started,
-                timings,
-                known,
-                on_feeds[0] if on_feeds else None,
+                timings=timings,
+                groups=known,
+                on_feeds=on_feeds[0] if on_feeds else None,
+                workers=workers,
             )
             while unread := _urls(picks, more) - gathered.tried:
                 # A story shown has a page not read yet: read it, and what else can make
@@ -235,8 +241,8 @@ def run(config: Config, options: RunOptions, progress: Progress | None = None) -
                 gathered = _read_more(
                     config, store, detector, gathered, unread, started, timings, workers, hopeful
                 )
-                articles, groups, picks, more = _judged(
-                    config, store, detector, gathered, window, options, started, timings, groups
+                articles, groups, picks, more = judged(
+                    gathered, timings=timings, groups=groups, workers=workers
                 )
         if settled:  # a warm run starts where this one ended: one round, not several
             _settle(store, settled[0].key, gathered.tried, articles, groups, started)
@@ -401,6 +407,7 @@ def _candidates(
     options: RunOptions,
     now: datetime,
     timings: dict[str, float],
+    early: Aside | None = None,
 ) -> tuple[set[str], list[list[int]], _Beside]:
     """The entries whose pages the issue needs, and the week's stories on the feeds' own
     text: the stories that can still make it, ranked on what the feeds give (titles,
@@ -412,7 +419,8 @@ def _candidates(
     `finish` before the detect stage). The candidates' feed texts whose pages cannot be
     read are scanned for AI disclosures by the page workers (`_unscanned`); the other
     entries' feed texts are not scanned: their stories cannot be shown (a story that
-    becomes shown later has its page read, or tried, and is scanned then)."""
+    becomes shown later has its page read, or tried, and is scanned then). `early`: the
+    pass's process, started with the run (`_pass_process`), if it was."""
     with _timed(timings, "candidates"):
         trim()  # what parsing the feeds left behind, before the grouping's processes start
         apart = pooled(config.performance, len(found.entries))  # grouped in other processes
@@ -425,7 +433,7 @@ def _candidates(
                 groups = _clustered(store, read, now, config.performance)
                 urls = _hopeful(config, read, groups, window, options)
             else:
-                groups, urls = _first_pass(config, store, read, window, options, now)
+                groups, urls = _first_pass(config, store, read, window, options, now, early)
         except BaseException:
             beside.stop()
             raise
@@ -445,6 +453,7 @@ def _first_pass(
     window: Window,
     options: RunOptions,
     now: datetime,
+    early: Aside | None = None,
 ) -> tuple[list[list[int]], set[str]]:
     """The week's stories on the feeds' own text, embedding only the headlines that can
     matter (`[performance] embed = "needed"`).
@@ -462,7 +471,7 @@ def _first_pass(
     week's reading of the words, never loads the model too."""
     performance = config.performance
     release = pooled(performance, len(articles))
-    with _Pass(performance, len(articles)) as grouper:
+    with _Pass(performance, len(articles), early) as grouper:
         widening = _clustering(store, articles, now, performance, _WIDEST, grouper)
         # while the pass's process groups at the widest: the places, and the headlines
         # embedded whatever the widest groups (those that take the places alone)
@@ -473,9 +482,13 @@ def _first_pass(
         for _ in range(1 + EXTRA_PASSES):
             rows = frozenset(embedded)
             _embedded_here(store, _headlines(articles, rows), now, release)
-            groups = _clustered(store, articles, now, performance, rows, grouper)
-            if release:  # the page workers' fork server preloads while the pages are chosen
+            if release:  # the page workers' fork server preloads (~1 s of CPU) on the core
+                # this process leaves idle while it waits for the grouping: the model is
+                # freed by now, so the server's ~70 MB come beside the grouping's process
+                # alone, not beside the model too (the run's peak); started before the
+                # embedding or the widest grouping, the server would add to that peak
                 ready()
+            groups = _clustered(store, articles, now, performance, rows, grouper)
             wanted = _hopeful(config, articles, groups, window, options)
             missed = {n for n, a in enumerate(articles) if a.url in wanted} - embedded
             if not missed:
@@ -666,10 +679,13 @@ def _judged(
     timings: dict[str, float],
     groups: list[list[int]] | None = None,
     on_feeds: list[list[int]] | None = None,
+    workers: PageWorkers | None = None,
 ) -> tuple[list[Article], list[list[int]], list[Story], list[Section]]:
     """The articles with their verdicts, grouped into stories (unless `groups` are
     given; `on_feeds`: the stories made on the feeds' own text, if any), ranked and
-    selected."""
+    selected. `workers`: the run's page workers, idle between rounds, which score the
+    style of the texts their pages did not give (see `_style_features`); when the week
+    is grouped again they end first (the model is loaded then: their memory goes)."""
     with _timed(timings, "articles"):
         read = _with_languages(store, _articles(config, gathered.found, gathered.pages), now)
     with _timed(timings, "detect"):
@@ -679,7 +695,7 @@ def _judged(
         # tried). A disclosure only lowers a story's rank: a story left unscanned ranks
         # as if it had none, and if that shows it, its page is read and it is scanned.
         scored = [a for a in read if a.url in gathered.tried]
-        features = _style_features(config, store, scored, gathered.pages, now)
+        features = _style_features(config, store, scored, gathered.pages, now, workers)
         listing = detect.listing(config.detect, store)
         disclosures = _feed_disclosures(store, detector, read, gathered, now)
         verdicts = detect.assess(
@@ -687,6 +703,8 @@ def _judged(
         )
     articles = [replace(a, verdict=v) for a, v in zip(read, verdicts, strict=True)]
     if groups is None:
+        if workers is not None:  # the week is grouped (the model loaded) without them
+            workers.rest()
         with _timed(timings, "cluster"):
             groups = _regrouped(config, store, articles, gathered, now, on_feeds)
     with _timed(timings, "rank"):
@@ -932,12 +950,19 @@ _DISCLOSURE_CODE = Path(disclosure.__file__).read_bytes()
 
 
 def _style_features(
-    config: Config, store: Store, articles: list[Article], pages: PagesResult, now: datetime
+    config: Config,
+    store: Store,
+    articles: list[Article],
+    pages: PagesResult,
+    now: datetime,
+    workers: PageWorkers | None = None,
 ) -> dict[str, tuple[float, ...]]:
     """Every article's style features, by URL: from its page's read (computed in the
     extraction workers, or cached with the page), else from the state's cache, else
-    computed now (in worker processes when there are many) and cached, so a text is
-    scored once."""
+    computed now and cached, so a text is scored once. Computed now: by the page
+    `workers` of the round just read when they run (a round leaves a dozen feed texts,
+    ~8 ms each, to score while nothing else runs: both cores share them), else in worker
+    processes when there are many, else here."""
     features: dict[str, tuple[float, ...]] = {}
     for article in articles:
         read = pages.pages.get(article.url)
@@ -954,7 +979,11 @@ def _style_features(
         text: tuple(held[key]) for text, key in keys.items() if isinstance(held.get(key), list)
     }
     missing = [text for text in keys if text not in known]
-    computed = map_cpu(style.feature_values, missing, config.performance)
+    pool = workers.for_round(len(missing), eager=True) if workers is not None else None
+    if pool is not None and pool.pids:  # running: never started for this
+        computed = pool.map(style.feature_values, missing)
+    else:
+        computed = map_cpu(style.feature_values, missing, config.performance)
     known |= dict(zip(missing, computed, strict=True))
     store.save_results({keys[t]: list(v) for t, v in zip(missing, computed, strict=True)}, now)
     return features | {a.url: known[a.text] for a in articles if a.url not in features}
@@ -1096,11 +1125,15 @@ class _Pass:
     """`with _Pass(performance, count) as p`: the groupings of one pass over the same
     `count` items (`_clustered(..., grouper=p)`), one after the other in one worker
     process when they are many (else here), which keeps their reading of the words
-    between them (`workers.kept`) and its imports. The process starts on entry."""
+    between them (`workers.kept`) and its imports. The process starts on entry, unless
+    it was `started` already (`_pass_process`); it ends with the `with` block."""
 
-    def __init__(self, performance: Performance, count: int) -> None:
+    MODULES: Final = ("digest.cluster", "digest.embed")  # what its process imports first
+
+    def __init__(self, performance: Performance, count: int, started: Aside | None = None) -> None:
         self.key = f"pass-{os.getpid()}-{time.monotonic_ns()}"
-        self.pool = aside(performance, count)
+        self.pool = (started or Aside()) if pooled(performance, count) else None
+        self._started = started is not None and self.pool is started
         self._grouping: cluster.Staged | None = None
 
     def grouping(self, items: list[cluster.Item]) -> cluster.Staged:
@@ -1110,13 +1143,32 @@ class _Pass:
         return self._grouping
 
     def __enter__(self) -> Self:
-        if self.pool is not None:
-            self.pool.preload("digest.cluster", "digest.embed")
+        if self.pool is not None and not self._started:
+            self.pool.preload(*self.MODULES)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.__exit__(None, None, None)
+
+
+def _pass_process(config: Config) -> Aside | None:
+    """The process of the run's pass (`_Pass`), started now, with the run, when its feeds
+    are many enough for worker processes (as many entries at least, surely a week to
+    group apart) and the pass groups the feeds at all (`fetch` and `embed` "needed").
+    Its start and imports (~0.3 s of CPU) then run beside this process's start and the
+    feeds' parsing, on a core they leave idle at first, not after the feeds, where the
+    pass's first grouping (the widest, the longest step of the pass, which this process
+    ends up waiting for) would wait for them. A run that does not group the week (a
+    warm run, few entries) ends it unused (`Aside.discard`)."""
+    performance = config.performance
+    if "all" in (performance.fetch, performance.embed):
+        return None
+    if not pooled(performance, len(config.feeds)):
+        return None
+    process = Aside()
+    process.preload(*_Pass.MODULES)
+    return process
 
 
 # the clustering code and the embedding model behind it: a change to either voids the cache

@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import gc
 import importlib
+import io
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -26,7 +27,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -113,6 +114,20 @@ class Workers:
                 self._restart(pool)
         raise AssertionError("unreachable")
 
+    def map(self, fn: Callable[[Any], T], items: list[Any]) -> list[T]:
+        """`[fn(x) for x in items]`, over the worker processes if they run already (a
+        round's, idle until the next: one job per item, so both cores share a few
+        items), else here: no pool is started for it. A pool that breaks on it is
+        restarted (for the next round) and the items are done here."""
+        pool = self._pool
+        if pool is None or len(items) < 2:
+            return [fn(item) for item in items]
+        try:
+            return list(pool.map(fn, items))
+        except BrokenProcessPool:
+            self._restart(pool)
+            return [fn(item) for item in items]
+
     @property
     def pids(self) -> frozenset[int]:
         """The worker processes running now (none before the first job that needs them)."""
@@ -194,7 +209,17 @@ class Aside:
 
     def preload(self, *modules: str) -> None:
         """Start the process now, importing `modules` there while this one works."""
+        self._server = self._server or _Server()  # here: `discard` can end it at once
         self.submit(_imported, modules)
+
+    def discard(self) -> None:
+        """End the process now, whatever it runs (its imports, say), and drop the jobs
+        not run yet: nobody wants their results. Closed already: nothing happens."""
+        server = self._server
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.process.kill()  # a job it ran raises WorkerCrashed, unread
+        self.__exit__(None, None, None)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         server = self._server = self._server or _Server()
@@ -213,13 +238,15 @@ class Aside:
         self._thread.shutdown(wait=True, cancel_futures=True)
         if self._server is not None:
             self._server.close()
+            self._server = None
 
 
 def kept(key: str, value: T) -> T:
     """`value` as sent to an `Aside`'s process by jobs with the same `key`: the first
     job's copy stays there, and a later job that sends it again gets that copy, with
-    what the first computed on it (a grouping's reading of the words, say). Only for
-    arguments of `Aside.submit`."""
+    what the first computed on it (a grouping's reading of the words, say); only the
+    key is sent again (a week's items: ~6 MB not pickled, sent and read again while the
+    run waits for that job). Only for arguments of `Aside.submit`."""
     return cast(T, _Kept(key, value))
 
 
@@ -238,15 +265,45 @@ def _kept(key: str, value: object) -> object:
     return _KEPT.setdefault(key, value)
 
 
+class _Sending(pickle.Pickler):
+    """A job as pickled for a process that holds the `kept` values of `held` keys: those
+    go as their key alone (`_Receiving` finds them there); `fresh` collects the keys of
+    the others, sent whole."""
+
+    def __init__(self, file: io.BytesIO, held: Set[str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.held, self.fresh = held, set[str]()
+
+    def persistent_id(self, obj: object) -> str | None:
+        if not isinstance(obj, _Kept):
+            return None
+        if obj.key in self.held:
+            return obj.key
+        self.fresh.add(obj.key)
+        return None
+
+
+class _Receiving(pickle.Unpickler):
+    """A job as `_Sending` pickled it: a key alone stands for the value kept there."""
+
+    def persistent_load(self, pid: Any) -> object:
+        return _KEPT[pid]
+
+
 def _imported(names: tuple[str, ...]) -> None:
     for name in names:
         importlib.import_module(name)
 
 
 class _Server:
-    """The process of an `Aside`: jobs pickled straight into its stdin (never whole in
-    memory here: a week's texts are megabytes), each result read back from its stdout,
-    its length first."""
+    """The process of an `Aside`: jobs pickled, then written to its stdin in one write,
+    each result read back from its stdout, its length first.
+
+    Pickled whole first (a week's feed texts: a few MB, for a moment), not straight into
+    the pipe: that writes each 64 kB frame apart, and after each write this thread waits
+    for the GIL, up to the switch interval (5 ms) while this process's other threads run
+    Python (the places ranked while the widest grouping is sent): the job took ~0.5 s to
+    arrive. One write waits for the GIL once. A `kept` value it holds goes as its key."""
 
     def __init__(self) -> None:
         package = str(Path(__file__).resolve().parents[1])
@@ -255,6 +312,7 @@ class _Server:
         }
         command = [sys.executable, "-c", "from digest.workers import serve; serve()"]
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self.held: set[str] = set()  # the keys of the `kept` values it holds
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, env=env
         )
@@ -262,9 +320,13 @@ class _Server:
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
+        job = io.BytesIO()
+        sending = _Sending(job, self.held)
+        sending.dump((fn, args, kwargs))
         with contextlib.suppress(BrokenPipeError):  # died: see below
-            pickle.dump((fn, args, kwargs), stdin)
+            stdin.write(job.getbuffer())
             stdin.flush()
+        del job
         size = stdout.read(8)
         if len(size) < 8:
             code = self.process.wait()
@@ -273,13 +335,20 @@ class _Server:
             self.close()
             raise WorkerCrashed(f"the worker process ended with {code}: {''.join(last)}")
         result: T = pickle.loads(stdout.read(int.from_bytes(size, "big")))
+        self.held |= sending.fresh  # it ran the job: it holds them now
         return result
 
     def close(self) -> None:
-        """No more jobs: the process ends (at once when it died)."""
+        """No more jobs: the process ends, at once. It is between jobs (every job sent
+        has its result read, or it died): at most giving the last job's memory back
+        (`serve`: a full collection and a trim, ~0.1 s in a process holding a week's
+        reading of the words), which nobody waits for now, so it is killed rather than
+        waited for; its memory goes with it."""
         with contextlib.suppress(BrokenPipeError, OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
+        with contextlib.suppress(OSError):
+            self.process.kill()  # a no-op when it has ended
         self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -313,12 +382,18 @@ def ready() -> None:
 def serve() -> None:
     """The other end of `Aside.submit`: pickled jobs on stdin, one after the other until
     it closes; each result on stdout, its length first. The heap's free memory is given
-    back after each job (the process may wait for the next)."""
+    back after each job (the process may wait for the next). At the end of its stdin
+    the process ends at once, without the interpreter's teardown (`os._exit`), which
+    would free what the jobs kept object by object (a week's reading of the words: a
+    few tenths of a second); the system takes its memory back whole. Nothing is left to
+    flush: each result was flushed as it was written. (`_Server.close` does not wait
+    even for that: it kills the process once the last result is read.)"""
     while True:
         try:
-            fn, args, kwargs = pickle.load(sys.stdin.buffer)
+            fn, args, kwargs = _Receiving(sys.stdin.buffer).load()
         except EOFError:
-            return
+            sys.stderr.flush()
+            os._exit(0)
         data = pickle.dumps(fn(*args, **kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         sys.stdout.buffer.write(len(data).to_bytes(8, "big") + data)
         sys.stdout.buffer.flush()

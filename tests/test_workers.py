@@ -107,6 +107,18 @@ def test_an_aside_job_runs_in_a_new_process_and_a_crash_is_named() -> None:
             crash.result()
 
 
+def test_an_aside_process_has_ended_when_its_block_ends() -> None:
+    """Its last job done (the result read), the process is ended with the `with` block,
+    whatever it still does (giving the job's memory back), and its files are closed."""
+    with Aside() as other:
+        first = other.submit(count_in, kept("end", Tally()), 1).result()
+        server = other._server
+    assert server is not None and first[1] == [1]
+    assert server.process.returncode is not None  # reaped: not running any more
+    assert server.process.stdout is not None and server.process.stdout.closed
+    assert server.errors.closed
+
+
 def test_clustering_aside_or_here_gives_the_groups_and_vectors_of_clustering_here(
     tmp_path: Path,
 ) -> None:
@@ -250,6 +262,31 @@ def count_in(tally: Tally, n: int) -> tuple[int, list[int]]:
     return os.getpid(), list(tally.seen)
 
 
+class Pickled(Tally):
+    """A Tally that counts, in the process that sends it, how often it was pickled."""
+
+    sent = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        Pickled.sent += 1
+        return self.__dict__
+
+
+def test_a_kept_value_is_sent_once_to_a_process_and_again_to_a_new_one() -> None:
+    """Once a process holds a `kept` value, later jobs send its key alone (the value is
+    not pickled again); a new process (after a crash) gets it whole again."""
+    shared = Pickled()
+    Pickled.sent = 0
+    with Aside() as other:
+        first = other.submit(count_in, kept("p", shared), 1).result()
+        second = other.submit(count_in, kept("p", shared), 2).result()
+        assert Pickled.sent == 1 and second[1] == [1, 2]
+        with pytest.raises(WorkerCrashed):
+            other.submit(die, "x").result()
+        after = other.submit(count_in, kept("p", shared), 3).result()
+    assert Pickled.sent == 2 and after[1] == [3] and after[0] != first[0]
+
+
 def test_an_aside_runs_its_jobs_in_one_process_and_kept_values_stay_there() -> None:
     """Jobs of one Aside run one after the other in one process; a value sent with
     `kept` is the first job's copy for every later job of that key (with what the first
@@ -346,3 +383,50 @@ def test_a_worker_waiting_for_the_fork_server_never_blocks_the_event_loop(
     assert asyncio.run(go()) != os.getpid()
     rest()
     assert (True, False) in seen  # the loop ran while the fork server was preloading
+
+
+def test_a_rounds_workers_map_between_rounds_over_their_processes_else_here() -> None:
+    """`Workers.map` gives `[fn(x) for x in items]`: over the round's processes while
+    they run (none started for it), here when none run (a round in one thread, or
+    rested), and here again after a job broke the pool (a new pool for the next round)."""
+    from digest.pages import PageWorkers
+
+    texts = ["A short text. It has two sentences.", "Another one, longer: " + "word " * 40]
+    expected = [style.feature_values(t) for t in texts]
+    rest()
+    ready()
+    with PageWorkers(POOL) as kept:
+        idle = kept.for_round(4, eager=True)
+        assert idle.map(pid_of, [1, 2, 3]) == [os.getpid()] * 3  # not started: here
+        asyncio.run(_round(idle, 8))  # both processes started (a round of many pages)
+        started = idle.pids
+        assert started and idle.map(style.feature_values, texts) == expected
+        assert set(idle.map(pid_of, list(range(8)))) <= started and idle.pids == started
+        here = os.getpid()
+        assert idle.map(die_unless_in, [here, here]) == [here, here]  # broke: done here
+        assert idle.restarts == 1 and not idle.pids & started
+    rest()
+
+
+async def _round(workers: Workers, jobs: int) -> list[int]:
+    return list(await asyncio.gather(*(workers.run(pid_of, i) for i in range(jobs))))
+
+
+def die_unless_in(pid: int) -> int:
+    if os.getpid() != pid:
+        os._exit(3)
+    return pid
+
+
+def test_an_aside_discarded_ends_its_process_whatever_it_runs() -> None:
+    """`discard` ends the process at once, even in the middle of its preload, drops the
+    jobs not run yet, and raises nothing; discarding again does nothing."""
+    other = Aside()
+    other.preload("digest.cluster", "digest.embed")
+    server = other._server
+    waiting = other.submit(pid_of, "x")
+    other.discard()
+    assert server is not None and server.process.returncode is not None
+    assert waiting.cancelled() or isinstance(waiting.exception(), WorkerCrashed)
+    other.discard()
+    assert other._server is None
