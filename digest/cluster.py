@@ -448,7 +448,47 @@ _DIGIT: Final = re.compile(r"\d")
 
 
 def _line_numbers(text: str) -> set[str]:
-    """The figures of one line (see `_figure_sets`)."""
+    """The figures of one line (see `_figure_sets`), read only where a digit is near
+    (`_near_digits`): a paragraph's other sentences hold none, and reading them cost half
+    of a week's figures."""
+    found: set[str] = set()
+    for start, end in _near_digits(text):
+        found |= _piece_numbers(text[start:end])
+    return found
+
+
+# `_near_digits`: every character of a figure is at most this far from a digit of its
+# number: a currency and a space before it, a scale and a unit after it (spellings that
+# hold spaces: "kilometres per hour"), each after a space or hyphen.
+_FIGURE_BEFORE: Final = 5
+_FIGURE_AFTER: Final = (
+    2
+    + max(map(len, figures.WORD_SCALES))
+    + max(len(spelling) for spellings in figures.UNITS.values() for spelling in spellings)
+)
+_DIGITS: Final = re.compile(r"\d+")
+
+
+def _near_digits(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that hold all its figures, each cut at a space farther than a figure
+    reaches from any digit (_FIGURE_BEFORE, _FIGURE_AFTER). No figure or word holds such a
+    space, so reading a span alone finds what reading the whole text finds there: every
+    match before the cut ends before it, and after a space the figure pattern's look-behind
+    (a digit and a point or comma) cannot hold either way."""
+    spans: list[tuple[int, int]] = []
+    for match in _DIGITS.finditer(text):
+        start = text.rfind(" ", 0, max(match.start() - _FIGURE_BEFORE, 0)) + 1
+        end = text.find(" ", match.end() + _FIGURE_AFTER)
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _piece_numbers(text: str) -> set[str]:
+    """The figures of a piece of a line (`_line_numbers`)."""
     found: set[str] = set()
     for quantity in figures.quantities(text):
         value, unit = quantity.value, quantity.unit if quantity.unit in ("%", "pp") else ""
