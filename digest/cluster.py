@@ -1088,13 +1088,18 @@ def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
     count = len(vectors)
     k = min(NEIGHBOURS, count - 1)
+    if k <= 0:
+        return pairs
     for start in range(0, count, 512):
         block = vectors[start : start + 512] @ vectors.T
-        for row, scores in enumerate(block, start=start):
-            scores[row] = -1.0
-            for other in np.argpartition(-scores, k - 1)[:k] if k > 0 else []:
-                if scores[other] > SEM_LOW:
-                    pairs.add((min(row, int(other)), max(row, int(other))))
+        rows = np.arange(start, start + len(block))
+        block[rows - start, rows] = -1.0  # not its own neighbour
+        # each row's k nearest, row by row as one row's argpartition picks them (ties too)
+        nearest = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        close = np.take_along_axis(block, nearest, axis=1) > SEM_LOW
+        row, other = np.broadcast_to(rows[:, None], nearest.shape)[close], nearest[close]
+        low, high = np.minimum(row, other).tolist(), np.maximum(row, other).tolist()
+        pairs.update(zip(low, high, strict=True))
     return pairs
 
 

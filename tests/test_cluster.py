@@ -724,3 +724,24 @@ def test_figures_read_near_the_digits_are_those_of_the_whole_line() -> None:
     assert {"3.8e+12", "5.2%", "1234.5pp", "1.5e+12", "51%"} <= set().union(*found)
     spans = clusterer._near_digits(FIGURE_LINES[3])
     assert spans == [(97, len(FIGURE_LINES[3]))]  # the opening sentence is never read
+
+
+def test_nearest_by_embedding_are_those_picked_row_by_row() -> None:
+    """`_neighbours` picks every row's NEIGHBOURS nearest at once: the pairs one row at a
+    time picks, ties among equal cosines too (the widest grouping's rows are all one)."""
+    rng = np.random.default_rng(11)
+    spread = rng.normal(size=(700, 16)).astype(np.float32)
+    spread[:, 0] += 4.0
+    spread /= np.linalg.norm(spread, axis=1)[:, None]
+    alike = np.zeros((600, 16), dtype=np.float32)
+    alike[:, 0] = 1.0
+    for vectors in (spread, alike, spread[:12], alike[:3], spread[:1]):
+        expected = set()
+        k = min(clusterer.NEIGHBOURS, len(vectors) - 1)
+        for row, scores in enumerate(vectors @ vectors.T):
+            scores[row] = -1.0
+            for other in np.argpartition(-scores, k - 1)[:k] if k > 0 else []:
+                if scores[other] > clusterer.SEM_LOW:
+                    expected.add((min(row, int(other)), max(row, int(other))))
+        assert clusterer._neighbours(vectors) == expected
+    assert len(clusterer._neighbours(alike)) > 3000
