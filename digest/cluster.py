@@ -55,15 +55,13 @@ import heapq
 import math
 import pickle
 import re
-import struct
 import unicodedata
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cached_property, lru_cache
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Final, cast
@@ -866,33 +864,87 @@ def _read(items: Sequence[Item]) -> Reading:
 class _PairWords:
     """The word signals (`_word_signals`) of the candidate pairs (i < j) of `count` items,
     once scored: a later grouping of the same reading scores them again with other
-    vectors. Packed, six doubles a pair (~1.3 MB for a week's ~27,000 pairs; a dict of
-    tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
-
-    _PACK: Final = struct.Struct("6d")
+    vectors. Six doubles a pair in one array (~1.3 MB for a week's ~27,000 pairs; a dict
+    of tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
 
     def __init__(self, pairs: Sequence[tuple[int, int]], count: int) -> None:
         self.count = count
-        self.keys = [i * count + j for i, j in pairs]  # ascending, as the pairs are sorted
-        self.packed = bytearray(self._PACK.size * len(self.keys))
-        self.known = bytearray(len(self.keys))
+        # ascending, as the pairs are sorted
+        self.keys = np.array([i * count + j for i, j in pairs], dtype=np.int64)
+        self.values = np.zeros((len(pairs), 6))
+        self.known = np.zeros(len(pairs), dtype=bool)
 
     def slot(self, i: int, j: int) -> int:
         """Where the pair (i, j) is kept, or -1 (not a candidate pair, or i > j: the sums
         of (j, i) run in another order)."""
-        key = i * self.count + j
-        at = bisect_left(self.keys, key)
-        return at if i < j and at < len(self.keys) and self.keys[at] == key else -1
+        return int(self.slots(np.array([i]), np.array([j]))[0])
+
+    def slots(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """`slot` of each pair (first[n], second[n])."""
+        keys = first.astype(np.int64) * self.count + second
+        at = np.searchsorted(self.keys, keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == keys[found]
+        return np.where(found & (first < second), at, -1)
 
     def get(self, slot: int) -> _Words | None:
         if slot < 0 or not self.known[slot]:
             return None
-        return cast(_Words, self._PACK.unpack_from(self.packed, slot * self._PACK.size))
+        return cast(_Words, tuple(self.values[slot].tolist()))
 
     def put(self, slot: int, words: _Words) -> None:
         if slot >= 0:
-            self._PACK.pack_into(self.packed, slot * self._PACK.size, *words)
-            self.known[slot] = 1
+            self.values[slot] = words
+            self.known[slot] = True
+
+
+class _Table:
+    """What `_Scorer.scores` reads of each item, in arrays indexed by item."""
+
+    def __init__(self, profiles: Sequence[_Profile], embedded: Sequence[bool]) -> None:
+        ids: dict[str, int] = {"": 0}
+        self.source = np.array([ids.setdefault(p.source, len(ids)) for p in profiles], np.intp)
+        self.titled = np.array([bool(p.title) for p in profiles], dtype=bool)
+        self.full = np.array([p.words >= LEAD_WORDS_MAX for p in profiles], dtype=bool)
+        self.headline = np.array([p.body_words < HEADLINE_WORDS for p in profiles], np.intp)
+        self.embedded = np.array(embedded, dtype=bool)
+        self.dates = [p.date for p in profiles]
+        self.dated = np.array([date is not None for date in self.dates], dtype=bool)
+        # microseconds since the epoch: a pair's difference is that of its `timedelta`
+        # when every offset is fixed (an aware subtraction within one zone ignores it)
+        self.fixed = all(date is None or type(date.tzinfo) is timezone for date in self.dates)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        self.micros = np.array(
+            [(date - epoch) // _MICROSECOND if date else 0 for date in self.dates], np.int64
+        )
+
+    def date_factors(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """`_date_factor` of each pair (first[n], second[n])."""
+        if not self.fixed:
+            pairs = zip(first.tolist(), second.tolist(), strict=True)
+            return np.array([_date_factor(self.dates[i], self.dates[j]) for i, j in pairs])
+        seconds = (self.micros[first] - self.micros[second]) / 10**6  # `total_seconds`
+        days = np.abs(seconds) / 86_400.0
+        fraction = np.minimum(1.0, (days - NEAR_DAYS) / (FAR_DAYS - NEAR_DAYS))
+        factor = np.where(days <= NEAR_DAYS, 1.0, 1.0 - (1.0 - DATE_FLOOR) * fraction)
+        return np.where(self.dated[first] & self.dated[second], factor, 1.0)
+
+
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def _logits(weights: Mapping[str, float], values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """`_logit` over arrays of features: the same sum, in the same order, pair by pair."""
+    total = np.zeros(len(values["lead"]))
+    for name, w in weights.items():
+        if name == "bias":
+            continue
+        parts = name.split("*")
+        product = values[parts[0]]
+        for part in parts[1:]:
+            product = product * values[part]
+        total = total + w * product
+    return weights["bias"] + total
 
 
 class _Scorer:
@@ -932,22 +984,106 @@ class _Scorer:
         slot = self.words.slot(i, j)
         words = self.words.get(slot)
         if words is None:
-            pair = (self._stripped(i), self._stripped(j)) if same else (a, b)
-            words = _word_signals(*pair)
+            words = self._read_words(i, j, same)
             self.words.put(slot, words)
         if same:
             return _with_vectors(0.0, 0.0, words)
         opening, openings = 0.0, self.openings
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
             crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
-            opening = float(openings[i] @ openings[j]) - crowd
+            opening = float(openings[i] @ openings[j]) - crowd  # a float32, as ever
+        return _with_vectors(self._cosine(i, j), opening, words)
+
+    def _read_words(self, i: int, j: int, same: bool) -> _Words:
+        a, b = self.weighted[i], self.weighted[j]
+        return _word_signals(*((self._stripped(i), self._stripped(j)) if same else (a, b)))
+
+    def _cosine(self, i: int, j: int) -> float:
+        """The titles' cosine; 0 when either row is empty (`semantic` 0, as from +-0)."""
         if self.embedded[i] and self.embedded[j]:
-            return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
-        return _with_vectors(0.0, opening, words)  # `semantic` 0, as from an empty row's +-0
+            return float(self.vectors[i] @ self.vectors[j])
+        return 0.0
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
         return _combine(self.signals(i, j), a, b)
+
+    def scores(self, pairs: Sequence[tuple[int, int]]) -> list[float]:
+        """The scores of `pairs` (each i < j), kept for the linkage: those `self(i, j)`
+        gives, to the last bit. The pairs' signals, features and logits are read over
+        arrays, with the same operations on the same floats in the same order as pair by
+        pair (`_combine`), save the pairs of two full texts with openings, whose `opening`
+        is a float32: those are scored one by one."""
+        if not pairs:
+            return []
+        table = self.table
+        first, second = (np.array(side, dtype=np.intp) for side in zip(*pairs, strict=True))
+        same = (table.source[first] > 0) & (table.source[first] == table.source[second])
+        full = table.full[first] & table.full[second]
+        alone = ~same & full if self.openings is not None else np.zeros(len(pairs), bool)
+        words = self._pair_words(pairs, first, second, same)
+        cosines = np.zeros(len(pairs))
+        rows = list(self.vectors)
+        wanted = ~same & ~alone & table.embedded[first] & table.embedded[second]
+        for n in np.flatnonzero(wanted).tolist():
+            i, j = pairs[n]
+            cosines[n] = float(rows[i] @ rows[j])
+        lead, title, names, numbers, dup, other_figures = words.T
+        values = {
+            "semantic": np.maximum(
+                0.0, np.minimum(1.0, (cosines - SEM_LOW) / (SEM_HIGH - SEM_LOW))
+            ),
+            "opening": np.zeros(len(pairs)),  # `_semantic(0.0, OPEN_LOW, OPEN_HIGH)`
+            "lead": lead,
+            "title": np.where(table.titled[first] & table.titled[second], title, lead),
+            "names": names,
+            "numbers": numbers,
+            "dup": dup,
+            "other_figures": other_figures,
+            "same_source": same.astype(float),
+            "far": 1.0 - table.date_factors(first, second),
+            "nothing_shared": ((lead == 0.0) & (names == 0.0)).astype(float),
+        }
+        headlines = table.headline[first] + table.headline[second]
+        logits = np.zeros(len(pairs))
+        for count, weights in enumerate((FULL, MIXED, HEADLINE)):
+            chosen = headlines == count
+            if count == 0:
+                logits[chosen & full] = _logits(TEXTS, values)[chosen & full]
+                chosen &= ~full
+            logits[chosen] = _logits(weights, values)[chosen]
+        logistic = np.array([1.0 / (1.0 + math.exp(-z)) for z in logits.tolist()])
+        copy = np.minimum(1.0, (dup - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR))
+        sure = np.where(names >= 1.0, NAMES_SURE, 0.0)
+        scores: list[float] = np.maximum(np.maximum(logistic, copy), sure).tolist()
+        for n in np.flatnonzero(alone).tolist():
+            scores[n] = self._score(*pairs[n])
+        self.cache.update(zip(pairs, scores, strict=True))
+        return scores
+
+    def _pair_words(
+        self,
+        pairs: Sequence[tuple[int, int]],
+        first: np.ndarray,
+        second: np.ndarray,
+        same: np.ndarray,
+    ) -> np.ndarray:
+        """The word signals of `pairs` (rows of six), those kept read back."""
+        slots = self.words.slots(first, second)
+        known = slots >= 0
+        known[known] = self.words.known[slots[known]]
+        out = np.empty((len(pairs), 6))
+        out[known] = self.words.values[slots[known]]
+        for n in np.flatnonzero(~known).tolist():
+            i, j = pairs[n]
+            words = self._read_words(i, j, bool(same[n]))
+            out[n] = words
+            self.words.put(int(slots[n]), words)
+        return out
+
+    @cached_property
+    def table(self) -> _Table:
+        return _Table(self.batch.profiles, self.embedded)
 
     def _stripped(self, index: int) -> _Weighted:
         """An item weighed without its outlet's furniture (the item itself when it has none)."""
@@ -1215,8 +1351,9 @@ def _group(
 ) -> Grouping:
     reading = reading or read(items)
     scorer = _Scorer(items, vectors, reading)
-    pairs = {*reading.pairs, *_neighbours(scorer.vectors)}
-    edges = [(score, i, j) for i, j in sorted(pairs) if (score := scorer(i, j)) >= EDGE_THRESHOLD]
+    pairs = sorted({*reading.pairs, *_neighbours(scorer.vectors)})
+    scores = scorer.scores(pairs)
+    edges = [(s, i, j) for s, (i, j) in zip(scores, pairs, strict=True) if s >= EDGE_THRESHOLD]
     groups = _Groups(len(items))
     joins = []
     for score, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):

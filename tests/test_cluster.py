@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -745,3 +746,52 @@ def test_nearest_by_embedding_are_those_picked_row_by_row() -> None:
                     expected.add((min(row, int(other)), max(row, int(other))))
         assert clusterer._neighbours(vectors) == expected
     assert len(clusterer._neighbours(alike)) > 3000
+
+
+def scored_batches() -> list[tuple[list[Item], embed.Vectors | None]]:
+    """Batches to score: the fixtures with their vectors (the pages' openings too), half of
+    the rows empty, the widest grouping's one vector for all, dates in a zone with summer
+    time or none, and the words alone."""
+    demo = [to_item(row) for row in load_set("demo")]
+    pages = [to_item(row) for row in load_set("pages")]
+    mixed = [*demo, *pages, *[to_item(row) for row in load_set("events")]]
+    vectors = clusterer.embedded(mixed, clusterer.read(mixed))
+    count = len(mixed)
+    half = vectors.copy()
+    half[:count:2] = 0.0
+    widest = np.zeros((count, DIM), dtype=np.float32)
+    widest[:, 0] = 1.0
+    zone = ZoneInfo("Europe/Berlin")
+    zoned = [
+        replace(item, date=item.date.astimezone(zone) if n % 3 else None)
+        for n, item in enumerate(mixed)
+        if item.date
+    ]
+    naive = [
+        replace(item, date=datetime(2026, 3, 1 + n % 20, n % 24)) for n, item in enumerate(mixed)
+    ]
+    return [
+        (mixed, vectors),
+        (mixed, half),
+        (mixed, vectors[:count]),
+        (mixed, widest),
+        (zoned, vectors[: len(zoned)]),
+        (naive, widest),
+        (mixed, np.zeros_like(vectors)),
+    ]
+
+
+def test_pair_scores_read_over_arrays_are_those_of_each_pair() -> None:
+    """`_Scorer.scores` scores every pair at once: each the float the pair alone gives (the
+    same operations in the same order), its word signals kept as a pair would keep them."""
+    for items, vectors in scored_batches():
+        reading = clusterer.read(items)
+        pairs = [(i, j) for i in range(len(items)) for j in range(i + 1, len(items))]
+        alone = _Scorer(items, vectors, clusterer.read(items))
+        expected = [alone(i, j) for i, j in pairs]
+        scorer = _Scorer(items, vectors, reading)
+        assert scorer.scores(pairs) == expected
+        assert all(scorer.cache[pair] == score for pair, score in zip(pairs, expected, strict=True))
+        assert scorer.scores(pairs[::-1]) == expected[::-1]  # the words now read back
+        assert sum(reading.words.known) == len(reading.pairs)
+        assert max(expected) > EDGE_THRESHOLD > min(expected)
