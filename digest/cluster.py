@@ -726,16 +726,25 @@ _Words = tuple[float, float, float, float, float, float]
 
 
 def _word_signals(a: _Weighted, b: _Weighted) -> _Words:
-    """The pair's signals that do not read the embeddings (`_Words`)."""
-    shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
+    """The pair's signals that do not read the embeddings (`_Words`). A sum over what the
+    two share is 0.0 when they share nothing, found first (most pairs share no title word,
+    name or figure)."""
+    shared_numbers = 0.0
+    if _meet(a.figure_rarity, b.figure_rarity):
+        shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
     return (
-        a.lead.cosine(b.lead),
-        a.title.cosine(b.title),
-        _names(a, b),
+        a.lead.cosine(b.lead) if _meet(a.lead.weights, b.lead.weights) else 0.0,
+        a.title.cosine(b.title) if _meet(a.title.weights, b.title.weights) else 0.0,
+        _names(a, b) if _meet(a.rarity, b.rarity) else 0.0,
         min(1.0, shared_numbers / NUMBERS_FULL),
         _containment(a, b),
         _other_figures(a.profile.head_numbers, b.profile.head_numbers),
     )
+
+
+def _meet(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
+    """Whether two mappings share a key."""
+    return not a.keys().isdisjoint(b.keys())
 
 
 def _with_vectors(cosine: float, opening: float, words: _Words) -> dict[str, float]:
