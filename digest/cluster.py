@@ -57,12 +57,13 @@ import pickle
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property, lru_cache
-from itertools import islice, pairwise
+from itertools import compress, islice, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Final, cast
 
@@ -349,11 +350,13 @@ def _read_word(word: str) -> tuple[str, bool, bool, bool, bool]:
 
 
 _Read = tuple[str, bool, bool, bool, bool]  # `_read_word`
+_TOKEN_OF: Final = itemgetter(0)  # of a `_Read`: its token ...
+_CONTENT_OF: Final = itemgetter(1)  # ... and whether that is a content word
 
 
-def _content(read: Iterable[_Read]) -> Counter[str]:
+def _content(read: Sequence[_Read]) -> Counter[str]:
     """Counts of the content words among words read (`_read_word`)."""
-    return Counter(token for token, content, *_ in read if content)
+    return Counter(compress(map(_TOKEN_OF, read), map(_CONTENT_OF, read)))
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -364,7 +367,7 @@ def _starts_sentence(text: str, start: int) -> bool:
 
 def _acronym(word: str) -> bool:
     """BYD, LFP, GWh: a second capital marks a name even where a sentence opens."""
-    return len(word) > 1 and sum(char.isupper() for char in word) >= 2
+    return len(word) > 1 and sum(map(str.isupper, word)) >= 2
 
 
 def _entities(
@@ -400,8 +403,8 @@ def _entities(
     names = {token for token, count in mid.items() if count > lower.get(token, 0)}
     names.update(token for token in opening if token not in lower)
     names.update(_title_names(title_words))
-    counts = Counter(token for token, *_ in read if token in names)
-    counts.update(token for token, *_ in title_read if token in names)
+    counts = Counter(filter(names.__contains__, map(_TOKEN_OF, read)))
+    counts.update(filter(names.__contains__, map(_TOKEN_OF, title_read)))
     return counts
 
 
@@ -499,7 +502,7 @@ def _piece_numbers(text: str) -> set[str]:
 
 def _shingles(words: Sequence[str]) -> frozenset[str]:
     """Word 3-grams, lower-cased: the fingerprint of a copy."""
-    lowered = [word.casefold() for word in words]
+    lowered = list(map(str.casefold, words))
     return frozenset(map(" ".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
 
 
@@ -581,7 +584,7 @@ def _profile(item: Item) -> _Profile:
         entities=_entities(body, title_words, matches, read, title_read),
         numbers=numbers,
         head_numbers=head_numbers,  # the figures of the title + "\n" + the opening words
-        body_words=len({token for token, content, *_ in lead if content}),
+        body_words=len(set(compress(map(_TOKEN_OF, lead), map(_CONTENT_OF, lead)))),
         words=len(body_words),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
