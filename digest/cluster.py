@@ -626,11 +626,13 @@ class _Batch:
             self.df.update(keys)
             shingle_df.update(profile.shingles)
         # the shingles too common to mark a copy, and those that may (not their counts: a
-        # week's are megabytes)
-        self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
-        self.repeated = frozenset(s for s, count in shingle_df.items() if 1 < count <= MAX_POSTING)
+        # week's are megabytes); the shingles of one item only (most) looked at once
+        shared = [s for s, count in shingle_df.items() if count > 1]
+        self.common = frozenset(s for s in shared if shingle_df[s] > MAX_POSTING)
+        self.repeated = frozenset(s for s in shared if shingle_df[s] <= MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
-        self.templates = _templates(profiles, tokens)
+        least = frozenset(s for s in shared if shingle_df[s] >= TEMPLATE_MIN)
+        self.templates = _templates(profiles, tokens, least)
         self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
 
     def idf(self, key: str) -> float:
@@ -661,10 +663,11 @@ class _Batch:
 
 
 def _templates(
-    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]]
+    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]], shingles: frozenset[str]
 ) -> dict[str, dict[str, frozenset[str]]]:
     """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind
-    (`tokens`: each profile's `tokens()`; kind "s": its shingles)."""
+    (`tokens`: each profile's `tokens()`; kind "s": its shingles, among `shingles`: those
+    in TEMPLATE_MIN items of the batch or more, as furniture is)."""
     by_source: defaultdict[str, list[int]] = defaultdict(list)
     for index, profile in enumerate(profiles):
         if profile.source:
@@ -675,16 +678,16 @@ def _templates(
         if len(members) < least:
             continue
         counts: Counter[str] = Counter()
-        shingles: Counter[str] = Counter()
+        repeated: Counter[str] = Counter()
         for index in members:
             counts.update(tokens[index])
-            shingles.update(profiles[index].shingles)
+            repeated.update(profiles[index].shingles & shingles)
         kinds: defaultdict[str, set[str]] = defaultdict(set)
         for key, count in counts.items():
             if count >= least:
                 kind, token = key.split(":", 1)
                 kinds[kind].add(token)
-        kinds["s"].update(shingle for shingle, count in shingles.items() if count >= least)
+        kinds["s"].update(shingle for shingle, count in repeated.items() if count >= least)
         templates[source] = {kind: frozenset(found) for kind, found in kinds.items() if found}
     return templates
 
