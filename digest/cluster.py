@@ -962,6 +962,37 @@ def _logits(weights: Mapping[str, float], values: Mapping[str, np.ndarray]) -> n
     return weights["bias"] + total
 
 
+def _combined(
+    values: Mapping[str, np.ndarray], headlines: np.ndarray, full: np.ndarray
+) -> np.ndarray:
+    """`_combine` over arrays: each pair's weights (`_weights`: `headlines`, how many of
+    the two are headline-only; `full`, both full texts), logit, logistic, copy and names."""
+    logits = np.zeros(len(headlines))
+    for count, weights in enumerate((FULL, MIXED, HEADLINE)):
+        chosen = headlines == count
+        if count == 0:
+            logits[chosen & full] = _logits(TEXTS, values)[chosen & full]
+            chosen &= ~full
+        logits[chosen] = _logits(weights, values)[chosen]
+    logistic = np.array([1.0 / (1.0 + math.exp(-z)) for z in logits.tolist()])
+    copy = np.minimum(1.0, (values["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR))
+    sure = np.where(values["names"] >= 1.0, NAMES_SURE, 0.0)
+    scores: np.ndarray = np.maximum(np.maximum(logistic, copy), sure)
+    return scores
+
+
+# Whether a pair's score only grows with `semantic` (its weight never below 0, in no
+# product): then the score with `semantic` 1 bounds it (IEEE sums and products are
+# monotone, as is the logistic), and a pair under EDGE_THRESHOLD - _SLACK so needs no
+# cosine (`_Scorer.edges`). The slack covers an exp a last bit off monotone.
+_SEMANTIC_ADDS: Final = all(
+    weights.get("semantic", 0.0) >= 0
+    and not any("*" in name and "semantic" in name.split("*") for name in weights)
+    for weights in (TEXTS, FULL, MIXED, HEADLINE)
+)
+_SLACK: Final = 1e-9
+
+
 class _Scorer:
     """Pair scores over one batch, cached so that the linkage check can reuse them."""
 
@@ -1023,12 +1054,15 @@ class _Scorer:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
         return _combine(self.signals(i, j), a, b)
 
-    def scores(self, pairs: Sequence[tuple[int, int]]) -> list[float]:
-        """The scores of `pairs` (each i < j), kept for the linkage: those `self(i, j)`
-        gives, to the last bit. The pairs' signals, features and logits are read over
-        arrays, with the same operations on the same floats in the same order as pair by
-        pair (`_combine`), save the pairs of two full texts with openings, whose `opening`
-        is a float32: those are scored one by one."""
+    def edges(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[float, int, int]]:
+        """The pairs (each i < j) scoring EDGE_THRESHOLD or more, as (score, i, j): the
+        scores `self(i, j)` gives, to the last bit, kept for the linkage. The pairs'
+        signals, features and logits are read over arrays, with the same operations on
+        the same floats in the same order as pair by pair (`_combine`), save the pairs of
+        two full texts with openings, whose `opening` is a float32: scored one by one.
+        A pair that could not reach EDGE_THRESHOLD whatever its titles' cosine (scored
+        with `semantic` 1: the score only grows with it, see _SEMANTIC_ADDS) is left
+        there, its cosine not computed (nor its score kept: `self(i, j)` scores it)."""
         if not pairs:
             return []
         table = self.table
@@ -1037,17 +1071,10 @@ class _Scorer:
         full = table.full[first] & table.full[second]
         alone = ~same & full if self.openings is not None else np.zeros(len(pairs), bool)
         words = self._pair_words(pairs, first, second, same)
-        cosines = np.zeros(len(pairs))
-        rows = list(self.vectors)
-        wanted = ~same & ~alone & table.embedded[first] & table.embedded[second]
-        for n in np.flatnonzero(wanted).tolist():
-            i, j = pairs[n]
-            cosines[n] = float(rows[i] @ rows[j])
         lead, title, names, numbers, dup, other_figures = words.T
+        wanted = ~same & ~alone & table.embedded[first] & table.embedded[second]
         values = {
-            "semantic": np.maximum(
-                0.0, np.minimum(1.0, (cosines - SEM_LOW) / (SEM_HIGH - SEM_LOW))
-            ),
+            "semantic": wanted.astype(float),  # the most a cosine gives (others: 0)
             "opening": np.zeros(len(pairs)),  # `_semantic(0.0, OPEN_LOW, OPEN_HIGH)`
             "lead": lead,
             "title": np.where(table.titled[first] & table.titled[second], title, lead),
@@ -1060,21 +1087,24 @@ class _Scorer:
             "nothing_shared": ((lead == 0.0) & (names == 0.0)).astype(float),
         }
         headlines = table.headline[first] + table.headline[second]
-        logits = np.zeros(len(pairs))
-        for count, weights in enumerate((FULL, MIXED, HEADLINE)):
-            chosen = headlines == count
-            if count == 0:
-                logits[chosen & full] = _logits(TEXTS, values)[chosen & full]
-                chosen &= ~full
-            logits[chosen] = _logits(weights, values)[chosen]
-        logistic = np.array([1.0 / (1.0 + math.exp(-z)) for z in logits.tolist()])
-        copy = np.minimum(1.0, (dup - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR))
-        sure = np.where(names >= 1.0, NAMES_SURE, 0.0)
-        scores: list[float] = np.maximum(np.maximum(logistic, copy), sure).tolist()
+        if _SEMANTIC_ADDS:
+            bound = _combined(values, headlines, full)
+            wanted &= bound >= EDGE_THRESHOLD - _SLACK
+        cosines = np.zeros(len(pairs))
+        rows = list(self.vectors)
+        for n in np.flatnonzero(wanted).tolist():
+            i, j = pairs[n]
+            cosines[n] = float(rows[i] @ rows[j])
+        values["semantic"] = np.maximum(
+            0.0, np.minimum(1.0, (cosines - SEM_LOW) / (SEM_HIGH - SEM_LOW))
+        )
+        scores: list[float] = _combined(values, headlines, full).tolist()
         for n in np.flatnonzero(alone).tolist():
             scores[n] = self._score(*pairs[n])
-        self.cache.update(zip(pairs, scores, strict=True))
-        return scores
+        left = (~same & ~alone & table.embedded[first] & table.embedded[second]) & ~wanted
+        kept = np.flatnonzero(~left).tolist()
+        self.cache.update((pairs[n], scores[n]) for n in kept)
+        return [(scores[n], *pairs[n]) for n in kept if scores[n] >= EDGE_THRESHOLD]
 
     def _pair_words(
         self,
@@ -1366,9 +1396,7 @@ def _group(
 ) -> Grouping:
     reading = reading or read(items)
     scorer = _Scorer(items, vectors, reading)
-    pairs = sorted({*reading.pairs, *_neighbours(scorer.vectors)})
-    scores = scorer.scores(pairs)
-    edges = [(s, i, j) for s, (i, j) in zip(scores, pairs, strict=True) if s >= EDGE_THRESHOLD]
+    edges = scorer.edges(sorted({*reading.pairs, *_neighbours(scorer.vectors)}))
     groups = _Groups(len(items))
     joins = []
     for score, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):
