@@ -1134,11 +1134,14 @@ class _Scorer:
         known[known] = self.words.known[slots[known]]
         out = np.empty((len(pairs), 6))
         out[known] = self.words.values[slots[known]]
-        for n in np.flatnonzero(~known).tolist():
-            i, j = pairs[n]
-            words = self._read_words(i, j, bool(same[n]))
-            out[n] = words
-            self.words.put(int(slots[n]), words)
+        read = np.flatnonzero(~known)
+        alike = same.tolist()
+        found = [self._read_words(*pairs[n], alike[n]) for n in read.tolist()]
+        if found:
+            out[read] = found
+            kept = slots[read] >= 0
+            self.words.values[slots[read][kept]] = out[read][kept]
+            self.words.known[slots[read][kept]] = True
         return out
 
     @cached_property
