@@ -929,7 +929,7 @@ class _PairWords:
 
 
 class _Table:
-    """What `_Scorer.scores` reads of each item, in arrays indexed by item."""
+    """What `_Scorer.edges` reads of each item, in arrays indexed by item."""
 
     def __init__(self, profiles: Sequence[_Profile], embedded: Sequence[bool]) -> None:
         ids: dict[str, int] = {"": 0}
@@ -945,7 +945,8 @@ class _Table:
         self.fixed = all(date is None or type(date.tzinfo) is timezone for date in self.dates)
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         self.micros = np.array(
-            [(date - epoch) // _MICROSECOND if date else 0 for date in self.dates], np.int64
+            [(date - epoch) // _MICROSECOND if date is not None else 0 for date in self.dates],
+            np.int64,
         )
 
     def date_factors(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
