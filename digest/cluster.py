@@ -1135,11 +1135,11 @@ class _Scorer:
         known[known] = self.words.known[slots[known]]
         out = np.empty((len(pairs), 6))
         out[known] = self.words.values[slots[known]]
-        read = np.flatnonzero(~known)
-        alike = same.tolist()
-        found = [self._read_words(*pairs[n], alike[n]) for n in read.tolist()]
-        if found:
-            out[read] = found
+        alike, unread = same.tolist(), np.flatnonzero(~known)
+        for start in range(0, len(unread), 4096):  # a few thousand tuples alive at once
+            read = unread[start : start + 4096]
+            indices: list[int] = read.tolist()
+            out[read] = [self._read_words(*pairs[n], alike[n]) for n in indices]
             kept = slots[read] >= 0
             self.words.values[slots[read][kept]] = out[read][kept]
             self.words.known[slots[read][kept]] = True
@@ -1292,14 +1292,16 @@ def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
         return pairs
     for start in range(0, count, 512):
         block = vectors[start : start + 512] @ vectors.T
-        rows = np.arange(start, start + len(block))
-        block[rows - start, rows] = -1.0  # not its own neighbour
-        # each row's k nearest, row by row as one row's argpartition picks them (ties too)
-        nearest = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        close = np.take_along_axis(block, nearest, axis=1) > SEM_LOW
-        row, other = np.broadcast_to(rows[:, None], nearest.shape)[close], nearest[close]
-        low, high = np.minimum(row, other).tolist(), np.maximum(row, other).tolist()
-        pairs.update(zip(low, high, strict=True))
+        for first in range(start, start + len(block), 64):  # 64 rows: little memory
+            scores = block[first - start : first - start + 64]
+            rows = np.arange(first, first + len(scores))
+            scores[rows - first, rows] = -1.0  # not its own neighbour
+            # each row's k nearest, as one row's argpartition picks them (ties too)
+            nearest = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            close = np.take_along_axis(scores, nearest, axis=1) > SEM_LOW
+            row, other = np.broadcast_to(rows[:, None], nearest.shape)[close], nearest[close]
+            low, high = np.minimum(row, other).tolist(), np.maximum(row, other).tolist()
+            pairs.update(zip(low, high, strict=True))
     return pairs
 
 
