@@ -168,8 +168,10 @@ def instrument(timer: Timer) -> None:
         (cluster, "_neighbours", "nearest by embedding"),
         (cluster, "_density", "opening density"),
         (cluster, "openings_wanted", "openings wanted (scoring)"),
-        (cluster._Scorer, "signals", "pair signals"),
-        (cluster, "_combine", "pair score (logistic)"),
+        (cluster._Scorer, "edges", "pair scores (over arrays)"),
+        (cluster._Scorer, "_read_words", "pair word signals"),
+        (cluster._Scorer, "signals", "pair signals (one pair)"),
+        (cluster, "_combine", "pair score (one pair)"),
         (cluster._Scorer, "linkage", "linkage"),
         (cluster, "group", "group (edges, union-find)"),
     ]

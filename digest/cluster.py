@@ -55,16 +55,15 @@ import heapq
 import math
 import pickle
 import re
-import struct
 import unicodedata
-from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from functools import lru_cache
-from itertools import islice, pairwise
+from datetime import UTC, datetime, timedelta, timezone
+from functools import cached_property, lru_cache
+from itertools import compress, islice, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Final, cast
 
@@ -351,11 +350,13 @@ def _read_word(word: str) -> tuple[str, bool, bool, bool, bool]:
 
 
 _Read = tuple[str, bool, bool, bool, bool]  # `_read_word`
+_TOKEN_OF: Final = itemgetter(0)  # of a `_Read`: its token ...
+_CONTENT_OF: Final = itemgetter(1)  # ... and whether that is a content word
 
 
-def _content(read: Iterable[_Read]) -> Counter[str]:
+def _content(read: Sequence[_Read]) -> Counter[str]:
     """Counts of the content words among words read (`_read_word`)."""
-    return Counter(token for token, content, *_ in read if content)
+    return Counter(compress(map(_TOKEN_OF, read), map(_CONTENT_OF, read)))
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -366,7 +367,7 @@ def _starts_sentence(text: str, start: int) -> bool:
 
 def _acronym(word: str) -> bool:
     """BYD, LFP, GWh: a second capital marks a name even where a sentence opens."""
-    return len(word) > 1 and sum(char.isupper() for char in word) >= 2
+    return len(word) > 1 and sum(map(str.isupper, word)) >= 2
 
 
 def _entities(
@@ -402,8 +403,8 @@ def _entities(
     names = {token for token, count in mid.items() if count > lower.get(token, 0)}
     names.update(token for token in opening if token not in lower)
     names.update(_title_names(title_words))
-    counts = Counter(token for token, *_ in read if token in names)
-    counts.update(token for token, *_ in title_read if token in names)
+    counts = Counter(filter(names.__contains__, map(_TOKEN_OF, read)))
+    counts.update(filter(names.__contains__, map(_TOKEN_OF, title_read)))
     return counts
 
 
@@ -448,7 +449,47 @@ _DIGIT: Final = re.compile(r"\d")
 
 
 def _line_numbers(text: str) -> set[str]:
-    """The figures of one line (see `_figure_sets`)."""
+    """The figures of one line (see `_figure_sets`), read only where a digit is near
+    (`_near_digits`): a paragraph's other sentences hold none, and reading them cost half
+    of a week's figures."""
+    found: set[str] = set()
+    for start, end in _near_digits(text):
+        found |= _piece_numbers(text[start:end])
+    return found
+
+
+# `_near_digits`: every character of a figure is at most this far from a digit of its
+# number: a currency and a space before it, a scale and a unit after it (spellings that
+# hold spaces: "kilometres per hour"), each after a space or hyphen.
+_FIGURE_BEFORE: Final = 5
+_FIGURE_AFTER: Final = (
+    2
+    + max(map(len, figures.WORD_SCALES))
+    + max(len(spelling) for spellings in figures.UNITS.values() for spelling in spellings)
+)
+_DIGITS: Final = re.compile(r"\d+")
+
+
+def _near_digits(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that hold all its figures, each cut at a space farther than a figure
+    reaches from any digit (_FIGURE_BEFORE, _FIGURE_AFTER). No figure or word holds such a
+    space, so reading a span alone finds what reading the whole text finds there: every
+    match before the cut ends before it, and after a space the figure pattern's look-behind
+    (a digit and a point or comma) cannot hold either way."""
+    spans: list[tuple[int, int]] = []
+    for match in _DIGITS.finditer(text):
+        start = text.rfind(" ", 0, max(match.start() - _FIGURE_BEFORE, 0)) + 1
+        end = text.find(" ", match.end() + _FIGURE_AFTER)
+        end = len(text) if end < 0 else end
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _piece_numbers(text: str) -> set[str]:
+    """The figures of a piece of a line (`_line_numbers`)."""
     found: set[str] = set()
     for quantity in figures.quantities(text):
         value, unit = quantity.value, quantity.unit if quantity.unit in ("%", "pp") else ""
@@ -461,7 +502,7 @@ def _line_numbers(text: str) -> set[str]:
 
 def _shingles(words: Sequence[str]) -> frozenset[str]:
     """Word 3-grams, lower-cased: the fingerprint of a copy."""
-    lowered = [word.casefold() for word in words]
+    lowered = list(map(str.casefold, words))
     return frozenset(map(" ".join, zip(lowered, lowered[1:], lowered[2:], strict=False)))
 
 
@@ -543,7 +584,7 @@ def _profile(item: Item) -> _Profile:
         entities=_entities(body, title_words, matches, read, title_read),
         numbers=numbers,
         head_numbers=head_numbers,  # the figures of the title + "\n" + the opening words
-        body_words=len({token for token, content, *_ in lead if content}),
+        body_words=len(set(compress(map(_TOKEN_OF, lead), map(_CONTENT_OF, lead)))),
         words=len(body_words),
         shingles=_shingles(body_words or title_words),
         copy_keys=_copy_keys(title_words, body_words),
@@ -585,12 +626,15 @@ class _Batch:
             self.df.update(keys)
             shingle_df.update(profile.shingles)
         # the shingles too common to mark a copy, and those that may (not their counts: a
-        # week's are megabytes)
-        self.common = frozenset(s for s, count in shingle_df.items() if count > MAX_POSTING)
-        self.repeated = frozenset(s for s, count in shingle_df.items() if 1 < count <= MAX_POSTING)
+        # week's are megabytes); the shingles of one item only (most) looked at once
+        shared = [s for s, count in shingle_df.items() if count > 1]
+        self.common = frozenset(s for s in shared if shingle_df[s] > MAX_POSTING)
+        self.repeated = frozenset(s for s in shared if shingle_df[s] <= MAX_POSTING)
         self.docs = max(len(profiles), MIN_DOCS)
-        self.templates = _templates(profiles, tokens)
+        least = frozenset(s for s in shared if shingle_df[s] >= TEMPLATE_MIN)
+        self.templates = _templates(profiles, tokens, least)
         self._idf: dict[int, float] = {}  # by document frequency: a batch has few of them
+        self._kinds = {kind: _Idf(self, kind) for kind in "wen"}  # by token, once each
 
     def idf(self, key: str) -> float:
         """Inverse document frequency of a kind-prefixed token."""
@@ -603,8 +647,9 @@ class _Batch:
     def weigh(self, profile: _Profile) -> _Weighted:
         """The profile's token weights (log-TF x IDF) in this batch."""
         rarest = math.log(1.0 + self.docs)
-        rarity = {token: self.idf(f"e:{token}") / rarest for token in profile.entities}
-        figure_rarity = {number: self.idf(f"n:{number}") / rarest for number in profile.numbers}
+        names, figures = self._kinds["e"], self._kinds["n"]
+        rarity = {token: names[token] / rarest for token in profile.entities}
+        figure_rarity = {number: figures[number] / rarest for number in profile.numbers}
         return _Weighted(
             profile=profile,
             title=self._vector(profile.title, "w"),
@@ -616,14 +661,28 @@ class _Batch:
         )
 
     def _vector(self, counts: Mapping[str, int], kind: str) -> Vector:
-        return log_tfidf(counts, lambda token: self.idf(f"{kind}:{token}"))
+        return log_tfidf(counts, self._kinds[kind].__getitem__)
+
+
+class _Idf(dict[str, float]):
+    """The IDF of one kind's tokens (`_Batch.idf` of "kind:token"), each computed when
+    first asked: a week's ~140,000 look-ups are of ~30,000 tokens."""
+
+    def __init__(self, batch: _Batch, kind: str) -> None:
+        super().__init__()
+        self.batch, self.kind = batch, kind
+
+    def __missing__(self, token: str) -> float:
+        found = self[token] = self.batch.idf(f"{self.kind}:{token}")
+        return found
 
 
 def _templates(
-    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]]
+    profiles: Sequence[_Profile], tokens: Sequence[Sequence[str]], shingles: frozenset[str]
 ) -> dict[str, dict[str, frozenset[str]]]:
     """Per outlet, the tokens in TEMPLATE_SHARE of its items: its furniture, by kind
-    (`tokens`: each profile's `tokens()`; kind "s": its shingles)."""
+    (`tokens`: each profile's `tokens()`; kind "s": its shingles, among `shingles`: those
+    in TEMPLATE_MIN items of the batch or more, as furniture is)."""
     by_source: defaultdict[str, list[int]] = defaultdict(list)
     for index, profile in enumerate(profiles):
         if profile.source:
@@ -634,16 +693,16 @@ def _templates(
         if len(members) < least:
             continue
         counts: Counter[str] = Counter()
-        shingles: Counter[str] = Counter()
+        repeated: Counter[str] = Counter()
         for index in members:
             counts.update(tokens[index])
-            shingles.update(profiles[index].shingles)
+            repeated.update(profiles[index].shingles & shingles)
         kinds: defaultdict[str, set[str]] = defaultdict(set)
         for key, count in counts.items():
             if count >= least:
                 kind, token = key.split(":", 1)
                 kinds[kind].add(token)
-        kinds["s"].update(shingle for shingle, count in shingles.items() if count >= least)
+        kinds["s"].update(shingle for shingle, count in repeated.items() if count >= least)
         templates[source] = {kind: frozenset(found) for kind, found in kinds.items() if found}
     return templates
 
@@ -688,16 +747,25 @@ _Words = tuple[float, float, float, float, float, float]
 
 
 def _word_signals(a: _Weighted, b: _Weighted) -> _Words:
-    """The pair's signals that do not read the embeddings (`_Words`)."""
-    shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
+    """The pair's signals that do not read the embeddings (`_Words`). A sum over what the
+    two share is 0.0 when they share nothing, found first (most pairs share no title word,
+    name or figure)."""
+    shared_numbers = 0.0
+    if _meet(a.figure_rarity, b.figure_rarity):
+        shared_numbers = sum(r for n, r in a.figure_rarity.items() if n in b.figure_rarity)
     return (
-        a.lead.cosine(b.lead),
-        a.title.cosine(b.title),
-        _names(a, b),
+        a.lead.cosine(b.lead) if _meet(a.lead.weights, b.lead.weights) else 0.0,
+        a.title.cosine(b.title) if _meet(a.title.weights, b.title.weights) else 0.0,
+        _names(a, b) if _meet(a.rarity, b.rarity) else 0.0,
         min(1.0, shared_numbers / NUMBERS_FULL),
         _containment(a, b),
         _other_figures(a.profile.head_numbers, b.profile.head_numbers),
     )
+
+
+def _meet(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
+    """Whether two mappings share a key."""
+    return not a.keys().isdisjoint(b.keys())
 
 
 def _with_vectors(cosine: float, opening: float, words: _Words) -> dict[str, float]:
@@ -826,33 +894,119 @@ def _read(items: Sequence[Item]) -> Reading:
 class _PairWords:
     """The word signals (`_word_signals`) of the candidate pairs (i < j) of `count` items,
     once scored: a later grouping of the same reading scores them again with other
-    vectors. Packed, six doubles a pair (~1.3 MB for a week's ~27,000 pairs; a dict of
-    tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
-
-    _PACK: Final = struct.Struct("6d")
+    vectors. Six doubles a pair in one array (~1.3 MB for a week's ~27,000 pairs; a dict
+    of tuples took ~11 MB). Other pairs (nearest by embedding only) are not kept."""
 
     def __init__(self, pairs: Sequence[tuple[int, int]], count: int) -> None:
         self.count = count
-        self.keys = [i * count + j for i, j in pairs]  # ascending, as the pairs are sorted
-        self.packed = bytearray(self._PACK.size * len(self.keys))
-        self.known = bytearray(len(self.keys))
+        # ascending, as the pairs are sorted
+        self.keys = np.array([i * count + j for i, j in pairs], dtype=np.int64)
+        self.values = np.zeros((len(pairs), 6))
+        self.known = np.zeros(len(pairs), dtype=bool)
 
     def slot(self, i: int, j: int) -> int:
         """Where the pair (i, j) is kept, or -1 (not a candidate pair, or i > j: the sums
         of (j, i) run in another order)."""
-        key = i * self.count + j
-        at = bisect_left(self.keys, key)
-        return at if i < j and at < len(self.keys) and self.keys[at] == key else -1
+        return int(self.slots(np.array([i]), np.array([j]))[0])
+
+    def slots(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """`slot` of each pair (first[n], second[n])."""
+        keys = first.astype(np.int64) * self.count + second
+        at = np.searchsorted(self.keys, keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == keys[found]
+        return np.where(found & (first < second), at, -1)
 
     def get(self, slot: int) -> _Words | None:
         if slot < 0 or not self.known[slot]:
             return None
-        return cast(_Words, self._PACK.unpack_from(self.packed, slot * self._PACK.size))
+        return cast(_Words, tuple(self.values[slot].tolist()))
 
     def put(self, slot: int, words: _Words) -> None:
         if slot >= 0:
-            self._PACK.pack_into(self.packed, slot * self._PACK.size, *words)
-            self.known[slot] = 1
+            self.values[slot] = words
+            self.known[slot] = True
+
+
+class _Table:
+    """What `_Scorer.edges` reads of each item, in arrays indexed by item."""
+
+    def __init__(self, profiles: Sequence[_Profile], embedded: Sequence[bool]) -> None:
+        ids: dict[str, int] = {"": 0}
+        self.source = np.array([ids.setdefault(p.source, len(ids)) for p in profiles], np.intp)
+        self.titled = np.array([bool(p.title) for p in profiles], dtype=bool)
+        self.full = np.array([p.words >= LEAD_WORDS_MAX for p in profiles], dtype=bool)
+        self.headline = np.array([p.body_words < HEADLINE_WORDS for p in profiles], np.intp)
+        self.embedded = np.array(embedded, dtype=bool)
+        self.dates = [p.date for p in profiles]
+        self.dated = np.array([date is not None for date in self.dates], dtype=bool)
+        # microseconds since the epoch: a pair's difference is that of its `timedelta`
+        # when every offset is fixed (an aware subtraction within one zone ignores it)
+        self.fixed = all(date is None or type(date.tzinfo) is timezone for date in self.dates)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        self.micros = np.array(
+            [(date - epoch) // _MICROSECOND if date is not None else 0 for date in self.dates],
+            np.int64,
+        )
+
+    def date_factors(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """`_date_factor` of each pair (first[n], second[n])."""
+        if not self.fixed:
+            pairs = zip(first.tolist(), second.tolist(), strict=True)
+            return np.array([_date_factor(self.dates[i], self.dates[j]) for i, j in pairs])
+        seconds = (self.micros[first] - self.micros[second]) / 10**6  # `total_seconds`
+        days = np.abs(seconds) / 86_400.0
+        fraction = np.minimum(1.0, (days - NEAR_DAYS) / (FAR_DAYS - NEAR_DAYS))
+        factor = np.where(days <= NEAR_DAYS, 1.0, 1.0 - (1.0 - DATE_FLOOR) * fraction)
+        return np.where(self.dated[first] & self.dated[second], factor, 1.0)
+
+
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def _logits(weights: Mapping[str, float], values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """`_logit` over arrays of features: the same sum, in the same order, pair by pair."""
+    total = np.zeros(len(values["lead"]))
+    for name, w in weights.items():
+        if name == "bias":
+            continue
+        parts = name.split("*")
+        product = values[parts[0]]
+        for part in parts[1:]:
+            product = product * values[part]
+        total = total + w * product
+    return weights["bias"] + total
+
+
+def _combined(
+    values: Mapping[str, np.ndarray], headlines: np.ndarray, full: np.ndarray
+) -> np.ndarray:
+    """`_combine` over arrays: each pair's weights (`_weights`: `headlines`, how many of
+    the two are headline-only; `full`, both full texts), logit, logistic, copy and names."""
+    logits = np.zeros(len(headlines))
+    for count, weights in enumerate((FULL, MIXED, HEADLINE)):
+        chosen = headlines == count
+        if count == 0:
+            logits[chosen & full] = _logits(TEXTS, values)[chosen & full]
+            chosen &= ~full
+        logits[chosen] = _logits(weights, values)[chosen]
+    logistic = np.array([1.0 / (1.0 + math.exp(-z)) for z in logits.tolist()])
+    copy = np.minimum(1.0, (values["dup"] - DUP_FLOOR) / (DUP_FULL - DUP_FLOOR))
+    sure = np.where(values["names"] >= 1.0, NAMES_SURE, 0.0)
+    scores: np.ndarray = np.maximum(np.maximum(logistic, copy), sure)
+    return scores
+
+
+# Whether a pair's score only grows with `semantic` (its weight never below 0, in no
+# product): then the score with `semantic` 1 bounds it (IEEE sums and products are
+# monotone, as is the logistic), and a pair under EDGE_THRESHOLD - _SLACK so needs no
+# cosine (`_Scorer.edges`). The slack covers an exp a last bit off monotone.
+_SEMANTIC_ADDS: Final = all(
+    weights.get("semantic", 0.0) >= 0
+    and not any("*" in name and "semantic" in name.split("*") for name in weights)
+    for weights in (TEXTS, FULL, MIXED, HEADLINE)
+)
+_SLACK: Final = 1e-9
 
 
 class _Scorer:
@@ -892,22 +1046,108 @@ class _Scorer:
         slot = self.words.slot(i, j)
         words = self.words.get(slot)
         if words is None:
-            pair = (self._stripped(i), self._stripped(j)) if same else (a, b)
-            words = _word_signals(*pair)
+            words = self._read_words(i, j, same)
             self.words.put(slot, words)
         if same:
             return _with_vectors(0.0, 0.0, words)
         opening, openings = 0.0, self.openings
         if openings is not None and min(a.profile.words, b.profile.words) >= LEAD_WORDS_MAX:
             crowd = (self.density[i] + self.density[j]) / 2 - OPEN_PRIOR
-            opening = float(openings[i] @ openings[j]) - crowd
+            opening = float(openings[i] @ openings[j]) - crowd  # a float32, as ever
+        return _with_vectors(self._cosine(i, j), opening, words)
+
+    def _read_words(self, i: int, j: int, same: bool) -> _Words:
+        a, b = self.weighted[i], self.weighted[j]
+        return _word_signals(*((self._stripped(i), self._stripped(j)) if same else (a, b)))
+
+    def _cosine(self, i: int, j: int) -> float:
+        """The titles' cosine; 0 when either row is empty (`semantic` 0, as from +-0)."""
         if self.embedded[i] and self.embedded[j]:
-            return _with_vectors(float(self.vectors[i] @ self.vectors[j]), opening, words)
-        return _with_vectors(0.0, opening, words)  # `semantic` 0, as from an empty row's +-0
+            return float(self.vectors[i] @ self.vectors[j])
+        return 0.0
 
     def _score(self, i: int, j: int) -> float:
         a, b = self.batch.profiles[i], self.batch.profiles[j]
         return _combine(self.signals(i, j), a, b)
+
+    def edges(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[float, int, int]]:
+        """The pairs (each i < j) scoring EDGE_THRESHOLD or more, as (score, i, j): the
+        scores `self(i, j)` gives, to the last bit, kept for the linkage. The pairs'
+        signals, features and logits are read over arrays, with the same operations on
+        the same floats in the same order as pair by pair (`_combine`), save the pairs of
+        two full texts with openings, whose `opening` is a float32: scored one by one.
+        A pair that could not reach EDGE_THRESHOLD whatever its titles' cosine (scored
+        with `semantic` 1: the score only grows with it, see _SEMANTIC_ADDS) is left
+        there, its cosine not computed (nor its score kept: `self(i, j)` scores it)."""
+        if not pairs:
+            return []
+        table = self.table
+        first, second = (np.array(side, dtype=np.intp) for side in zip(*pairs, strict=True))
+        same = (table.source[first] > 0) & (table.source[first] == table.source[second])
+        full = table.full[first] & table.full[second]
+        alone = ~same & full if self.openings is not None else np.zeros(len(pairs), bool)
+        words = self._pair_words(pairs, first, second, same)
+        lead, title, names, numbers, dup, other_figures = words.T
+        wanted = ~same & ~alone & table.embedded[first] & table.embedded[second]
+        values = {
+            "semantic": wanted.astype(float),  # the most a cosine gives (others: 0)
+            "opening": np.zeros(len(pairs)),  # `_semantic(0.0, OPEN_LOW, OPEN_HIGH)`
+            "lead": lead,
+            "title": np.where(table.titled[first] & table.titled[second], title, lead),
+            "names": names,
+            "numbers": numbers,
+            "dup": dup,
+            "other_figures": other_figures,
+            "same_source": same.astype(float),
+            "far": 1.0 - table.date_factors(first, second),
+            "nothing_shared": ((lead == 0.0) & (names == 0.0)).astype(float),
+        }
+        headlines = table.headline[first] + table.headline[second]
+        if _SEMANTIC_ADDS:
+            bound = _combined(values, headlines, full)
+            wanted &= bound >= EDGE_THRESHOLD - _SLACK
+        cosines = np.zeros(len(pairs))
+        rows = list(self.vectors)
+        for n in np.flatnonzero(wanted).tolist():
+            i, j = pairs[n]
+            cosines[n] = float(rows[i] @ rows[j])
+        values["semantic"] = np.maximum(
+            0.0, np.minimum(1.0, (cosines - SEM_LOW) / (SEM_HIGH - SEM_LOW))
+        )
+        scores: list[float] = _combined(values, headlines, full).tolist()
+        for n in np.flatnonzero(alone).tolist():
+            scores[n] = self._score(*pairs[n])
+        left = (~same & ~alone & table.embedded[first] & table.embedded[second]) & ~wanted
+        kept = np.flatnonzero(~left).tolist()
+        self.cache.update((pairs[n], scores[n]) for n in kept)
+        return [(scores[n], *pairs[n]) for n in kept if scores[n] >= EDGE_THRESHOLD]
+
+    def _pair_words(
+        self,
+        pairs: Sequence[tuple[int, int]],
+        first: np.ndarray,
+        second: np.ndarray,
+        same: np.ndarray,
+    ) -> np.ndarray:
+        """The word signals of `pairs` (rows of six), those kept read back."""
+        slots = self.words.slots(first, second)
+        known = slots >= 0
+        known[known] = self.words.known[slots[known]]
+        out = np.empty((len(pairs), 6))
+        out[known] = self.words.values[slots[known]]
+        alike, unread = same.tolist(), np.flatnonzero(~known)
+        for start in range(0, len(unread), 4096):  # a few thousand tuples alive at once
+            read = unread[start : start + 4096]
+            indices: list[int] = read.tolist()
+            out[read] = [self._read_words(*pairs[n], alike[n]) for n in indices]
+            kept = slots[read] >= 0
+            self.words.values[slots[read][kept]] = out[read][kept]
+            self.words.known[slots[read][kept]] = True
+        return out
+
+    @cached_property
+    def table(self) -> _Table:
+        return _Table(self.batch.profiles, self.embedded)
 
     def _stripped(self, index: int) -> _Weighted:
         """An item weighed without its outlet's furniture (the item itself when it has none)."""
@@ -1048,13 +1288,20 @@ def _neighbours(vectors: embed.Vectors) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
     count = len(vectors)
     k = min(NEIGHBOURS, count - 1)
+    if k <= 0:
+        return pairs
     for start in range(0, count, 512):
         block = vectors[start : start + 512] @ vectors.T
-        for row, scores in enumerate(block, start=start):
-            scores[row] = -1.0
-            for other in np.argpartition(-scores, k - 1)[:k] if k > 0 else []:
-                if scores[other] > SEM_LOW:
-                    pairs.add((min(row, int(other)), max(row, int(other))))
+        for first in range(start, start + len(block), 64):  # 64 rows: little memory
+            scores = block[first - start : first - start + 64]
+            rows = np.arange(first, first + len(scores))
+            scores[rows - first, rows] = -1.0  # not its own neighbour
+            # each row's k nearest, as one row's argpartition picks them (ties too)
+            nearest = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            close = np.take_along_axis(scores, nearest, axis=1) > SEM_LOW
+            row, other = np.broadcast_to(rows[:, None], nearest.shape)[close], nearest[close]
+            low, high = np.minimum(row, other).tolist(), np.maximum(row, other).tolist()
+            pairs.update(zip(low, high, strict=True))
     return pairs
 
 
@@ -1170,8 +1417,7 @@ def _group(
 ) -> Grouping:
     reading = reading or read(items)
     scorer = _Scorer(items, vectors, reading)
-    pairs = {*reading.pairs, *_neighbours(scorer.vectors)}
-    edges = [(score, i, j) for i, j in sorted(pairs) if (score := scorer(i, j)) >= EDGE_THRESHOLD]
+    edges = scorer.edges(sorted({*reading.pairs, *_neighbours(scorer.vectors)}))
     groups = _Groups(len(items))
     joins = []
     for score, i, j in sorted(edges, key=lambda edge: (-edge[0], edge[1], edge[2])):
