@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import html as html_lib
 import re
 import textwrap
@@ -153,14 +154,13 @@ def make_environment(templates_dir: Path | None = None, strict: bool = False) ->
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Templates compiled by an earlier run (~50 ms of CPU a run), in Jinja's per-user
     cache directory (made private to the user, or not used), as Python keeps compiled
-    modules: a template is found by its name and file, and by the Jinja and digest
-    versions (the options above are digest's); Jinja compiles it again when its source
-    changed (it keeps a checksum of it). A cache that cannot be read or written is not
-    used: the template is compiled as without one."""
+    modules: a template is found by its name and file, and by `_ENVIRONMENT` (Jinja's
+    version, and this module's code, which sets the options above); Jinja compiles it
+    again when its source changed (it keeps a checksum of it). A cache that cannot be
+    read or written is not used: the template is compiled as without one."""
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        versions = f"jinja2 {jinja2.__version__} digest {digest_package.__version__}"
-        return super().get_cache_key(f"{versions}|{name}", filename)
+        return super().get_cache_key(f"{_ENVIRONMENT}|{name}", filename)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -171,6 +171,12 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
+
+
+# what a compiled template depends on besides its source: Jinja, and the environment's
+# options, set in this file (a version number stays the same while the code is edited)
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+_ENVIRONMENT = f"jinja2 {jinja2.__version__} digest {digest_package.__version__} {_CODE}"
 
 
 @functools.cache
