@@ -648,8 +648,11 @@ class _Batch:
         """The profile's token weights (log-TF x IDF) in this batch."""
         rarest = math.log(1.0 + self.docs)
         names, figures = self._kinds["e"], self._kinds["n"]
-        rarity = {token: names[token] / rarest for token in profile.entities}
-        figure_rarity = {number: figures[number] / rarest for number in profile.numbers}
+        # in sorted order: the pair sums over these (`_names`, `numbers`) then add in the
+        # same order in every process (a set's order follows the process's string hashes,
+        # and a sum's last bit its order)
+        rarity = {token: names[token] / rarest for token in sorted(profile.entities)}
+        figure_rarity = {number: figures[number] / rarest for number in sorted(profile.numbers)}
         return _Weighted(
             profile=profile,
             title=self._vector(profile.title, "w"),
