@@ -555,7 +555,12 @@ def _is_source_type(value: str) -> bool:
 
 def region_of(element: HtmlElement) -> str | None:
     """Which disclosure region an element's class/id/rel/itemprop names, if any."""
-    hints = " ".join(element.get(attr, "") for attr in _HINT_ATTRS)
+    return _region_in(_class_id(element), element)
+
+
+def _region_in(names: str, element: HtmlElement) -> str | None:
+    """`region_of`, the element's class and id read already (`_class_id`)."""
+    hints = " ".join((names, *(element.get(attr, "") for attr in _HINT_ATTRS[2:])))
     return _region_named(hints) if hints.strip() else None
 
 
@@ -565,26 +570,38 @@ def _region_named(hints: str) -> str | None:
     return next((name for name, pattern in _REGION_HINTS if pattern.search(hints)), None)
 
 
-def _is_comments(element: HtmlElement) -> bool:
-    """Readers' comments: a commenter's name box is not the article's author."""
-    names = f"{element.get('class', '')} {element.get('id', '')}".split()
-    return any(_COMMENTS.search(name) for name in names)
+def _class_id(element: HtmlElement) -> str:
+    """Its class and id, as `_named` reads them (and the start of `_region_in`'s hints;
+    readers' comments are named so: a commenter's name box is not the article's author)."""
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+@lru_cache(maxsize=8192)
+def _named(names: str, tokens: re.Pattern[str]) -> bool:
+    """Whether one of the class/id tokens of `names` is one `tokens` finds (a page
+    repeats a few class strings)."""
+    return any(tokens.search(name) for name in names.split())
 
 
 def region_segments(tree: HtmlElement) -> list[Segment]:
     """The text of each outermost byline/author/bio/disclaimer element. An element too big
     to be one (a page wrapper with an "author" class) is passed over for its children."""
     taken: set[HtmlElement] = set()
+    readers: set[HtmlElement] = set()  # comments (met before what they hold: document order)
     segments = []
-    hinted = _HINTED(tree)
-    readers = {element for element in hinted if _is_comments(element)}
-    for element in hinted:
+    for element in _HINTED(tree):
+        names = _class_id(element)
+        if _named(names, _COMMENTS):
+            readers.add(element)
+            continue
         if not isinstance(element.tag, str) or element.tag.lower() in _NOT_REGION_TAGS:
             continue
-        region = region_of(element)
-        if region is None or element in readers:
+        region = _region_in(names, element)
+        if region is None:
             continue
-        if any(parent in taken or parent in readers for parent in element.iterancestors()):
+        if (taken or readers) and any(
+            parent in taken or parent in readers for parent in element.iterancestors()
+        ):
             continue
         text = " ".join(_blocks(element))
         if len(text) > MAX_REGION_TEXT:
@@ -675,6 +692,9 @@ _TOOLTIP_ATTRS: Final = (
     "data-bs-title",
 )
 _NO_TOOLTIP_TAGS: Final = _names("html head body img iframe link meta script style svg")
+_TITLED: Final = etree.XPath(  # the elements with a tooltip attribute, in document order
+    f"descendant-or-self::*[{' or '.join(f'@{name}' for name in _TOOLTIP_ATTRS)}]"
+)
 _BOXES: Final = ("aside", "footer")
 
 
@@ -683,8 +703,7 @@ def _outside_story(element: HtmlElement) -> bool:
     nothing there is the publisher speaking about this article."""
     for node in (element, *element.iterancestors()):
         tag = node.tag.lower() if isinstance(node.tag, str) else ""
-        names = f"{node.get('class', '')} {node.get('id', '')}".split()
-        if tag in ("nav", "form") or any(_NOT_BODY.search(name) for name in names):
+        if tag in ("nav", "form") or _named(_class_id(node), _NOT_BODY):
             return True
     return False
 
@@ -692,8 +711,8 @@ def _outside_story(element: HtmlElement) -> bool:
 def tooltip_segments(tree: HtmlElement) -> list[Segment]:
     """Hover texts: a byline's `title` may say how the article was made."""
     segments = []
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag.lower() in _NO_TOOLTIP_TAGS:
+    for element in _TITLED(tree):
+        if element.tag.lower() in _NO_TOOLTIP_TAGS:
             continue
         texts = [_squash(v) for a in _TOOLTIP_ATTRS if (v := element.get(a))]
         texts = [t for t in texts if 0 < len(t) <= MAX_REGION_TEXT]
@@ -747,8 +766,7 @@ def _not_body(element: HtmlElement, whole_page: bool) -> bool:
         return True
     if whole_page and tag in _CHROME_TAGS:
         return True
-    names = f"{element.get('class', '')} {element.get('id', '')}".split()
-    return any(_NOT_BODY.search(name) for name in names)
+    return _named(_class_id(element), _NOT_BODY)
 
 
 # --- matching -------------------------------------------------------------------------------
