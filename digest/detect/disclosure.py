@@ -62,6 +62,7 @@ from digest.detect import anchors, learned
 from digest.detect.c2pa import c2pa_script_strings, c2pa_strings
 from digest.extract import decode_html
 from digest.models import Evidence
+from digest.text.markup import c_lookup
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +356,7 @@ def _byline_like(line: str) -> bool:
 _PARSER: Final = lxml_html.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
 )
+_PARSER.set_element_class_lookup(c_lookup())  # the classes lxml.html gives, found in C
 _CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCK_TAGS: Final = _names(
     "p div br li ul ol dl dd dt h1 h2 h3 h4 h5 h6 tr td th table section article "
