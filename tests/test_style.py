@@ -87,6 +87,21 @@ def test_module_constants() -> None:
     assert len(style.FEATURES) == len(set(style.FEATURES)) <= 150
 
 
+def test_case_free_patterns_read_lower_case_text_alike() -> None:
+    """The IGNORECASE patterns counted in lower-case text (`_Text.count`) have lower-case
+    letters only, and count the same either way, a text with a case trap included."""
+    for pattern in (style._STOCK, style._ATTRIBUTION, style._FORMAL_ATTRIBUTION):
+        assert not re.search(r"[A-Z]", re.sub(r"\\.", "", pattern.pattern)), pattern.pattern
+    text = (
+        "FURTHERMORE, the Robust plan Noted it. Officials SAID, according To reports, "
+        "that it was Pivotal. Moreover it Underscores a \u017feamless, crucial shift."
+    )
+    for raw in (text, text.replace("\u017f", "s")):
+        parsed = style._parse(raw)
+        for pattern in (style._STOCK, style._ATTRIBUTION, style._FORMAL_ATTRIBUTION):
+            assert parsed.count(pattern) == len(pattern.findall(raw)) > 0
+
+
 def test_empty_text_scores_zero() -> None:
     assert style.style_score("") == 0.0
     assert style.style_score("   \n ") == 0.0

@@ -29,6 +29,25 @@ def test_word_patterns_keep_what_their_names_say() -> None:
     assert "AT&T" in joined and "Mercedes-Benz" in joined and "ID.4" in joined
 
 
+def test_lowered_text_reads_as_ignorecase_for_ascii_letters() -> None:
+    """`words.lowered`'s claim, over every code point but the CASE_TRAPS: each ASCII
+    letter, with IGNORECASE, matches where it matches in the lower-case text, and so does
+    a word character; the lower case is as long."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    plain = words.CASE_TRAPS.sub("", every)
+    low = words.lowered(plain)
+    assert low is not None and len(low) == len(plain)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        ignoring = [m.start() for m in re.finditer(letter, plain, re.IGNORECASE)]
+        assert ignoring == [m.start() for m in re.finditer(letter, low)], letter
+    assert [m.start() for m in re.finditer(r"\w", plain)] == [
+        m.start() for m in re.finditer(r"\w", low)
+    ]
+    for trap in "\u0130\u0131\u017f":  # dotted I, dotless i, long s: read as i and s
+        assert words.lowered(f"Pay{trap}wall") is None
+    assert words.lowered("PayWall Stra\u00dfe") == "paywall stra\u00dfe"
+
+
 def test_word_counts_and_sets() -> None:
     assert words.count_words("one two  three", "four\nfive") == 5
     assert words.count_words() == 0

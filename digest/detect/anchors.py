@@ -33,7 +33,7 @@ import re._casefix as _casefix  # type: ignore[import-not-found]  # IGNORECASE's
 import re._constants as _sre  # type: ignore[import-not-found]
 import re._parser as _parser  # type: ignore[import-not-found]
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
@@ -43,6 +43,7 @@ PART: Final = "s"
 EXACT_WORD: Final = "W"  # the same, in the case the pattern wrote (case-sensitive there)
 EXACT_PART: Final = "S"
 KINDS: Final = (WORD, PART, EXACT_WORD, EXACT_PART)
+_WORD_OF: Final = {True: WORD, False: EXACT_WORD}  # case-folded or not
 MAX_SETS: Final = 4  # a rule's strongest sets that are checked
 INDEX: Final = "anchors.json"
 
@@ -65,13 +66,15 @@ def _tables() -> tuple[dict[int, int], str]:
 
 _FIX, _MIXED_CHARS = _tables()
 _MIXED: Final = re.compile("[" + re.escape(_MIXED_CHARS) + "]")
+_FIXED: Final = re.compile("[" + re.escape("".join(map(chr, sorted(_FIX)))) + "]")
 _WORDS: Final = re.compile(r"\w+")
 
 
 def canonical(text: str) -> str:
     """`text` with every character in one form per IGNORECASE class, and as long (dotted
     capital I, the one letter whose lower case is two characters, is made a plain i)."""
-    return text.replace("\u0130", "i").lower().translate(_FIX)
+    low = text.replace("\u0130", "i").lower()
+    return low.translate(_FIX) if _FIXED.search(low) else low  # a page rarely needs it
 
 
 # --- reading a pattern -------------------------------------------------------------------
@@ -252,44 +255,70 @@ def usable(needs: Need | None) -> Need | None:
 
 
 class Lexicon:
-    """Every anchor some rules need, found in a page's text in one pass per case mode: a
-    regular expression shaped as a trie finds at each position the longest anchor starting
-    there, and the anchors that start there are that one's prefixes among them."""
+    """Every anchor some rules need, found in a page's text in one pass per kind: for the
+    substrings, a regular expression shaped as a trie finds at each position the longest
+    one starting there (the ones starting there are its prefixes among them); for the
+    whole words, one bounded on both sides finds the word at each word's start (a
+    whole-word anchor is one run of word characters, `_run`: at most one starts at a
+    position). Most of a page's positions start no anchor: only the anchors found reach
+    Python, not every "o" of the page a one-letter word anchor would stop at."""
 
     def __init__(self, needs: Iterable[Need | None]) -> None:
         groups = {group for found in needs for group in found or ()}
         self.anchors = frozenset(anchor for group in groups for anchor in group)
-        folded = {text for kind, text in self.anchors if kind in (WORD, PART)}
-        exact = {text for kind, text in self.anchors if kind in (EXACT_WORD, EXACT_PART)}
-        self.folded = _trie_regex(folded)
-        self.exact = _trie_regex(exact)
-        # the longest anchor found at a position -> every anchor found there
-        self.folded_at = self._starting(folded, (WORD, PART))
-        self.exact_at = self._starting(exact, (EXACT_WORD, EXACT_PART))
-
-    def _starting(self, texts: set[str], kinds: tuple[str, str]) -> dict[str, tuple[Anchor, ...]]:
-        return {
-            text: tuple(
-                (kind, text[:n])
-                for n in range(1, len(text) + 1)
-                if text[:n] in texts
-                for kind in kinds
-                if (kind, text[:n]) in self.anchors
+        parts = self._texts(PART)
+        exact_parts = self._texts(EXACT_PART)
+        # (pattern, case-folded text or not, the longest part found -> every part there)
+        self.passes: tuple[tuple[re.Pattern[str], bool, Mapping[str, tuple[Anchor, ...]]], ...]
+        self.passes = tuple(
+            (regex, folded, starting)
+            for regex, folded, starting in (
+                (_trie_regex(parts), True, _starting(parts, PART)),
+                (_trie_regex(exact_parts), False, _starting(exact_parts, EXACT_PART)),
+                (_word_regex(self._texts(WORD)), True, {}),
+                (_word_regex(self._texts(EXACT_WORD)), False, {}),
             )
-            for text in texts
-        }
+            if regex is not None
+        )
+
+    def _texts(self, kind: str) -> set[str]:
+        return {text for each, text in self.anchors if each == kind}
+
+
+def _starting(texts: set[str], kind: str) -> dict[str, tuple[Anchor, ...]]:
+    """For each text, the anchors of `kind` among its prefixes (itself included)."""
+    return {
+        text: tuple((kind, text[:n]) for n in range(1, len(text) + 1) if text[:n] in texts)
+        for text in texts
+    }
 
 
 def _trie_regex(texts: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern that matches, at every position (a lookahead), the longest of `texts`
-    starting there, in group 1."""
+    """A pattern that matches, at every position where one of `texts` starts, the longest
+    one in group 1: the position's character is read first (a character class the regex
+    engine scans for quickly), then, looking back at it, the trie from there."""
+    trie = _trie(texts)
+    if not trie:
+        return None
+    first = "".join(re.escape(char) for char in sorted(trie))
+    return re.compile(f"[{first}](?<=(?=({_branch(trie)})).)")
+
+
+def _word_regex(texts: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern that matches each of `texts` standing as a whole word (no word character
+    either side, as `Gate._bounded` reads it), in group 1."""
+    trie = _trie(texts)
+    return re.compile(rf"(?<!\w)({_branch(trie)})(?!\w)") if trie else None
+
+
+def _trie(texts: Iterable[str]) -> dict[str, Any]:
     trie: dict[str, Any] = {}
     for text in texts:
         node = trie
         for char in text:
             node = node.setdefault(char, {})
         node[""] = {}
-    return re.compile(f"(?=({_branch(trie)}))") if trie else None
+    return trie
 
 
 def _branch(node: dict[str, Any]) -> str:
@@ -323,17 +352,13 @@ class Gate:
 
     def _found(self, lexicon: Lexicon) -> dict[Anchor, frozenset[int]]:
         held: dict[Anchor, set[int]] = {}
-        for regex, text, starting in (
-            (lexicon.folded, self._text, lexicon.folded_at),
-            (lexicon.exact, self._raw, lexicon.exact_at),
-        ):
-            for match in regex.finditer(text) if regex is not None else ():
-                at = match.start()
-                segment = bisect_right(self._starts, at) - 1
-                for anchor in starting[match.group(1)]:
-                    whole = anchor[0] in (WORD, EXACT_WORD)
-                    if not whole or self._bounded(at, at + len(anchor[1])):
-                        held.setdefault(anchor, set()).add(segment)
+        starts = self._starts
+        for regex, folded, starting in lexicon.passes:
+            for match in regex.finditer(self._text if folded else self._raw):
+                segment = bisect_right(starts, match.start()) - 1
+                found = match.group(1)
+                for anchor in starting[found] if starting else ((_WORD_OF[folded], found),):
+                    held.setdefault(anchor, set()).add(segment)
         return {anchor: frozenset(found) for anchor, found in held.items()}
 
     def allowed(self, needs: Need | None) -> frozenset[int] | None:

@@ -62,6 +62,7 @@ from digest.detect import anchors, learned
 from digest.detect.c2pa import c2pa_script_strings, c2pa_strings
 from digest.extract import decode_html
 from digest.models import Evidence
+from digest.text.markup import c_lookup
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +356,7 @@ def _byline_like(line: str) -> bool:
 _PARSER: Final = lxml_html.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
 )
+_PARSER.set_element_class_lookup(c_lookup())  # the classes lxml.html gives, found in C
 _CONTROLS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCK_TAGS: Final = _names(
     "p div br li ul ol dl dd dt h1 h2 h3 h4 h5 h6 tr td th table section article "
@@ -398,11 +400,12 @@ _HINT_ATTRS: Final = ("class", "id", "rel", "itemprop", "data-testid", "data-com
 _NOT_REGION_TAGS: Final = _names(
     "html head body main script style meta link title noscript template"
 )
+# "/descendant::x": what "//x" selects, in order, faster (see digest.extract)
 _LD_SCRIPTS: Final = etree.XPath(
-    "//script[contains(translate(@type, 'JSLDNO', 'jsldno'), 'ld+json')]"
+    "/descendant::script[contains(translate(@type, 'JSLDNO', 'jsldno'), 'ld+json')]"
 )
 _HINTED: Final = etree.XPath(
-    "//*[@class or @id or @rel or @itemprop or @data-testid or @data-component]"
+    "/descendant::*[@class or @id or @rel or @itemprop or @data-testid or @data-component]"
 )
 # meta names whose content is the story's topic, not its maker
 _META_TOPIC: Final = _names(
@@ -555,7 +558,12 @@ def _is_source_type(value: str) -> bool:
 
 def region_of(element: HtmlElement) -> str | None:
     """Which disclosure region an element's class/id/rel/itemprop names, if any."""
-    hints = " ".join(element.get(attr, "") for attr in _HINT_ATTRS)
+    return _region_in(_class_id(element), element)
+
+
+def _region_in(names: str, element: HtmlElement) -> str | None:
+    """`region_of`, the element's class and id read already (`_class_id`)."""
+    hints = " ".join((names, *(element.get(attr, "") for attr in _HINT_ATTRS[2:])))
     return _region_named(hints) if hints.strip() else None
 
 
@@ -565,26 +573,38 @@ def _region_named(hints: str) -> str | None:
     return next((name for name, pattern in _REGION_HINTS if pattern.search(hints)), None)
 
 
-def _is_comments(element: HtmlElement) -> bool:
-    """Readers' comments: a commenter's name box is not the article's author."""
-    names = f"{element.get('class', '')} {element.get('id', '')}".split()
-    return any(_COMMENTS.search(name) for name in names)
+def _class_id(element: HtmlElement) -> str:
+    """Its class and id, as `_named` reads them (and the start of `_region_in`'s hints;
+    readers' comments are named so: a commenter's name box is not the article's author)."""
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+@lru_cache(maxsize=8192)
+def _named(names: str, tokens: re.Pattern[str]) -> bool:
+    """Whether one of the class/id tokens of `names` is one `tokens` finds (a page
+    repeats a few class strings)."""
+    return any(tokens.search(name) for name in names.split())
 
 
 def region_segments(tree: HtmlElement) -> list[Segment]:
     """The text of each outermost byline/author/bio/disclaimer element. An element too big
     to be one (a page wrapper with an "author" class) is passed over for its children."""
     taken: set[HtmlElement] = set()
+    readers: set[HtmlElement] = set()  # comments (met before what they hold: document order)
     segments = []
-    hinted = _HINTED(tree)
-    readers = {element for element in hinted if _is_comments(element)}
-    for element in hinted:
+    for element in _HINTED(tree):
+        names = _class_id(element)
+        if _named(names, _COMMENTS):
+            readers.add(element)
+            continue
         if not isinstance(element.tag, str) or element.tag.lower() in _NOT_REGION_TAGS:
             continue
-        region = region_of(element)
-        if region is None or element in readers:
+        region = _region_in(names, element)
+        if region is None:
             continue
-        if any(parent in taken or parent in readers for parent in element.iterancestors()):
+        if (taken or readers) and any(
+            parent in taken or parent in readers for parent in element.iterancestors()
+        ):
             continue
         text = " ".join(_blocks(element))
         if len(text) > MAX_REGION_TEXT:
@@ -598,16 +618,22 @@ def region_segments(tree: HtmlElement) -> list[Segment]:
 # --- the article body -----------------------------------------------------------------------
 
 
+_ROOTS: Final = tuple(  # compiled once ("/descendant::x": "//x", faster)
+    etree.XPath(path)
+    for path in (
+        "/descendant::article",
+        "/descendant::*[contains(concat(' ', normalize-space(@itemprop), ' '), ' articleBody ')]",
+        "/descendant::main",
+        "/descendant::*[@role='main']",
+    )
+)
+
+
 def content_root(tree: HtmlElement) -> tuple[HtmlElement, bool]:
     """The element holding the article (largest <article>, else articleBody, <main>, the
     body), and whether it is the whole page (then site header/footer/asides are chrome)."""
-    for path in (
-        "//article",
-        "//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' articleBody ')]",
-        "//main",
-        "//*[@role='main']",
-    ):
-        found = tree.xpath(path)
+    for path in _ROOTS:
+        found = path(tree)
         if found:
             return max(found, key=lambda e: len(e.text_content())), False
     body = tree.find("body")
@@ -675,6 +701,9 @@ _TOOLTIP_ATTRS: Final = (
     "data-bs-title",
 )
 _NO_TOOLTIP_TAGS: Final = _names("html head body img iframe link meta script style svg")
+_TITLED: Final = etree.XPath(  # the elements with a tooltip attribute, in document order
+    f"descendant-or-self::*[{' or '.join(f'@{name}' for name in _TOOLTIP_ATTRS)}]"
+)
 _BOXES: Final = ("aside", "footer")
 
 
@@ -683,8 +712,7 @@ def _outside_story(element: HtmlElement) -> bool:
     nothing there is the publisher speaking about this article."""
     for node in (element, *element.iterancestors()):
         tag = node.tag.lower() if isinstance(node.tag, str) else ""
-        names = f"{node.get('class', '')} {node.get('id', '')}".split()
-        if tag in ("nav", "form") or any(_NOT_BODY.search(name) for name in names):
+        if tag in ("nav", "form") or _named(_class_id(node), _NOT_BODY):
             return True
     return False
 
@@ -692,8 +720,8 @@ def _outside_story(element: HtmlElement) -> bool:
 def tooltip_segments(tree: HtmlElement) -> list[Segment]:
     """Hover texts: a byline's `title` may say how the article was made."""
     segments = []
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag.lower() in _NO_TOOLTIP_TAGS:
+    for element in _TITLED(tree):
+        if element.tag.lower() in _NO_TOOLTIP_TAGS:
             continue
         texts = [_squash(v) for a in _TOOLTIP_ATTRS if (v := element.get(a))]
         texts = [t for t in texts if 0 < len(t) <= MAX_REGION_TEXT]
@@ -747,8 +775,7 @@ def _not_body(element: HtmlElement, whole_page: bool) -> bool:
         return True
     if whole_page and tag in _CHROME_TAGS:
         return True
-    names = f"{element.get('class', '')} {element.get('id', '')}".split()
-    return any(_NOT_BODY.search(name) for name in names)
+    return _named(_class_id(element), _NOT_BODY)
 
 
 # --- matching -------------------------------------------------------------------------------

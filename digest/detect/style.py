@@ -34,6 +34,7 @@ from itertools import pairwise
 
 from digest.text.sentences import split_sentences
 from digest.text.words import TOKEN as _TOKEN
+from digest.text.words import lowered
 
 __all__ = [
     "FEATURES",
@@ -233,6 +234,14 @@ class _Text:
     tokens: list[str]
     lower: list[str]
     counts: Counter[str]
+    lowered: str | None  # raw in lower case, for the patterns below that ignore case
+
+    def count(self, pattern: re.Pattern[str]) -> int:
+        """The matches of an IGNORECASE pattern of lower-case ASCII letters (`_folded`),
+        read in the lower-case text when it stands for the text (`words.lowered`)."""
+        if self.lowered is None:
+            return len(pattern.findall(self.raw))
+        return len(_folded(pattern).findall(self.lowered))
 
     @property
     def n_tokens(self) -> int:
@@ -457,7 +466,15 @@ def _parse(text: str) -> _Text:
         tokens=tokens,
         lower=lower,
         counts=Counter(lower),
+        lowered=lowered(raw),
     )
+
+
+@cache
+def _folded(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """An IGNORECASE pattern without the flag, for lower-case text (its letters are all
+    lower-case ASCII: tests/test_style.py)."""
+    return re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
 
 
 def _split(raw: str) -> list[str]:
@@ -506,12 +523,12 @@ def _quote_share(t: _Text) -> float:
 
 def _attribution_rate(t: _Text) -> float:
     """'said', 'told', 'according to'... per sentence: sourcing is the reporter's habit."""
-    return len(_ATTRIBUTION.findall(t.raw)) / t.n_sentences
+    return t.count(_ATTRIBUTION) / t.n_sentences
 
 
 def _formal_attribution_rate(t: _Text) -> float:
     """'noted', 'stated', 'emphasised'... per sentence: a rewrite's stand-ins for 'said'."""
-    return len(_FORMAL_ATTRIBUTION.findall(t.raw)) / t.n_sentences
+    return t.count(_FORMAL_ATTRIBUTION) / t.n_sentences
 
 
 def _participle_attribution_rate(t: _Text) -> float:
@@ -552,7 +569,7 @@ def _first_person_rate(t: _Text) -> float:
 
 def _stock_phrase_rate(t: _Text) -> float:
     """Stock model vocabulary ('pivotal', 'landscape', 'furthermore') per 100 tokens."""
-    return 100 * len(_STOCK.findall(t.raw)) / t.n_tokens
+    return 100 * t.count(_STOCK) / t.n_tokens
 
 
 def _participle_clause_rate(t: _Text) -> float:

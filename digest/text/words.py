@@ -31,6 +31,7 @@ __all__ = [
     "TOKEN",
     "WORD",
     "count_words",
+    "lowered",
     "spellings",
     "word_set",
 ]
@@ -64,3 +65,18 @@ def word_set(text: str) -> frozenset[str]:
 def spellings(table: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """A table of comma-separated spellings as tuples: {"km": "km, kms"} -> ("km", "kms")."""
     return {key: tuple(v.strip() for v in spelled.split(",")) for key, spelled in table.items()}
+
+
+# The only characters IGNORECASE reads otherwise than their lower case, for a pattern of
+# ASCII letters: the dotted capital I (two characters in lower case) and the dotless i and
+# long s (read as "i" and "s"). Every other character's lower case is one character that
+# matches such a pattern's letters, classes and word boundaries as IGNORECASE matches the
+# character itself (checked over every code point: tests/test_text_words.py).
+CASE_TRAPS: Final = re.compile("[\u0130\u0131\u017f]")
+
+
+def lowered(text: str) -> str | None:
+    """`text` in lower case, which a lower-case pattern of ASCII letters reads as that
+    pattern with IGNORECASE reads `text` (same matches, same places: ~4x faster); None
+    for a text holding one of the CASE_TRAPS."""
+    return None if CASE_TRAPS.search(text) else text.lower()
