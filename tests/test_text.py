@@ -141,3 +141,26 @@ def test_html_to_text_defaults_and_options() -> None:
     )
     assert marked == "Intro\n\nOne @link.\n\na"
     assert html_to_text("a<br>b", breaks={"br": "\n"}, around=True) == "a\nb"
+
+
+def test_c_lookup_gives_the_classes_lxml_html_gives() -> None:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from digest.text.markup import c_lookup
+
+    page = (
+        "<!DOCTYPE html><html><head><title>t</title><?php echo 1 ?></head><body>"
+        "<!-- a comment --><div class='x'><form action='/s'><label>Q<input name='q'></label>"
+        "<select><option>a</option></select><textarea>t</textarea></form>"
+        "<p>Text &amp; <b>bold</b><svg><path d='M0'/></svg></p></div></body></html>"
+    )
+    fast = etree.HTMLParser()
+    fast.set_element_class_lookup(c_lookup())
+    ours = lxml_html.document_fromstring(page, parser=fast)
+    theirs = lxml_html.document_fromstring(page, parser=lxml_html.HTMLParser())
+    pairs = list(zip(ours.iter(), theirs.iter(), strict=True))
+    assert [type(a) for a, _ in pairs] == [type(b) for _, b in pairs]
+    kinds = {type(a).__name__ for a, _ in pairs}
+    assert {"InputElement", "FormElement", "SelectElement", "LabelElement", "HtmlComment"} <= kinds
+    assert ours.forms[0].inputs["q"].name == "q"  # a form's own methods work

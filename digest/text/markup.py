@@ -112,11 +112,15 @@ def _tidy(text: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def c_lookup() -> etree.FallbackElementClassLookup:
+def c_lookup() -> etree.ElementClassLookup:
     """The element classes `lxml.html`'s parsers give (HtmlElement; a form, input, select,
     textarea or label its own class), looked up in C: `lxml.html`'s own lookup is a Python
     method, called for every element object made (a page's readers make ~7,000: ~0.1 us
-    each saved, ~0.8 ms a page). The tag names an HTML parser gives are in lower case."""
+    each saved, ~0.8 ms a page). The tag names an HTML parser gives are in lower case.
+    An lxml that no longer lists its classes where this reads them gets its own lookup."""
+    classes = getattr(lxml_html.HtmlElementClassLookup, "_default_element_classes", None)
+    if not isinstance(classes, Mapping):
+        return lxml_html.HtmlElementClassLookup()
     lookup = etree.ElementNamespaceClassLookup(
         etree.ElementDefaultClassLookup(
             element=lxml_html.HtmlElement,
@@ -126,6 +130,6 @@ def c_lookup() -> etree.FallbackElementClassLookup:
         )
     )
     named = lookup.get_namespace(None)
-    for tag, cls in lxml_html.HtmlElementClassLookup._default_element_classes.items():
+    for tag, cls in classes.items():
         named[tag] = cls
     return lookup
