@@ -258,7 +258,6 @@ class Fetcher:
                 self.counts["not_modified"] += 1
                 return Response(str(reply.url), 304, meta, b"")
             if reply.status_code in REDIRECTS:
-                await _drain(reply)
                 return Response(str(reply.url), reply.status_code, meta, b"")
             if reply.status_code >= 400:
                 await self._refuse(reply, meta)
@@ -294,24 +293,6 @@ class Fetcher:
             chunks.append(chunk)
         self.counts["bytes"] += size
         return b"".join(chunks)
-
-
-DRAINED = 65_536  # bytes of a redirect's body read so its connection serves the next hop
-
-
-async def _drain(reply: httpx.Response) -> None:
-    """Read the rest of a short answer whose body is not used: only a connection whose
-    answer was read to the end is kept for the next request (a redirect's next hop is most
-    often on the same host; a new connection costs it a TCP and a TLS handshake, one
-    round trip each or more). A longer body is left: the connection is closed instead."""
-    declared = reply.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > DRAINED:
-        return
-    size = 0
-    async for chunk in reply.aiter_raw():
-        size += len(chunk)
-        if size > DRAINED:
-            return
 
 
 def tls_context() -> ssl.SSLContext:

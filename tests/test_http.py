@@ -139,27 +139,6 @@ def test_redirects_are_followed_and_bounded(http_server: HTTPServer) -> None:
     assert http_server.hits("/loop") == 4
 
 
-def test_a_redirect_s_connection_serves_its_next_hop(http_server: HTTPServer) -> None:
-    """A redirect's body is read, so its connection is kept: the next hop on the same host
-    costs no new connection (a TCP and a TLS handshake on the web)."""
-    server = http_server._server  # the threading server: one `process_request` a connection
-    accepted: list[object] = []
-    accept = server.process_request
-
-    def counted(request: object, address: object) -> None:
-        accepted.append(address)
-        accept(request, address)  # type: ignore[arg-type]
-
-    server.process_request = counted  # type: ignore[method-assign,assignment]
-    http_server.route("/a", Reply(301, body=b"moved to b", headers={"Location": "/b"}))
-    http_server.route("/b", Reply(302, headers={"Location": "/c"}))
-    http_server.route("/c", Reply(body=b"here"))
-    response = fetch(network(http_server), http_server.url("/a"))
-    assert response.body == b"here"  # type: ignore[attr-defined]
-    assert [r.path for r in http_server.requests] == ["/a", "/b", "/c"]
-    assert len(accepted) == 1
-
-
 def test_redirect_to_a_loopback_address_not_allowlisted_is_refused(
     http_server: HTTPServer, canary: HTTPServer
 ) -> None:
