@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from digest.text import split_sentences
+from digest.text.words import lowered
 
 __all__ = ["Stripped", "instruction", "strip"]
 
@@ -114,15 +115,16 @@ _WRITING: tuple[str, ...] = (
 )
 _WRITING += ("output", "print", "respond", "reply", "append")
 _WRITTEN = ("that", "a line", "a note", "a link", "a sentence", "the following")
-# The characters IGNORECASE matches to an ASCII letter that lower() does not make one:
-# dotless i, long s, the Kelvin sign, dotted capital I (lower() makes it two characters).
-_AS_ASCII = str.maketrans({"\u0131": "i", "\u017f": "s", "\u212a": "k", "\u0130": "i"})
 
 
 def _may_instruct(sentence: str) -> bool:
     """False only when `_INSTRUCTION` cannot match in `sentence`: it holds none of the
-    words one of its patterns needs."""
-    low = sentence.lower() if sentence.isascii() else sentence.translate(_AS_ASCII).lower()
+    words one of its patterns needs (read in lower case, as IGNORECASE reads them: a
+    sentence holding a letter lower case does not stand for, `words.CASE_TRAPS`, is
+    searched)."""
+    low = lowered(sentence)
+    if low is None:
+        return True
 
     def has(words: tuple[str, ...]) -> bool:
         return any(word in low for word in words)

@@ -71,7 +71,7 @@ def spellings(table: dict[str, str]) -> dict[str, tuple[str, ...]]:
 # ASCII letters: the dotted capital I (two characters in lower case) and the dotless i and
 # long s (read as "i" and "s"). Every other character's lower case is one character that
 # matches such a pattern's letters, classes and word boundaries as IGNORECASE matches the
-# character itself (checked over every code point: tests/test_text_words.py).
+# character itself (checked over every code point: tests/test_text.py).
 CASE_TRAPS: Final = re.compile("[\u0130\u0131\u017f]")
 
 
